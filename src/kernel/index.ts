@@ -1,0 +1,6 @@
+export { LabkluisError, isLabkluisError, invalidResource, invalidInput, forbidden, notFound, conflict } from './errors.js';
+export type { ErrorCode, Issue } from './errors.js';
+export { systemClock, ManualClock } from './clock.js';
+export type { Clock } from './clock.js';
+export { systemRandom, randomId, base32 } from './random.js';
+export type { Random } from './random.js';
