@@ -1,0 +1,95 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Principal } from '../auth/index.js';
+import { LabkluisError } from '../kernel/index.js';
+import type { Vault } from '../vault/index.js';
+import { capabilityStatement } from './capability.js';
+import { outcomeOf, simple } from './outcome.js';
+import { facts, routes, type Caller } from './routes.js';
+
+export interface ServerDeps {
+  readonly vault: Vault;
+  readonly authenticate: (token: string) => Promise<Principal>;
+  /** Records a refused credential in the audit log (never the credential itself). */
+  readonly onRefusedCredential: (facts: { ip: string; userAgent: string | null }) => Promise<void>;
+  readonly logger: Logger;
+  readonly baseUrl: string;
+  readonly version: string;
+  readonly bodyLimitBytes?: number;
+}
+
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+/**
+ * The HTTP face. Fastify's own request logging is off: URLs carry search values (a BSN in
+ * `identifier=`), so we log the route pattern, status and time only, never the query.
+ */
+export function buildServer(deps: ServerDeps): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: deps.bodyLimitBytes ?? 32 * 1024 * 1024,
+    disableRequestLogging: true,
+    trustProxy: false,
+    return503OnClosing: true,
+  });
+  const log = deps.logger;
+  const metadata = capabilityStatement(deps.version, new Date().toISOString().slice(0, 10));
+
+  // FHIR JSON and plain JSON share Fastify's parser, which refuses __proto__ (prototype poisoning).
+  app.addContentTypeParser(['application/fhir+json'], { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('cache-control', 'no-store');
+    reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    log.info({ route: req.routeOptions.url ?? 'unmatched', method: req.method, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  for (const route of routes) {
+    app.route({
+      method: route.method,
+      url: route.url,
+      handler: async (req: FastifyRequest, reply: FastifyReply) => {
+        const who = route.public ? null : await authenticate(req, deps);
+        const body = await route.handler(req, reply, { vault: deps.vault, baseUrl: deps.baseUrl, metadata: () => metadata }, who);
+        reply.type(FHIR_JSON);
+        if (body === null) return reply.send();
+        return body;
+      },
+    });
+  }
+
+  app.setNotFoundHandler(async (_req, reply) => {
+    reply.code(404).type(FHIR_JSON);
+    return simple('not-found', 'no such route');
+  });
+  app.setErrorHandler(async (error, _req, reply) => {
+    const out = outcomeOf(error);
+    if (out.status >= 500) log.error({ errorCode: out.errorCode, kind: error instanceof LabkluisError ? 'labkluis' : 'internal' }, 'request failed');
+    if (out.status === 401) reply.header('www-authenticate', 'Bearer realm="labkluis"');
+    reply.code(out.status).type(FHIR_JSON);
+    return out.body;
+  });
+  return app;
+}
+
+async function authenticate(req: FastifyRequest, deps: ServerDeps): Promise<Caller> {
+  const header = req.headers.authorization;
+  const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : null;
+  let principal: Principal;
+  try {
+    if (!token) throw new LabkluisError('ERR_UNAUTHENTICATED', 'this request needs a credential (Authorization: Bearer …)');
+    principal = await deps.authenticate(token);
+  } catch (e) {
+    const f = facts(req);
+    await deps.onRefusedCredential({ ip: f.ip, userAgent: f.userAgent });
+    throw e;
+  }
+  let ctx: ReturnType<Caller['context']> | null = null;
+  return {
+    principal,
+    context: () => (ctx ??= deps.vault.context(principal, facts(req))),
+  };
+}

@@ -1,0 +1,108 @@
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { AuditLog, type AuditDraft } from './audit/index.js';
+import { authenticateApiToken, type Principal } from './auth/index.js';
+import type { StoreConfig } from './config/index.js';
+import { aesGcmCipher, DataKeys, type Kms, type RecordCipher } from './crypto/index.js';
+import { buildServer } from './api/index.js';
+import { LabkluisError, type Clock, type Random } from './kernel/index.js';
+import { createPostgresStore, createSqliteStore, type Store } from './store/index.js';
+import { Vault } from './vault/index.js';
+
+/**
+ * The composition root (STYLE.md §1): the one place that builds every part and hands it down.
+ * Nothing below reads configuration, the clock, randomness or keys from anywhere else.
+ */
+export interface AppOptions {
+  readonly dataDir: string;
+  readonly storeConfig: StoreConfig;
+  /** Overrides the PostgreSQL URL in the config (LABKLUIS_PG_URL), so no password sits on disk. */
+  readonly postgresUrl?: string | undefined;
+  readonly kms: Kms;
+  readonly origin: string;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger?: Logger;
+  readonly node?: string;
+  /** Only the benchmark passes another cipher (the null cipher, to measure the overhead). */
+  readonly cipher?: RecordCipher;
+  readonly checkpointEvery?: { entries: number; ms: number };
+  /** An already-open store (tests that share one database between two apps). */
+  readonly store?: Store;
+}
+
+export interface App {
+  readonly store: Store;
+  readonly vault: Vault;
+  readonly audit: AuditLog;
+  readonly keys: DataKeys;
+  readonly logger: Logger;
+  readonly authenticate: (token: string) => Promise<Principal>;
+  server(options: { baseUrl: string; version?: string }): ReturnType<typeof buildServer>;
+  close(): Promise<void>;
+}
+
+export const VERSION = '0.1.0';
+
+export function openStore(dataDir: string, config: StoreConfig, postgresUrl?: string): Store {
+  if (config.kind === 'sqlite') return createSqliteStore({ path: join(dataDir, config.file) });
+  const url = postgresUrl ?? config.url;
+  if (!url) throw new LabkluisError('ERR_CONFIG', 'PostgreSQL needs a URL: set LABKLUIS_PG_URL');
+  return createPostgresStore({ connectionString: url });
+}
+
+/** A logger that cannot carry personal data by accident: known personal fields are censored. */
+export function createLogger(level = process.env.LABKLUIS_LOG_LEVEL ?? 'info'): Logger {
+  return pino({
+    level,
+    base: { app: 'labkluis' },
+    redact: {
+      paths: ['bsn', 'name', 'address', 'birthDate', 'telecom', '*.bsn', '*.name', '*.address', '*.birthDate', '*.telecom', 'authorization', '*.authorization', 'token', '*.token'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+export async function createApp(options: AppOptions): Promise<App> {
+  const { dataDir, storeConfig, kms, origin, clock, random } = options;
+  const logger = options.logger ?? createLogger();
+  const store = options.store ?? openStore(dataDir, storeConfig, options.postgresUrl);
+  await store.migrate();
+  const keys = new DataKeys({ store, kms, clock, random });
+  const macKey = await keys.current('*', 'audit-mac');
+  const audit = new AuditLog({
+    store,
+    macKey: macKey.key,
+    signer: kms.auditSigner,
+    origin,
+    clock,
+    random,
+    logger,
+    ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
+  });
+  const node = options.node ?? 'labkluis';
+  const vault = new Vault({ store, keys, cipher: options.cipher ?? aesGcmCipher(random), audit, clock, random, node });
+  const authenticate = (token: string) => authenticateApiToken({ store, clock }, token);
+
+  const refusedCredential = async (facts: { ip: string; userAgent: string | null }): Promise<void> => {
+    const draft: AuditDraft = {
+      action: 'E', operation: 'token-refused', principal: null, actingFor: null, purposeOfUse: 'HSYSADMIN', tenant: null,
+      patients: [], objects: [{ type: 'Credential' }], outcome: 'denied', errorCode: 'ERR_UNAUTHENTICATED',
+      accessPoint: { ip: facts.ip, userAgent: facts.userAgent, node }, emergency: false,
+    };
+    try {
+      await audit.append([draft]);
+    } catch {
+      logger.error({ errorCode: 'ERR_AUDIT_UNAVAILABLE' }, 'could not audit a refused credential');
+    }
+  };
+
+  return {
+    store, vault, audit, keys, logger, authenticate,
+    server: ({ baseUrl, version = VERSION }) => buildServer({ vault, authenticate, onRefusedCredential: refusedCredential, logger, baseUrl, version }),
+    close: async () => {
+      await audit.close();
+      if (!options.store) await store.close();
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { LabkluisError, randomId, type Clock, type Random } from '../kernel/index.js';
+import type { Store } from '../store/index.js';
+import { principalFromRow, type Principal } from './principal.js';
+
+/**
+ * API tokens: "lkt_<id>.<secret>", 256-bit secret. Only SHA-256(secret) is stored: the secret
+ * has full entropy, so a slow password hash would add nothing but latency (ASVS 5.0 V11.4).
+ * Issue 3 binds these tokens to a registered device key (DPoP); until then they are bearer
+ * tokens with an expiry.
+ */
+const TOKEN = /^lkt_([a-z2-7]{16})\.([A-Za-z0-9_-]{43})$/;
+
+export interface IssuedToken {
+  readonly id: string;
+  readonly token: string; // shown once, never stored
+  readonly expiresAt: string | null;
+}
+
+export async function issueApiToken(
+  deps: { store: Store; clock: Clock; random: Random },
+  principalId: string,
+  ttlDays: number | null,
+): Promise<IssuedToken> {
+  const principal = await deps.store.getPrincipal(principalId);
+  if (!principal) throw new LabkluisError('ERR_NOT_FOUND', 'no such principal');
+  const id = randomId(deps.random, 10);
+  const secret = deps.random.bytes(32);
+  const now = deps.clock.now();
+  const expiresAt = ttlDays === null ? null : new Date(now.getTime() + ttlDays * 86_400_000).toISOString();
+  await deps.store.insertApiToken({
+    id, principalId, secretHash: sha256(secret), createdAt: now.toISOString(), expiresAt, revokedAt: null,
+  });
+  return { id, token: `lkt_${id}.${secret.toString('base64url')}`, expiresAt };
+}
+
+/** Resolves a presented token to its principal, or fails with ERR_UNAUTHENTICATED (one message for every cause). */
+export async function authenticateApiToken(deps: { store: Store; clock: Clock }, presented: string): Promise<Principal> {
+  const m = TOKEN.exec(presented);
+  if (!m) throw unauthenticated();
+  const [, id, secret] = m as unknown as [string, string, string];
+  const row = await deps.store.getApiToken(id);
+  // Hash even when the row is missing, so timing does not tell which tokens exist.
+  const hash = sha256(Buffer.from(secret, 'base64url'));
+  const expected = row?.secretHash ?? Buffer.alloc(32);
+  if (!row || expected.length !== 32 || !timingSafeEqual(hash, expected)) throw unauthenticated();
+  const now = deps.clock.now().toISOString();
+  if (row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) throw unauthenticated();
+  const principal = await deps.store.getPrincipal(row.principalId);
+  if (!principal || principal.disabled) throw unauthenticated();
+  return principalFromRow(principal, id);
+}
+
+const sha256 = (b: Buffer): Buffer => createHash('sha256').update(b).digest();
+const unauthenticated = (): LabkluisError => new LabkluisError('ERR_UNAUTHENTICATED', 'missing, invalid, expired or revoked credential');

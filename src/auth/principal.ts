@@ -1,0 +1,54 @@
+import type { PrincipalRow, Role } from '../store/index.js';
+
+/**
+ * Who is acting. Today principals authenticate with API tokens; issue 3 adds human sign-in
+ * (passkeys, device-bound sessions) and fills `session` and `authMethod` without changing the
+ * shape the vault sees.
+ */
+export interface Principal {
+  readonly id: string;
+  readonly kind: 'human' | 'service' | 'local-operator';
+  readonly role: Role | 'importer';
+  /** Tenants this principal may act for; '*' means every tenant (lab staff). */
+  readonly tenants: readonly string[];
+  readonly instrument: string | null;
+  readonly displayName: string;
+  readonly authMethod: 'api-token' | 'local-cli';
+  readonly credentialId: string | null;
+}
+
+export const ALL_TENANTS = '*';
+
+export function principalFromRow(row: PrincipalRow, credentialId: string): Principal {
+  return Object.freeze({
+    id: row.id,
+    kind: row.kind,
+    role: row.role,
+    tenants: Object.freeze([...row.tenants]),
+    instrument: row.instrument,
+    displayName: row.displayName,
+    authMethod: 'api-token',
+    credentialId,
+  });
+}
+
+/**
+ * The operator at the machine running `labkluis import` or `demo`: may create records and
+ * tenants, reads nothing, and is audited under the OS user name.
+ */
+export function localImporter(osUser: string): Principal {
+  return Object.freeze({
+    id: `local-${osUser.replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 50)}`,
+    kind: 'local-operator',
+    role: 'importer',
+    tenants: Object.freeze([ALL_TENANTS]),
+    instrument: null,
+    displayName: `cli:${osUser}`,
+    authMethod: 'local-cli',
+    credentialId: null,
+  });
+}
+
+export function mayActFor(principal: Principal, tenant: string): boolean {
+  return principal.tenants.includes(ALL_TENANTS) || principal.tenants.includes(tenant);
+}

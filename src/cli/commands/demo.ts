@@ -1,0 +1,89 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { generateDemo } from '../../demo/index.js';
+import { ORGANIZATION_KINDS } from '../../domain/index.js';
+import { configPath } from '../../config/index.js';
+import { systemClock, systemRandom } from '../../kernel/index.js';
+import type { AccessContext } from '../../vault/index.js';
+import { openApp } from '../open-app.js';
+import { operator } from '../operator.js';
+import type { Paths } from '../paths.js';
+import { progress } from '../progress.js';
+import { init } from './init.js';
+import { serve } from './serve.js';
+import { tokenCreate } from './token.js';
+
+export interface DemoOptions {
+  readonly patients: number;
+  readonly serve?: boolean;
+  readonly host: string;
+  readonly port: number;
+}
+
+interface DemoToken { readonly handle: string; readonly tenant: string; readonly token: string }
+type DemoTokens = Record<string, DemoToken[]>;
+
+/**
+ * Loads the synthetic demo into a vault (initialising one on SQLite if there is none), once.
+ * Demo tokens go to demo-tokens.json beside the data directory, never inside it.
+ */
+export async function demo(paths: Paths, o: DemoOptions, out: (line: string) => void): Promise<void> {
+  if (!existsSync(configPath(paths.dataDir))) await init(paths, { store: 'sqlite' }, out);
+  const tokenFile = join(dirname(paths.dataDir), 'demo-tokens.json');
+  const app = await openApp(paths, { logLevel: o.serve ? 'info' : 'warn' });
+  try {
+    if ((await app.store.listTenants()).length === 0) {
+      const started = Date.now();
+      const data = generateDemo({ random: systemRandom, clock: systemClock, tenants: 3, patientsPerTenant: o.patients });
+      const importer = operator();
+      for (const org of data.organizations) {
+        const code = org.type?.[0]?.coding?.[0]?.code;
+        const kind = code && (ORGANIZATION_KINDS as readonly string[]).includes(code) ? code : 'client';
+        await app.vault.createTenant(importer, { ip: 'local', userAgent: 'labkluis-cli demo' }, org, kind);
+      }
+      const contexts = new Map<string, AccessContext>();
+      const bar = progress('demo', data.bundles.length);
+      let resources = 0;
+      for (const [i, bundle] of data.bundles.entries()) {
+        const tenant = data.tenantOf[i]!;
+        let ctx = contexts.get(tenant);
+        if (!ctx) contexts.set(tenant, (ctx = app.vault.context(importer, { tenant, ip: 'local', userAgent: 'labkluis-cli demo' })));
+        await app.vault.transaction(ctx, bundle);
+        resources += bundle.entry?.length ?? 0;
+        bar.advance();
+      }
+      bar.stop();
+      const tokens = await demoTokens(app, data.organizations.map((org) => org.id!));
+      writeFileSync(tokenFile, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
+      out(`demo loaded: ${data.organizations.length} tenants, ${data.bundles.length} synthetic patients, ${resources} resources in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    } else {
+      out('the vault already holds data; the demo is not loaded again');
+    }
+    if (existsSync(tokenFile)) {
+      const tokens = JSON.parse(readFileSync(tokenFile, 'utf8')) as DemoTokens;
+      out(`demo API tokens (synthetic vault only; also in ${tokenFile}):`);
+      for (const [role, list] of Object.entries(tokens)) {
+        for (const t of list) out(`  ${role.padEnd(16)} ${t.handle.padEnd(20)} tenant ${t.tenant.padEnd(26)} ${t.token}`);
+      }
+      out('  send: Authorization: Bearer <token>; lab staff act for several tenants: add X-Labkluis-Tenant: <tenant>');
+    }
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
+  if (o.serve) await serve(app, { host: o.host, port: o.port }, out);
+  else await app.close();
+}
+
+async function demoTokens(app: Awaited<ReturnType<typeof openApp>>, tenants: string[]): Promise<DemoTokens> {
+  const out: DemoTokens = {};
+  const add = async (role: string, handle: string, tenant: string, instrument?: string) => {
+    const t = await tokenCreate(app, { role, tenant: [tenant], name: handle, ttlDays: 30, ...(instrument ? { instrument } : {}) });
+    (out[role] ??= []).push({ handle, tenant, token: t.token });
+  };
+  for (const role of ['registrar', 'analyst', 'validator', 'security-officer', 'admin']) await add(role, `demo-${role}`, '*');
+  await add('validator', 'demo-validator-2', '*');
+  for (const [i, tenant] of tenants.entries()) await add('requester', `demo-requester-${i + 1}`, tenant);
+  await add('instrument', 'demo-analyser-1', tenants[0]!, 'demo-analyser-1');
+  return out;
+}

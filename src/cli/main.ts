@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { readConfig } from '../config/index.js';
+import { loadLocalKeyring } from '../crypto/index.js';
+import { isLabkluisError, systemRandom } from '../kernel/index.js';
+import { VERSION } from '../app.js';
+import { auditVerify } from './commands/audit-verify.js';
+import { demo } from './commands/demo.js';
+import { importFile } from './commands/import.js';
+import { init } from './commands/init.js';
+import { serve } from './commands/serve.js';
+import { tokenCreate } from './commands/token.js';
+import { auditOperatorAction } from './operator.js';
+import { openApp } from './open-app.js';
+import { resolvePaths, type PathOptions } from './paths.js';
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Exit codes: 0 done, 1 verification failed or the vault could not do it, 2 bad input or usage. */
+class ExitError extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
+const positiveInt = (name: string) => (v: string) => {
+  if (!/^\d{1,9}$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`${name} must be a positive whole number`);
+  return Number(v);
+};
+const port = (v: string) => {
+  if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) throw new InvalidArgumentError('the port must be 0..65535');
+  return Number(v);
+};
+
+function paths(cmd: Command) {
+  return resolvePaths(cmd.optsWithGlobals<PathOptions>());
+}
+
+export function program(): Command {
+  const p = new Command('labkluis')
+    .description('A FHIR R4 results vault for clinical and screening laboratories')
+    .version(VERSION)
+    .option('--data <dir>', 'data directory (or LABKLUIS_DATA)')
+    .option('--keyring <file>', 'keyring file, outside the data directory (or LABKLUIS_KEYRING)')
+    .showHelpAfterError(false)
+    .exitOverride();
+
+  p.command('init')
+    .description('create the data directory and the keyring (refuses to overwrite either)')
+    .addOption(new Option('--store <kind>', 'storage backend').choices(['sqlite', 'postgres']).default('sqlite'))
+    .option('--pg-url <url>', 'PostgreSQL URL (better: LABKLUIS_PG_URL, so no password is written to disk)')
+    .option('--origin <name>', 'audit log origin, host/name')
+    .action(async (o: { store: 'sqlite' | 'postgres'; pgUrl?: string; origin?: string }, cmd: Command) => {
+      await init(paths(cmd), o, out);
+    });
+
+  p.command('serve')
+    .description('serve the FHIR API')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port', port, 8080)
+    .action(async (o: { host: string; port: number }, cmd: Command) => {
+      const app = await openApp(paths(cmd), { logLevel: 'info' });
+      await serve(app, o, out);
+    });
+
+  p.command('import')
+    .description('import a FHIR transaction Bundle (JSON) or NDJSON of resources or bundles; atomic per bundle')
+    .argument('<file>', 'the file to import')
+    .requiredOption('--tenant <id>', 'the tenant (client organisation) the data belongs to')
+    .action(async (file: string, o: { tenant: string }, cmd: Command) => {
+      const app = await openApp(paths(cmd));
+      try {
+        const summary = await importFile(app, file, o.tenant);
+        out(`imported ${summary.resources} resources in ${summary.transactions} transaction(s) into tenant ${o.tenant}`);
+      } finally {
+        await app.close();
+      }
+    });
+
+  const token = p.command('token').description('API tokens for principals');
+  token.command('create')
+    .description('create a principal and print its API token (shown once)')
+    .requiredOption('--role <role>', 'registrar, analyst, validator, requester, instrument, security-officer or admin')
+    .requiredOption('--tenant <id...>', "tenant(s) it acts for; '*' for lab-wide staff")
+    .requiredOption('--name <handle>', 'a handle such as analyst-07 (not a person\'s name)')
+    .option('--instrument <device>', 'for role instrument: the Device id it reports for')
+    .option('--ttl-days <days>', 'expiry in days (default 90)', positiveInt('--ttl-days'))
+    .action(async (o: { role: string; tenant: string[]; name: string; instrument?: string; ttlDays?: number }, cmd: Command) => {
+      const app = await openApp(paths(cmd));
+      try {
+        const t = await tokenCreate(app, o);
+        out(`principal ${t.principalId} (${o.role}) created`);
+        out(`token (shown once, expires ${t.expiresAt ?? 'never'}):`);
+        out(t.token);
+      } finally {
+        await app.close();
+      }
+    });
+
+  const audit = p.command('audit').description('the NEN 7513 audit log');
+  audit.command('verify')
+    .description('recompute the whole log and its signed checkpoints; exit 1 naming the first bad entry')
+    .action(async (_o: unknown, cmd: Command) => {
+      const ps = paths(cmd);
+      const config = readConfig(ps.dataDir);
+      const kms = loadLocalKeyring({ path: ps.keyringPath, dataDir: ps.dataDir, random: systemRandom });
+      const app = await openApp(ps);
+      try {
+        const result = await auditVerify(app, kms, config.origin);
+        if (!result.ok) {
+          await auditOperatorAction(app, 'E', 'verify', [{ type: 'AuditLog' }], 'failed').catch(() => {});
+          throw new ExitError(`audit log FAILED verification at entry ${result.seq}: ${result.reason}`, 1);
+        }
+        await auditOperatorAction(app, 'E', 'verify', [{ type: 'AuditLog' }]);
+        out(`audit log verified: ${result.size} entries, ${result.checkpoints} signed checkpoints, root ${result.root.toString('base64')}`);
+      } finally {
+        await app.close();
+      }
+    });
+
+  p.command('demo')
+    .description('initialise (if needed) and load a clearly synthetic demo dataset; optionally serve it')
+    .option('--patients <n>', 'synthetic patients per tenant', positiveInt('--patients'), 40)
+    .option('--serve', 'serve the API afterwards')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port', port, 8080)
+    .action(async (o: { patients: number; serve?: boolean; host: string; port: number }, cmd: Command) => {
+      await demo(paths(cmd), o, out);
+    });
+  return p;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv);
+    return 0;
+  } catch (e) {
+    const err = e as { code?: string; exitCode?: number; message?: string };
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    if (typeof err.code === 'string' && err.code.startsWith('commander.')) return 2; // commander printed the message
+    if (e instanceof ExitError) {
+      process.stderr.write(`labkluis: ${e.message}\n`);
+      return e.exitCode;
+    }
+    if (isLabkluisError(e)) {
+      const detail = e.issues.length > 0 ? ` (${e.issues.slice(0, 3).map((i) => (i.expression ? `${i.expression}: ${i.diagnostics}` : i.diagnostics)).join('; ')})` : '';
+      process.stderr.write(`labkluis: ${e.message}${detail}\n`);
+      const clientMistake = ['ERR_INVALID_INPUT', 'ERR_INVALID_RESOURCE', 'ERR_CONFLICT', 'ERR_CONFIG', 'ERR_KEYRING', 'ERR_NOT_FOUND', 'ERR_FORBIDDEN', 'ERR_UNSUPPORTED'];
+      return clientMistake.includes(e.code) ? 2 : 1;
+    }
+    process.stderr.write('labkluis: unexpected failure (run with LABKLUIS_LOG_LEVEL=debug for details)\n');
+    if (process.env.LABKLUIS_LOG_LEVEL === 'debug') console.error(e);
+    return 1;
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * The store's public face: the contract types and one factory per backend. Callers pick a
+ * backend in the composition root and call migrate() before use.
+ */
+import { PostgresStore } from './postgres/postgres-store.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
+import type { Store } from './types.js';
+
+export { ROLES } from './types.js';
+export type {
+  ApiTokenRow, AuditHead, AuditQuery, AuditRow, AuditSealer, CheckpointRow, DataKeyRow, KeyPurpose,
+  PersonRow, PrincipalRow, ResourceQuery, ResourceRow, ResourceType, Role, Store, TenantRow, Versioned,
+  WriteBatch,
+} from './types.js';
+
+/** One SQLite database file at `path` (created if absent). */
+export function createSqliteStore(options: { path: string }): Store {
+  return new SqliteStore(Object.freeze({ ...options }));
+}
+
+/** A pg Pool on `connectionString`; poolSize defaults to 10. */
+export function createPostgresStore(options: { connectionString: string; poolSize?: number }): Store {
+  return new PostgresStore(Object.freeze({ ...options }));
+}

@@ -1,0 +1,164 @@
+/**
+ * PostgreSQL schema, roles and grants. Each part (core, identity, clinical, audit) is a schema
+ * with its own NOLOGIN role; the store runs every statement after SET LOCAL ROLE to the part
+ * it touches, so a bug or an injection in clinical code still cannot read identity rows,
+ * and nothing the application runs can rewrite the audit log.
+ *
+ * Roles are cluster-wide, so they are named after the database (<db>_clinical ...): two
+ * databases on one server (tests, staging) never share a role.
+ */
+import { LabkluisError } from '../../kernel/index.js';
+
+export type Part = 'core' | 'identity' | 'clinical' | 'audit';
+export const PARTS: readonly Part[] = Object.freeze(['core', 'identity', 'clinical', 'audit']);
+
+/** Role names per part, unquoted; quoteRoles() gives identifiers ready to splice into SQL. */
+export type RoleNames = Readonly<Record<Part, string>>;
+
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+export function quoteRoles(roles: RoleNames): RoleNames {
+  return Object.freeze({
+    core: quoteIdent(roles.core), identity: quoteIdent(roles.identity),
+    clinical: quoteIdent(roles.clinical), audit: quoteIdent(roles.audit),
+  });
+}
+
+export function roleNames(database: string): RoleNames {
+  const out: Partial<Record<Part, string>> = {};
+  for (const part of PARTS) {
+    const name = `${database}_${part}`;
+    // PostgreSQL truncates identifiers at 63 bytes: two parts could end up sharing one role.
+    if (Buffer.byteLength(name) > 63) throw new LabkluisError('ERR_CONFIG', 'database name too long for part roles');
+    out[part] = name;
+  }
+  return Object.freeze(out as Record<Part, string>);
+}
+
+/** Numbered migrations; each entry runs once, in order, inside the migration transaction. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE core.tenants (id text PRIMARY KEY, name text NOT NULL, kind text NOT NULL, created_at text NOT NULL);
+  CREATE TABLE core.principals (
+    id text PRIMARY KEY, kind text NOT NULL, role text NOT NULL, tenants text[] NOT NULL,
+    instrument text, display_name text NOT NULL, disabled boolean NOT NULL, created_at text NOT NULL);
+  CREATE TABLE core.api_tokens (
+    id text PRIMARY KEY, principal_id text NOT NULL REFERENCES core.principals (id),
+    secret_hash bytea NOT NULL, created_at text NOT NULL, expires_at text, revoked_at text);
+  CREATE TABLE core.data_keys (
+    tenant text NOT NULL, purpose text NOT NULL, version integer NOT NULL, kek_id text NOT NULL,
+    wrapped bytea NOT NULL, created_at text NOT NULL, PRIMARY KEY (tenant, purpose, version));
+
+  CREATE TABLE identity.persons (
+    tenant text NOT NULL, pseudonym text NOT NULL, version integer NOT NULL, bsn_token text,
+    body bytea NOT NULL, entered_by text NOT NULL, last_updated text NOT NULL, is_current boolean NOT NULL,
+    PRIMARY KEY (tenant, pseudonym, version));
+  CREATE UNIQUE INDEX persons_bsn ON identity.persons (tenant, bsn_token)
+    WHERE is_current AND bsn_token IS NOT NULL;
+
+  CREATE TABLE clinical.resources (
+    pos bigserial PRIMARY KEY, tenant text NOT NULL, type text NOT NULL, id text NOT NULL,
+    version integer NOT NULL, pseudonym text, status text, date text,
+    tokens text[] NOT NULL, unique_tokens text[] NOT NULL, body bytea NOT NULL,
+    entered_by text NOT NULL, last_updated text NOT NULL, is_current boolean NOT NULL,
+    UNIQUE (tenant, type, id, version));
+  CREATE INDEX resources_current ON clinical.resources (tenant, type, pos) WHERE is_current;
+  CREATE INDEX resources_subject ON clinical.resources (tenant, pseudonym, pos) WHERE is_current;
+  CREATE INDEX resources_tokens ON clinical.resources USING gin (tokens) WHERE is_current;
+  CREATE TABLE clinical.unique_tokens (
+    tenant text NOT NULL, token text NOT NULL, type text NOT NULL, id text NOT NULL,
+    PRIMARY KEY (tenant, token));
+  CREATE INDEX unique_tokens_owner ON clinical.unique_tokens (tenant, type, id);
+
+  CREATE TABLE audit.entries (
+    seq bigint PRIMARY KEY, time text NOT NULL, action text NOT NULL, principal_id text, tenant text,
+    patients text[] NOT NULL, leaf bytea NOT NULL, leaf_hash bytea NOT NULL, mac bytea NOT NULL,
+    root_after bytea NOT NULL);
+  CREATE INDEX entries_principal ON audit.entries (principal_id, seq);
+  CREATE INDEX entries_tenant ON audit.entries (tenant, seq);
+  CREATE INDEX entries_time ON audit.entries (time);
+  CREATE TABLE audit.entry_patients (pseudonym text NOT NULL, seq bigint NOT NULL, PRIMARY KEY (pseudonym, seq));
+  CREATE TABLE audit.head (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id), size bigint NOT NULL,
+    frontier bytea[] NOT NULL, last_mac bytea);
+  INSERT INTO audit.head (id, size, frontier, last_mac) VALUES (true, 0, '{}', NULL);
+  CREATE TABLE audit.checkpoints (size bigint PRIMARY KEY, root bytea NOT NULL, note text NOT NULL, created_at text NOT NULL);
+
+  -- Grants already keep the audit role from rewriting entries; the trigger also stops the
+  -- owner and any role granted more later (NEN 7513: the log is append-only).
+  CREATE FUNCTION audit.forbid_change() RETURNS trigger LANGUAGE plpgsql AS
+    $fn$ BEGIN RAISE EXCEPTION 'audit entries are append-only' USING ERRCODE = 'insufficient_privilege'; END $fn$;
+  CREATE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON audit.entries
+    FOR EACH ROW EXECUTE FUNCTION audit.forbid_change();
+  CREATE TRIGGER entries_no_truncate BEFORE TRUNCATE ON audit.entries
+    FOR EACH STATEMENT EXECUTE FUNCTION audit.forbid_change();
+  CREATE TRIGGER entry_patients_append_only BEFORE UPDATE OR DELETE ON audit.entry_patients
+    FOR EACH ROW EXECUTE FUNCTION audit.forbid_change();
+  `,
+];
+
+/** Roles and schemas; run on every migrate, before the tables. */
+function rolesAndSchemas(roles: RoleNames): string {
+  return PARTS.map((part) => {
+    const role = quoteIdent(roles[part]);
+    const literal = `'${roles[part].replaceAll("'", "''")}'`;
+    return `
+    DO $do$ BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${literal}) THEN CREATE ROLE ${role} NOLOGIN; END IF;
+    END $do$;
+    GRANT ${role} TO CURRENT_USER;
+    CREATE SCHEMA IF NOT EXISTS ${part};`;
+  }).join('\n');
+}
+
+/**
+ * Least privilege per part, re-applied on every migrate (GRANT is idempotent). UPDATE is
+ * granted per column so a role can only flip what the store flips. The audit role may
+ * INSERT and SELECT entries, and UPDATE the single head row, never entries.
+ */
+function grants(roles: RoleNames): string {
+  const r = quoteRoles(roles);
+  return `
+  GRANT USAGE ON SCHEMA core TO ${r.core};
+  GRANT SELECT, INSERT ON core.tenants, core.principals, core.api_tokens, core.data_keys TO ${r.core};
+  GRANT UPDATE (disabled) ON core.principals TO ${r.core};
+  GRANT UPDATE (revoked_at) ON core.api_tokens TO ${r.core};
+
+  GRANT USAGE ON SCHEMA identity TO ${r.identity};
+  GRANT SELECT, INSERT ON identity.persons TO ${r.identity};
+  GRANT UPDATE (is_current) ON identity.persons TO ${r.identity};
+
+  GRANT USAGE ON SCHEMA clinical TO ${r.clinical};
+  GRANT SELECT, INSERT ON clinical.resources TO ${r.clinical};
+  GRANT UPDATE (is_current) ON clinical.resources TO ${r.clinical};
+  GRANT USAGE ON SEQUENCE clinical.resources_pos_seq TO ${r.clinical};
+  GRANT SELECT, INSERT, DELETE ON clinical.unique_tokens TO ${r.clinical};
+
+  GRANT USAGE ON SCHEMA audit TO ${r.audit};
+  GRANT SELECT, INSERT ON audit.entries, audit.entry_patients, audit.checkpoints TO ${r.audit};
+  GRANT SELECT ON audit.head TO ${r.audit};
+  GRANT UPDATE (size, frontier, last_mac) ON audit.head TO ${r.audit};`;
+}
+
+/** Minimal structural view of a pg client: the migration needs nothing more. */
+export interface SqlClient {
+  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+/** A fixed key for pg_advisory_xact_lock: two processes migrating at once take turns. */
+const MIGRATION_LOCK = 0x6c6b6c73; // 'lkls'
+
+/** Runs inside a transaction the caller opened (as the connecting, owning user). */
+export async function migratePostgres(client: SqlClient, roles: RoleNames): Promise<void> {
+  await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+  await client.query(`${rolesAndSchemas(roles)}
+    CREATE TABLE IF NOT EXISTS core.schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());`);
+  const { rows } = await client.query('SELECT coalesce(max(version), 0) AS v FROM core.schema_migrations');
+  for (let v = Number(rows[0]?.v ?? 0); v < MIGRATIONS.length; v++) {
+    await client.query(MIGRATIONS[v] as string);
+    await client.query('INSERT INTO core.schema_migrations (version) VALUES ($1)', [v + 1]);
+  }
+  await client.query(grants(roles));
+}

@@ -1,0 +1,119 @@
+/**
+ * Transactions with a part role. Every statement the store runs goes through PgTx, which
+ * issues SET LOCAL ROLE before the first statement for a part and again whenever the part
+ * changes, so each statement has only its part's privileges. The role switch rides in the
+ * same round trip as BEGIN or as a parameterless statement where one follows.
+ */
+import pg from 'pg';
+import { isLabkluisError } from '../../kernel/index.js';
+import { conflictError, storeError } from '../batch-check.js';
+import { quoteRoles, type Part, type RoleNames } from './postgres-schema.js';
+
+export type Row = Record<string, unknown>;
+
+/** A fixed statement: named so each pooled connection parses and plans it once. */
+export interface Named {
+  readonly name: string;
+  readonly text: string;
+}
+
+export class PgTx {
+  readonly #client: pg.PoolClient;
+  readonly #roles: RoleNames; // quoted
+  #part: Part | null = null;
+
+  constructor(client: pg.PoolClient, quotedRoles: RoleNames) {
+    this.#client = client;
+    this.#roles = quotedRoles;
+  }
+
+  /**
+   * Switches to `part`'s role (if not already in it) and runs `then`, a statement without
+   * parameters, in the same round trip. Returns the rows of `then`.
+   */
+  async as(part: Part, then?: string): Promise<Row[]> {
+    const parts: string[] = [];
+    if (this.#part !== part) parts.push(`SET LOCAL ROLE ${this.#roles[part]}`);
+    if (then !== undefined) parts.push(then);
+    this.#part = part;
+    if (parts.length === 0) return [];
+    const res = await driver(() => this.#client.query(parts.join('; ')));
+    const results = Array.isArray(res) ? res : [res];
+    return then === undefined ? [] : (results[results.length - 1]?.rows ?? []);
+  }
+
+  /** `BEGIN` and the first role switch in one round trip. */
+  async begin(part: Part, readOnly: boolean): Promise<void> {
+    await driver(() => this.#client.query(`BEGIN${readOnly ? ' READ ONLY' : ''}; SET LOCAL ROLE ${this.#roles[part]}`));
+    this.#part = part;
+  }
+
+  async query(statement: Named | string, values: unknown[]): Promise<Row[]> {
+    const config = typeof statement === 'string' ? { text: statement, values } : { ...statement, values };
+    const res = await driver(() => this.#client.query<Row>(config));
+    return res.rows;
+  }
+
+  async end(commit: boolean): Promise<void> {
+    await driver(() => this.#client.query(commit ? 'COMMIT' : 'ROLLBACK'));
+  }
+}
+
+export class PgRunner {
+  readonly #pool: pg.Pool;
+  readonly #quoted: RoleNames;
+  readonly roles: RoleNames;
+
+  constructor(pool: pg.Pool, roles: RoleNames) {
+    this.#pool = pool;
+    this.roles = roles;
+    this.#quoted = quoteRoles(roles);
+  }
+
+  /** Runs `work` in one transaction that starts in `first`'s role; rolls back on any error. */
+  async run<T>(first: Part, work: (tx: PgTx) => Promise<T>, readOnly = false): Promise<T> {
+    const client = await driver(() => this.#pool.connect());
+    const tx = new PgTx(client, this.#quoted);
+    let broken = false;
+    try {
+      await tx.begin(first, readOnly);
+      const out = await work(tx);
+      await tx.end(true);
+      return out;
+    } catch (e) {
+      // A connection that cannot even roll back is discarded, not returned to the pool.
+      await tx.end(false).catch(() => { broken = true; });
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** A read in one part's role. */
+  async read(part: Part, statement: Named | string, values: unknown[]): Promise<Row[]> {
+    return this.run(part, (tx) => tx.query(statement, values), true);
+  }
+}
+
+/** SQLSTATEs that mean "the stored state forbids this write". */
+const CONFLICT_STATES = new Set([
+  '23505', // unique_violation: duplicate id, version, bsnToken or unique token
+  '23503', // foreign_key_violation: e.g. a token for an unknown principal
+  '40001', // serialization_failure: a concurrent writer won; retrying may succeed
+  '40P01', // deadlock_detected: two batches touched the same rows in opposite order
+]);
+
+/**
+ * Calls the driver and translates its errors. PostgreSQL error messages and details can
+ * quote key values, so only the SQLSTATE (or the socket error code) survives.
+ */
+export async function driver<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    if (isLabkluisError(e)) throw e;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && CONFLICT_STATES.has(code)) throw conflictError('a record with this key already exists');
+    throw storeError('postgres', code);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * SQLite schema. Table prefixes mirror the PostgreSQL schemas (core_, identity_, clinical_,
+ * audit_) so identity and clinical data stay in separate tables, joined only by pseudonym.
+ * Migrations are numbered and tracked with PRAGMA user_version; each runs in one transaction.
+ */
+import type { Database } from 'better-sqlite3';
+
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE core_tenants (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, created_at TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE core_principals (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, role TEXT NOT NULL,
+    tenants TEXT NOT NULL,            -- JSON array of tenant ids
+    instrument TEXT, display_name TEXT NOT NULL,
+    disabled INTEGER NOT NULL, created_at TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE core_api_tokens (
+    id TEXT PRIMARY KEY,
+    principal_id TEXT NOT NULL REFERENCES core_principals (id),
+    secret_hash BLOB NOT NULL, created_at TEXT NOT NULL, expires_at TEXT, revoked_at TEXT
+  ) STRICT;
+  CREATE TABLE core_data_keys (
+    tenant TEXT NOT NULL, purpose TEXT NOT NULL, version INTEGER NOT NULL,
+    kek_id TEXT NOT NULL, wrapped BLOB NOT NULL, created_at TEXT NOT NULL,
+    PRIMARY KEY (tenant, purpose, version)
+  ) STRICT;
+
+  -- Every version is kept; is_current marks the one reads and uniqueness apply to.
+  CREATE TABLE identity_persons (
+    tenant TEXT NOT NULL, pseudonym TEXT NOT NULL, version INTEGER NOT NULL,
+    bsn_token TEXT, body BLOB NOT NULL, entered_by TEXT NOT NULL, last_updated TEXT NOT NULL,
+    is_current INTEGER NOT NULL,
+    PRIMARY KEY (tenant, pseudonym, version)
+  ) STRICT;
+  CREATE UNIQUE INDEX identity_persons_bsn ON identity_persons (tenant, bsn_token)
+    WHERE is_current = 1 AND bsn_token IS NOT NULL;
+
+  -- AUTOINCREMENT: pos never reuses a value, so it is a safe keyset cursor.
+  CREATE TABLE clinical_resources (
+    pos INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
+    pseudonym TEXT, status TEXT, date TEXT,
+    tokens TEXT NOT NULL, unique_tokens TEXT NOT NULL,   -- JSON arrays, as written
+    body BLOB NOT NULL, entered_by TEXT NOT NULL, last_updated TEXT NOT NULL,
+    is_current INTEGER NOT NULL,
+    UNIQUE (tenant, type, id, version)
+  ) STRICT;
+  CREATE INDEX clinical_resources_current ON clinical_resources (tenant, type, pos) WHERE is_current = 1;
+  CREATE INDEX clinical_resources_subject ON clinical_resources (tenant, pseudonym, pos) WHERE is_current = 1;
+  -- Search index over the tokens of current versions only.
+  CREATE TABLE clinical_tokens (
+    tenant TEXT NOT NULL, token TEXT NOT NULL, pos INTEGER NOT NULL,
+    PRIMARY KEY (tenant, token, pos)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX clinical_tokens_pos ON clinical_tokens (pos);
+  -- Claims of per-tenant unique tokens (barcodes), held by the current version's owner.
+  CREATE TABLE clinical_unique_tokens (
+    tenant TEXT NOT NULL, token TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL,
+    PRIMARY KEY (tenant, token)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX clinical_unique_tokens_owner ON clinical_unique_tokens (tenant, type, id);
+
+  CREATE TABLE audit_entries (
+    seq INTEGER PRIMARY KEY, time TEXT NOT NULL, action TEXT NOT NULL,
+    principal_id TEXT, tenant TEXT, patients TEXT NOT NULL,
+    leaf BLOB NOT NULL, leaf_hash BLOB NOT NULL, mac BLOB NOT NULL, root_after BLOB NOT NULL
+  ) STRICT;
+  CREATE INDEX audit_entries_principal ON audit_entries (principal_id, seq);
+  CREATE INDEX audit_entries_tenant ON audit_entries (tenant, seq);
+  CREATE INDEX audit_entries_time ON audit_entries (time);
+  CREATE TABLE audit_entry_patients (
+    pseudonym TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (pseudonym, seq)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL,
+    frontier TEXT NOT NULL,            -- JSON array of base64 hashes, left to right
+    last_mac BLOB
+  ) STRICT;
+  INSERT INTO audit_head (id, size, frontier, last_mac) VALUES (1, 0, '[]', NULL);
+  CREATE TABLE audit_checkpoints (
+    size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL, created_at TEXT NOT NULL
+  ) STRICT;
+
+  -- The log is append-only (NEN 7513): a bug or a stray script cannot rewrite history.
+  CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries
+    BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+  CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
+    BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+  CREATE TRIGGER audit_entry_patients_no_update BEFORE UPDATE ON audit_entry_patients
+    BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+  CREATE TRIGGER audit_entry_patients_no_delete BEFORE DELETE ON audit_entry_patients
+    BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+  `,
+];
+
+/** Connection settings; applied on every open, before anything else runs. */
+export function applyPragmas(db: Database): void {
+  db.pragma('journal_mode = WAL');
+  // FULL: a commit (and so an audit append) is on disk when it returns.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  // Sorts and temp tables stay in memory: no plaintext-adjacent spill files on disk.
+  db.pragma('temp_store = MEMORY');
+  db.pragma('busy_timeout = 5000');
+}
+
+/** Brings the schema to the latest version; safe to call again and from two processes. */
+export function migrateSqlite(db: Database): void {
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      db.exec(MIGRATIONS[v] as string);
+    }
+    if (current < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}

@@ -1,0 +1,90 @@
+import { forbidden } from '../kernel/index.js';
+import type { Principal } from '../auth/index.js';
+
+/**
+ * Deny by default (DESIGN.md invariant 4): a role may do only what this table grants.
+ * Content rules that depend on the record (status, device, four eyes) live in rules.ts.
+ */
+export type FhirType =
+  | 'Patient' | 'Organization' | 'ServiceRequest' | 'Specimen' | 'Observation' | 'DiagnosticReport' | 'AuditEvent';
+export type Action = 'create' | 'read' | 'search' | 'update';
+type Grants = Partial<Record<Action, readonly FhirType[]>>;
+
+const LAB_READS: readonly FhirType[] = ['Patient', 'Organization', 'ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport'];
+
+const GRANTS: Readonly<Record<Principal['role'], Grants>> = Object.freeze({
+  // Links a specimen to the right person: sees identity, not results.
+  registrar: {
+    create: ['Patient', 'ServiceRequest', 'Specimen'],
+    read: ['Patient', 'Organization', 'ServiceRequest', 'Specimen'],
+    search: ['Patient', 'ServiceRequest', 'Specimen'],
+    update: ['ServiceRequest', 'Specimen'],
+  },
+  // Enters results: barcodes and pseudonyms, never identity (see identityView).
+  analyst: {
+    create: ['Observation', 'DiagnosticReport'],
+    read: LAB_READS,
+    search: ['ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport'],
+    update: ['Observation', 'DiagnosticReport'],
+  },
+  // Authorises reports (four eyes: never their own, see rules.ts).
+  validator: {
+    create: ['Observation', 'DiagnosticReport'],
+    read: LAB_READS,
+    search: ['ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport'],
+    update: ['Observation', 'DiagnosticReport'],
+  },
+  // A GP practice, hospital or the screening organisation: final reports of its own tenant.
+  requester: {
+    create: ['Patient', 'ServiceRequest'],
+    read: ['Patient', 'Organization', 'ServiceRequest', 'Observation', 'DiagnosticReport'],
+    search: ['Patient', 'ServiceRequest', 'Observation', 'DiagnosticReport'],
+  },
+  // Appends results for its own instrument; reads nothing, not even what it wrote.
+  instrument: { create: ['Observation'] },
+  // NEN 7513 log keeper: the audit log, no clinical content.
+  'security-officer': { read: ['AuditEvent'], search: ['AuditEvent'] },
+  // Principals, tenants, keys: no clinical content.
+  admin: { create: ['Organization'], read: ['Organization'], search: ['Organization'] },
+  // The local operator importing files: writes, reads nothing.
+  importer: { create: ['Patient', 'Organization', 'ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport'] },
+});
+
+export function isAllowed(role: Principal['role'], action: Action, type: FhirType): boolean {
+  return GRANTS[role]?.[action]?.includes(type) ?? false;
+}
+
+export function authorize(principal: Principal, action: Action, type: FhirType): void {
+  if (!isAllowed(principal.role, action, type)) throw forbidden(`role '${principal.role}' may not ${action} ${type}`);
+}
+
+/** Which roles see who a patient is; the others get the pseudonym only. */
+export function identityView(role: Principal['role']): 'full' | 'pseudonymised' {
+  return role === 'registrar' || role === 'requester' ? 'full' : 'pseudonymised';
+}
+
+/** Whether a role gets the body of what it wrote back (instruments and importers do not). */
+export function readsBack(role: Principal['role']): boolean {
+  return role !== 'instrument' && role !== 'importer';
+}
+
+/** Default purpose of use per role (HL7 v3 PurposeOfUse), recorded in every audit entry. */
+export function defaultPurpose(role: Principal['role']): string {
+  switch (role) {
+    case 'requester':
+      return 'TREAT';
+    case 'security-officer':
+      return 'HSYSADMIN';
+    case 'admin':
+    case 'importer':
+      return 'HSYSADMIN';
+    default:
+      return 'HOPERAT'; // healthcare operations: the lab's own work on the order
+  }
+}
+
+export const PURPOSES: readonly string[] = Object.freeze(['TREAT', 'HOPERAT', 'HSYSADMIN', 'HQUALIMP', 'PUBHLTH', 'HRESCH', 'PATRQT']);
+
+/** Statuses a requester may see: nothing before it is authorised. */
+export const RELEASED_REPORT_STATUSES: readonly string[] = Object.freeze(['final', 'amended']);
+export const RELEASED_OBSERVATION_STATUSES: readonly string[] = Object.freeze(['final', 'amended', 'corrected']);

@@ -1,0 +1,145 @@
+import type { Resource } from 'fhir/r4.js';
+import { invalidInput, isLabkluisError, notFound } from '../kernel/index.js';
+import type { ResourceRow, ResourceType, Store } from '../store/index.js';
+import { BSN_SYSTEM, parseSearch, type SearchType } from '../domain/index.js';
+import type { AccessContext } from './context.js';
+import { authorize, identityView, type FhirType } from './policy.js';
+import { pseudonymisedPatient, type RecordCodec } from './records.js';
+import { visibleStatuses } from './rules.js';
+import type { AuditObjectRef, Trail } from './trail.js';
+import { assertClinicalTenant, decodeCursor, encodeCursor, FHIR_ID } from './cursor.js';
+
+export interface SearchPage {
+  readonly resources: readonly (Resource & { id: string })[];
+  /** Opaque cursor for the next page, or null on the last page. */
+  readonly next: string | null;
+}
+
+/**
+ * Reads and searches. Order matters: fetch and decrypt in memory, then append the audit entry
+ * and wait until it is durable, then hand the data out. If the append fails nothing is returned.
+ */
+export class VaultReads {
+  readonly #store: Store;
+  readonly #codec: RecordCodec;
+  readonly #trail: Trail;
+
+  constructor(deps: { store: Store; codec: RecordCodec; trail: Trail }) {
+    this.#store = deps.store;
+    this.#codec = deps.codec;
+    this.#trail = deps.trail;
+  }
+
+  async read(ctx: AccessContext, type: FhirType, id: string, version?: number): Promise<Resource & { id: string }> {
+    const objects = [{ type, id, ...(version === undefined ? {} : { version }) }];
+    const operation = version === undefined ? 'read' : 'vread';
+    let patients: string[] = [];
+    try {
+      authorize(ctx.principal, 'read', type);
+      assertClinicalTenant(ctx);
+      if (!FHIR_ID.test(id)) throw notFound(`${type}/${id} not found`);
+      let resource: Resource & { id: string };
+      if (type === 'Patient') {
+        const row = await this.#store.getPerson(ctx.tenant, id);
+        if (!row || (version !== undefined && row.version !== version)) throw notFound(`${type}/${id} not found`);
+        patients = [row.pseudonym];
+        resource = await this.#codec.openPerson(row);
+        if (identityView(ctx.principal.role) === 'pseudonymised') resource = pseudonymisedPatient(resource);
+      } else {
+        const row = await this.#store.getResource(ctx.tenant, type as ResourceType, id, version);
+        if (!row || !this.#visible(ctx, row)) throw notFound(`${type}/${id} not found`);
+        patients = row.pseudonym ? [row.pseudonym] : [];
+        resource = await this.#codec.openResource(row);
+      }
+      await this.#trail.record(ctx, { action: 'R', operation, patients, objects, outcome: 'success' });
+      return resource;
+    } catch (e) {
+      if (!isLabkluisError(e, 'ERR_AUDIT_UNAVAILABLE')) await this.#trail.refusal(ctx, { action: 'R', operation, patients, objects }, e);
+      throw e;
+    }
+  }
+
+  async search(ctx: AccessContext, type: FhirType, params: URLSearchParams): Promise<SearchPage> {
+    const objects: AuditObjectRef[] = [{ type }];
+    try {
+      authorize(ctx.principal, 'search', type);
+      assertClinicalTenant(ctx);
+      const q = parseSearch(type as SearchType, params);
+      const page = type === 'Patient' ? await this.#searchPatients(ctx, q, objects) : await this.#searchClinical(ctx, type as ResourceType, q, objects);
+      const patients = page.patients;
+      await this.#trail.record(ctx, { action: 'R', operation: 'search', patients, objects, outcome: 'success' });
+      return { resources: page.resources, next: page.next };
+    } catch (e) {
+      if (!isLabkluisError(e, 'ERR_AUDIT_UNAVAILABLE')) await this.#trail.refusal(ctx, { action: 'R', operation: 'search', patients: [], objects }, e);
+      throw e;
+    }
+  }
+
+  async #searchPatients(ctx: AccessContext, q: ReturnType<typeof parseSearch>, objects: AuditObjectRef[]) {
+    // No unfiltered listing of people: a search names one BSN or one id.
+    let rows;
+    if (q.identifier) {
+      if (q.identifier.system !== undefined && q.identifier.system !== BSN_SYSTEM) throw invalidInput('Patient can be searched by BSN identifier only');
+      const token = await this.#codec.token(ctx.tenant, 'identifier', BSN_SYSTEM, q.identifier.value);
+      objects[0] = { type: 'Patient', query: { identifier: [token] } };
+      rows = await this.#store.findPersonsByBsn(ctx.tenant, token);
+    } else if (q.ids && q.ids.length > 0) {
+      objects[0] = { type: 'Patient', query: { _id: [...q.ids] } };
+      const found = await Promise.all(q.ids.map((id) => this.#store.getPerson(ctx.tenant, id)));
+      rows = found.filter((r) => r !== null);
+    } else {
+      throw invalidInput('a Patient search needs identifier (BSN) or _id');
+    }
+    const view = identityView(ctx.principal.role);
+    const resources = await Promise.all(rows.map(async (r) => {
+      const p = await this.#codec.openPerson(r);
+      return view === 'full' ? p : pseudonymisedPatient(p);
+    }));
+    return { resources, next: null, patients: rows.map((r) => r.pseudonym) };
+  }
+
+  async #searchClinical(ctx: AccessContext, type: ResourceType, q: ReturnType<typeof parseSearch>, objects: AuditObjectRef[]) {
+    const limit = q.count;
+    const tokens = await Promise.all(
+      (q.tokens ?? []).map((group) => Promise.all(group.map((t) => this.#codec.token(ctx.tenant, t.param, t.system, t.value)))),
+    );
+    const allowed = visibleStatuses(ctx.principal.role, type);
+    let statuses = q.status;
+    if (allowed) statuses = statuses ? statuses.filter((s) => allowed.includes(s)) : [...allowed];
+    if (statuses && statuses.length === 0) statuses = ['\u0000none']; // asked only for what it may not see
+    objects[0] = { type, query: describeQuery(q.subject, tokens, statuses, q.dateFrom, q.dateTo) };
+    const rows = await this.#store.searchResources({
+      tenant: ctx.tenant,
+      type,
+      ...(q.subject ? { pseudonyms: q.subject } : {}),
+      ...(tokens.length ? { tokens } : {}),
+      ...(statuses ? { statuses } : {}),
+      ...(q.dateFrom ? { dateFrom: q.dateFrom } : {}),
+      ...(q.dateTo ? { dateTo: q.dateTo } : {}),
+      ...(q.cursor ? { afterPos: decodeCursor(q.cursor) } : {}),
+      limit: limit + 1,
+    });
+    const pageRows = rows.slice(0, limit);
+    const next = rows.length > limit ? encodeCursor(pageRows[pageRows.length - 1]!.pos!) : null;
+    const resources = await Promise.all(pageRows.map((r) => this.#codec.openResource(r)));
+    const patients = pageRows.flatMap((r) => (r.pseudonym ? [r.pseudonym] : []));
+    return { resources, next, patients };
+  }
+
+  #visible(ctx: AccessContext, row: ResourceRow): boolean {
+    const allowed = visibleStatuses(ctx.principal.role, row.type);
+    return allowed === null || allowed.includes(row.status ?? '');
+  }
+}
+
+/** The query as the audit log keeps it: pseudonyms and blind tokens, never plain values. */
+function describeQuery(
+  subject: readonly string[] | undefined, tokens: string[][], statuses: readonly string[] | undefined, from?: string, to?: string,
+): Record<string, string[]> {
+  const q: Record<string, string[]> = {};
+  if (subject) q.subject = [...subject];
+  if (tokens.length) q.token = tokens.map((g) => g.join(','));
+  if (statuses) q.status = [...statuses];
+  if (from || to) q.date = [`${from ?? ''}..${to ?? ''}`];
+  return q;
+}

@@ -1,0 +1,274 @@
+import type { Bundle, BundleEntry, Resource } from 'fhir/r4.js';
+import { conflict, invalidInput, invalidResource, isLabkluisError, notFound, randomId, type Clock, type Random } from '../kernel/index.js';
+import type { PersonRow, ResourceRow, ResourceType, Store, Versioned } from '../store/index.js';
+import { indexFieldsOf, listReferences, rewriteReferences, validateResource, type LabResource } from '../domain/index.js';
+import type { AccessContext } from './context.js';
+import { assertClinicalTenant, FHIR_ID } from './cursor.js';
+import { authorize, readsBack, type FhirType } from './policy.js';
+import type { RecordCodec } from './records.js';
+import { authorises, checkFourEyes, checkWrite } from './rules.js';
+import type { Trail } from './trail.js';
+
+type AnyResource = Resource & { id: string; meta?: Resource['meta'] };
+const WRITABLE = new Set(['Patient', 'ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport']);
+export const MAX_ENTRIES = 1000;
+
+interface Planned {
+  readonly index: number;
+  readonly method: 'POST' | 'PUT';
+  readonly type: FhirType;
+  readonly id: string;
+  readonly version: number;
+  readonly resource: AnyResource;
+  readonly previous: { resource: AnyResource; version: number } | null;
+}
+
+export interface WriteRequest {
+  readonly method: 'POST' | 'PUT';
+  readonly type: string;
+  readonly id?: string; // PUT only
+  readonly resource: unknown;
+  readonly fullUrl?: string;
+  readonly ifMatch?: string;
+}
+
+/**
+ * Creates and updates, always as one atomic commit: rows and their audit entries land
+ * together or not at all, so there is never a half-written bundle nor an unaudited write.
+ */
+export class VaultWrites {
+  readonly #store: Store;
+  readonly #codec: RecordCodec;
+  readonly #trail: Trail;
+  readonly #clock: Clock;
+  readonly #random: Random;
+
+  constructor(deps: { store: Store; codec: RecordCodec; trail: Trail; clock: Clock; random: Random }) {
+    this.#store = deps.store;
+    this.#codec = deps.codec;
+    this.#trail = deps.trail;
+    this.#clock = deps.clock;
+    this.#random = deps.random;
+  }
+
+  /** A transaction Bundle (already shape-checked by the caller or not: it is checked here). */
+  async transaction(ctx: AccessContext, bundle: unknown): Promise<Bundle> {
+    const requests = bundleRequests(bundle);
+    const results = await this.apply(ctx, requests, 'transaction');
+    return {
+      resourceType: 'Bundle',
+      type: 'transaction-response',
+      entry: results.map((r): BundleEntry => ({
+        ...(r.resource ? { resource: r.resource } : {}),
+        response: { status: r.status, location: r.location, etag: r.etag, lastModified: r.lastModified },
+      })),
+    };
+  }
+
+  async apply(ctx: AccessContext, requests: readonly WriteRequest[], operation: string): Promise<WriteResult[]> {
+    const objects = requests.map((r) => ({ type: r.type, ...(r.id ? { id: r.id } : {}) }));
+    let planned: Planned[] = [];
+    try {
+      assertClinicalTenant(ctx);
+      if (requests.length === 0) throw invalidInput('nothing to write');
+      if (requests.length > MAX_ENTRIES) throw invalidInput(`at most ${MAX_ENTRIES} entries per transaction`);
+      planned = await this.#plan(ctx, requests, operation);
+      const at = this.#clock.now().toISOString();
+      const persons: Versioned<PersonRow>[] = [];
+      const resources: Versioned<ResourceRow>[] = [];
+      const drafts = [];
+      for (const p of planned) {
+        p.resource.meta = { ...(p.resource.meta ?? {}), versionId: String(p.version), lastUpdated: at };
+        const expectedVersion = p.previous ? p.previous.version : null;
+        let pseudonym: string | null;
+        if (p.type === 'Patient') {
+          const row = await this.#codec.sealPerson(ctx.tenant, p.resource, p.version, ctx.principal.id, at);
+          persons.push({ row, expectedVersion });
+          pseudonym = row.pseudonym;
+        } else {
+          const row = await this.#codec.sealResource(ctx.tenant, p.resource, p.version, ctx.principal.id, at);
+          resources.push({ row, expectedVersion });
+          pseudonym = row.pseudonym;
+        }
+        drafts.push(this.#trail.draft(ctx, {
+          action: p.method === 'POST' ? 'C' : 'U',
+          operation,
+          patients: pseudonym ? [pseudonym] : [],
+          objects: [{ type: p.type, id: p.id, version: p.version }],
+          outcome: 'success',
+        }));
+      }
+      const rows = await this.#store.commit({ persons, resources }, this.#trail.log.sealerFor(drafts));
+      this.#trail.log.noteAppended(rows);
+      const back = readsBack(ctx.principal.role);
+      return planned.map((p) => ({
+        status: p.method === 'POST' ? '201 Created' : '200 OK',
+        location: `${p.type}/${p.id}/_history/${p.version}`,
+        etag: `W/"${p.version}"`,
+        lastModified: at,
+        type: p.type,
+        id: p.id,
+        version: p.version,
+        resource: back ? p.resource : null,
+      }));
+    } catch (e) {
+      if (!isLabkluisError(e, 'ERR_AUDIT_UNAVAILABLE')) {
+        const action = requests.every((r) => r.method === 'PUT') ? 'U' : 'C';
+        await this.#trail.refusal(ctx, { action, operation, patients: [], objects }, e);
+      }
+      throw e;
+    }
+  }
+
+  async #plan(ctx: AccessContext, requests: readonly WriteRequest[], operation: string): Promise<Planned[]> {
+    const planned: Planned[] = [];
+    const urls = new Map<string, string>();
+    const inBundle = operation === 'transaction';
+    // 1. validate, authorise, assign ids; remember fullUrl -> Type/id for reference rewriting
+    for (const [index, req] of requests.entries()) {
+      const where = inBundle ? `Bundle.entry[${index}]` : req.type;
+      const tenantCreation = operation === 'create-tenant' && req.type === 'Organization';
+      if (!WRITABLE.has(req.type) && !tenantCreation) throw invalidInput(`${where}: ${req.type} cannot be written here`);
+      const type = req.type as FhirType;
+      authorize(ctx.principal, req.method === 'POST' ? 'create' : 'update', type);
+      const resource = validateAt(req.resource, inBundle, index, this.#clock) as AnyResource;
+      if (resource.resourceType !== type) throw invalidResource(`${where}: resourceType is ${resource.resourceType}, the request is for ${type}`);
+      let id: string;
+      let previous: Planned['previous'] = null;
+      if (req.method === 'POST') {
+        // A tenant's Organization keeps the id the tenant was created under.
+        id = tenantCreation && typeof resource.id === 'string' ? resource.id : randomId(this.#random);
+      } else {
+        if (!req.id || !FHIR_ID.test(req.id)) throw invalidInput(`${where}: an update names the id in its url`);
+        if (resource.id !== undefined && resource.id !== req.id) throw invalidResource(`${where}: the resource id does not match the url`, [{ expression: `${type}.id`, diagnostics: 'id differs from the url' }]);
+        id = req.id;
+        previous = await this.#current(ctx, type, id);
+        if (req.ifMatch !== undefined && req.ifMatch !== `W/"${previous.version}"`) throw conflict(`${type}/${id} has changed (version ${previous.version})`);
+      }
+      resource.id = id;
+      // The server owns versionId and lastUpdated; labels such as the synthetic-data tag stay.
+      const { security, tag, profile } = resource.meta ?? {};
+      resource.meta = { ...(security ? { security } : {}), ...(tag ? { tag } : {}), ...(profile ? { profile } : {}) };
+      if (req.fullUrl) urls.set(req.fullUrl, `${type}/${id}`);
+      planned.push({ index, method: req.method, type, id, version: previous ? previous.version + 1 : 1, resource, previous });
+    }
+    // 2. resolve urn:uuid references inside the bundle; none may dangle
+    const createdPatients = new Set(planned.filter((p) => p.type === 'Patient').map((p) => p.id));
+    const createdBy = new Map(planned.map((p) => [`${p.type}/${p.id}`, p]));
+    for (const p of planned) {
+      rewriteReferences(p.resource, urls);
+      for (const ref of listReferences(p.resource)) {
+        if (ref.reference.startsWith('urn:')) throw invalidResource(`${ref.path}: refers to ${ref.reference}, which is not in this bundle`, [{ expression: ref.path, diagnostics: 'unresolved reference' }]);
+      }
+    }
+    // 3. content rules, subjects that exist in this tenant, four eyes
+    const knownPatients = new Map<string, boolean>();
+    for (const p of planned) {
+      checkWrite(ctx.principal, p.resource, p.previous?.resource ?? null);
+      const subject = p.type === 'Patient' ? null : indexFieldsOf(p.resource as LabResource).subject;
+      if (subject && !createdPatients.has(subject)) {
+        let exists = knownPatients.get(subject);
+        if (exists === undefined) {
+          exists = (await this.#store.getPerson(ctx.tenant, subject)) !== null;
+          knownPatients.set(subject, exists);
+        }
+        if (!exists) throw invalidResource(`${p.type}.subject: Patient/${subject} does not exist in this tenant`, [{ expression: `${p.type}.subject`, diagnostics: 'unknown patient' }]);
+      }
+      if (authorises(p.resource)) await this.#fourEyes(ctx, p, createdBy);
+    }
+    return planned;
+  }
+
+  async #current(ctx: AccessContext, type: FhirType, id: string): Promise<{ resource: AnyResource; version: number }> {
+    if (type === 'Patient') {
+      const row = await this.#store.getPerson(ctx.tenant, id);
+      if (!row) throw notFound(`${type}/${id} not found`);
+      return { resource: await this.#codec.openPerson(row), version: row.version };
+    }
+    const row = await this.#store.getResource(ctx.tenant, type as ResourceType, id);
+    if (!row) throw notFound(`${type}/${id} not found`);
+    return { resource: await this.#codec.openResource(row), version: row.version };
+  }
+
+  /** Everyone who entered any version of the report or of its results; the authoriser may not be among them. */
+  async #fourEyes(ctx: AccessContext, p: Planned, inBundle: Map<string, Planned>): Promise<void> {
+    const enteredBy = new Set<string>([ctx.principal.id]); // the author of this very version, if the report is new
+    if (p.previous) {
+      enteredBy.delete(ctx.principal.id);
+      for (let v = 1; v <= p.previous.version; v++) {
+        const row = await this.#store.getResource(ctx.tenant, 'DiagnosticReport', p.id, v);
+        if (row) enteredBy.add(row.enteredBy);
+      }
+    }
+    const results = ((p.resource as { result?: { reference?: string }[] }).result ?? []).map((r) => r.reference ?? '');
+    for (const ref of results) {
+      if (inBundle.has(ref)) {
+        enteredBy.add(ctx.principal.id);
+        continue;
+      }
+      const m = /^Observation\/([A-Za-z0-9\-.]{1,64})$/.exec(ref);
+      const current = m ? await this.#store.getResource(ctx.tenant, 'Observation', m[1]!) : null;
+      if (!current) throw invalidResource(`DiagnosticReport.result: ${ref} does not exist in this tenant`, [{ expression: 'DiagnosticReport.result', diagnostics: 'unknown result' }]);
+      for (let v = 1; v <= current.version; v++) {
+        const row = v === current.version ? current : await this.#store.getResource(ctx.tenant, 'Observation', current.id, v);
+        if (row) enteredBy.add(row.enteredBy);
+      }
+    }
+    checkFourEyes(ctx.principal, enteredBy);
+  }
+}
+
+export interface WriteResult {
+  readonly status: string;
+  readonly location: string;
+  readonly etag: string;
+  readonly lastModified: string;
+  readonly type: FhirType;
+  readonly id: string;
+  readonly version: number;
+  readonly resource: AnyResource | null;
+}
+
+function validateAt(resource: unknown, inBundle: boolean, index: number, clock: Clock): Resource {
+  try {
+    return validateResource(resource, { allowUrnReferences: inBundle, clock }) as Resource;
+  } catch (e) {
+    if (inBundle && isLabkluisError(e) && e.issues.length > 0) {
+      throw invalidResource(`Bundle.entry[${index}].resource: ${e.message}`, e.issues.map((i) => ({
+        ...i,
+        ...(i.expression ? { expression: `Bundle.entry[${index}].resource.${i.expression}` } : {}),
+      })));
+    }
+    throw e;
+  }
+}
+
+function bundleRequests(bundle: unknown): WriteRequest[] {
+  const b = bundle as { resourceType?: unknown; type?: unknown; entry?: unknown };
+  if (!b || typeof b !== 'object' || b.resourceType !== 'Bundle') throw invalidResource('expected a Bundle', [{ expression: 'Bundle.resourceType', diagnostics: 'must be Bundle' }]);
+  if (b.type !== 'transaction') throw invalidResource("only Bundle.type 'transaction' is accepted here", [{ expression: 'Bundle.type', diagnostics: 'must be transaction' }]);
+  if (!Array.isArray(b.entry)) throw invalidResource('Bundle.entry is missing', [{ expression: 'Bundle.entry', diagnostics: 'required' }]);
+  return b.entry.map((raw: unknown, i: number): WriteRequest => {
+    const e = raw as { fullUrl?: unknown; resource?: unknown; request?: { method?: unknown; url?: unknown; ifMatch?: unknown } };
+    const at = `Bundle.entry[${i}]`;
+    const method = e?.request?.method;
+    const url = e?.request?.url;
+    if (method !== 'POST' && method !== 'PUT') throw invalidResource(`${at}.request.method must be POST or PUT`, [{ expression: `${at}.request.method`, diagnostics: 'POST or PUT' }]);
+    if (typeof url !== 'string') throw invalidResource(`${at}.request.url is missing`, [{ expression: `${at}.request.url`, diagnostics: 'required' }]);
+    const [type, id, ...rest] = url.split('/');
+    if (!type || rest.length > 0 || (method === 'POST') !== (id === undefined)) {
+      throw invalidResource(`${at}.request.url must be 'Type' for POST or 'Type/id' for PUT`, [{ expression: `${at}.request.url`, diagnostics: 'malformed' }]);
+    }
+    if (e.fullUrl !== undefined && (typeof e.fullUrl !== 'string' || !/^urn:uuid:[0-9a-f-]{36}$/i.test(e.fullUrl))) {
+      throw invalidResource(`${at}.fullUrl must be a urn:uuid`, [{ expression: `${at}.fullUrl`, diagnostics: 'malformed' }]);
+    }
+    return {
+      method,
+      type,
+      ...(id ? { id } : {}),
+      resource: e.resource,
+      ...(typeof e.fullUrl === 'string' ? { fullUrl: e.fullUrl } : {}),
+      ...(typeof e.request?.ifMatch === 'string' ? { ifMatch: e.request.ifMatch } : {}),
+    };
+  });
+}

@@ -1,0 +1,111 @@
+/**
+ * The store contract on PostgreSQL, plus what only PostgreSQL enforces: part roles that
+ * cannot cross into another part, an audit role that cannot rewrite entries, and one log
+ * shared by several processes (two Pools stand in for two labkluis nodes).
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresStore, type Store } from '../../src/store/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { created, personRow, rid } from '../support/store-fixtures.js';
+import { frontierRoot, merkleRoot, testSealer } from '../support/test-sealer.js';
+import { describeStoreContract } from './contract.js';
+
+describeStoreContract('postgres', async () => {
+  const db = await createTestDatabase();
+  const store = createPostgresStore({ connectionString: db.connectionString, poolSize: 4 });
+  return { store, cleanup: async () => { await store.close(); await db.drop(); } };
+});
+
+describe('postgres part roles', () => {
+  let db: TestDatabase;
+  let store: Store;
+  let client: pg.Client;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    store = createPostgresStore({ connectionString: db.connectionString });
+    await store.migrate();
+    const tenant = rid('org');
+    await store.commit({ persons: [created(personRow(tenant))], resources: [] },
+      testSealer([{ time: '2026-01-10T09:00:00.000Z', tenant }]));
+    client = new pg.Client({ connectionString: db.connectionString });
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client.end();
+    await store.close();
+    await db.drop();
+  });
+
+  /** Runs one statement as a part role; resolves to the SQLSTATE, or 'ok'. */
+  async function asRole(part: string, sql: string): Promise<string> {
+    await client.query(`BEGIN; SET LOCAL ROLE "${db.name}_${part}"`);
+    try {
+      await client.query(sql);
+      return 'ok';
+    } catch (e) {
+      return String((e as { code?: string }).code);
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  }
+
+  it('the clinical role cannot read identity, core or audit tables', async () => {
+    expect(await asRole('clinical', 'SELECT * FROM identity.persons')).toBe('42501');
+    expect(await asRole('clinical', 'SELECT * FROM core.data_keys')).toBe('42501');
+    expect(await asRole('clinical', 'SELECT * FROM audit.entries')).toBe('42501');
+    expect(await asRole('clinical', 'SELECT * FROM clinical.resources')).toBe('ok');
+  });
+
+  it('the identity role cannot read clinical data', async () => {
+    expect(await asRole('identity', 'SELECT * FROM clinical.resources')).toBe('42501');
+    expect(await asRole('identity', 'SELECT * FROM identity.persons')).toBe('ok');
+  });
+
+  it('the audit role cannot UPDATE or DELETE entries, but may move the head', async () => {
+    expect(await asRole('audit', "UPDATE audit.entries SET time = 'x'")).toBe('42501');
+    expect(await asRole('audit', 'DELETE FROM audit.entries')).toBe('42501');
+    expect(await asRole('audit', 'DELETE FROM audit.entry_patients')).toBe('42501');
+    expect(await asRole('audit', 'TRUNCATE audit.entries')).toBe('42501');
+    expect(await asRole('audit', 'UPDATE audit.head SET size = size')).toBe('ok');
+    expect(await asRole('audit', 'DELETE FROM audit.head')).toBe('42501');
+  });
+
+  it('even the owner cannot rewrite audit entries (trigger)', async () => {
+    await expect(client.query("UPDATE audit.entries SET time = 'x'")).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('part roles cannot log in', async () => {
+    const { rows } = await client.query<{ rolname: string; rolcanlogin: boolean }>(
+      'SELECT rolname, rolcanlogin FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY rolname', [`${db.name}_`]);
+    expect(rows.map((r) => r.rolname.slice(db.name.length + 1))).toEqual(['audit', 'clinical', 'core', 'identity']);
+    expect(rows.every((r) => !r.rolcanlogin)).toBe(true);
+  });
+});
+
+describe('postgres shared audit log', () => {
+  let db: TestDatabase;
+  let stores: Store[];
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    stores = [0, 1].map(() => createPostgresStore({ connectionString: db.connectionString, poolSize: 4 }));
+    await Promise.all(stores.map((s) => s.migrate())); // concurrent migrations take turns
+  });
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    await db.drop();
+  });
+
+  it('two store instances appending at once give contiguous seq and one valid tree', async () => {
+    const appends = Array.from({ length: 40 }, (_, i) =>
+      (stores[i % 2] as Store).appendAudit(testSealer(Array.from({ length: 1 + (i % 3) }, () =>
+        ({ time: '2026-01-10T09:00:00.000Z' })))));
+    const written = (await Promise.all(appends)).flat();
+    const seqs = written.map((r) => r.seq).sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i));
+    const head = await (stores[1] as Store).auditHead();
+    const all = await (stores[0] as Store).readAudit(0, 1000);
+    expect(head.size).toBe(all.length);
+    expect(frontierRoot(head.frontier)).toEqual(merkleRoot(all.map((r) => r.leafHash)));
+  });
+});

@@ -1,0 +1,46 @@
+/**
+ * A throwaway PostgreSQL database per test file. The server (127.0.0.1:5432, user postgres,
+ * trust auth) is shared; a random database name keeps parallel workers apart, and the part
+ * roles the store creates are named after the database, so drop() removes them as well.
+ * LABKLUIS_TEST_PG overrides the admin connection (a URL to the maintenance database).
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+const ADMIN_URL = process.env.LABKLUIS_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export interface TestDatabase {
+  readonly name: string;
+  readonly connectionString: string;
+  drop(): Promise<void>;
+}
+
+async function asAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  // Lowercase hex only: the name is spliced into DDL, so it must need no quoting.
+  const name = `labkluis_t_${randomBytes(6).toString('hex')}`;
+  await asAdmin((c) => c.query(`CREATE DATABASE ${name}`));
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    connectionString: url.toString(),
+    drop: () => asAdmin(async (c) => {
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      // Roles are cluster-wide; with the database gone they own and hold nothing.
+      const { rows } = await c.query<{ rolname: string }>(
+        "SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)", [`${name}_`],
+      );
+      for (const { rolname } of rows) await c.query(`DROP ROLE IF EXISTS "${rolname}"`);
+    }),
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * A whole labkluis (composition root, real store, real keyring, real audit log) for API and
+ * vault tests, on SQLite or on the real PostgreSQL. Principals for every role are created
+ * through the same code the CLI uses. rawSql() reaches under the vault for tests that tamper
+ * with the database or break it, as an attacker or a failing disk would.
+ */
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { createApp, createLogger, type App } from '../../src/app.js';
+import { createPrincipal, issueApiToken, localImporter } from '../../src/auth/index.js';
+import { createLocalKeyring, type Kms } from '../../src/crypto/index.js';
+import { systemClock, systemRandom } from '../../src/kernel/index.js';
+import type { StoreConfig } from '../../src/config/index.js';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
+import { createTempDir, type TempDir } from './tmp.js';
+
+export type Backend = 'sqlite' | 'postgres';
+export const BACKENDS: readonly Backend[] = ['sqlite', 'postgres'];
+
+export type Who =
+  | 'registrar' | 'analyst' | 'validator1' | 'validator2' | 'requesterA' | 'requesterB'
+  | 'instrument' | 'securityOfficer' | 'admin';
+
+export interface VaultFixture {
+  readonly backend: Backend;
+  readonly app: App;
+  readonly server: FastifyInstance;
+  readonly kms: Kms;
+  readonly dataDir: string;
+  readonly origin: string;
+  readonly tenants: { readonly a: string; readonly b: string };
+  readonly tokens: Readonly<Record<Who, string>>;
+  readonly principalIds: Readonly<Record<Who, string>>;
+  readonly instrumentDevice: string;
+  /** Runs SQL directly against the database, bypassing the vault. */
+  rawSql(sql: string): Promise<unknown[]>;
+  cleanup(): Promise<void>;
+}
+
+export async function createVaultFixture(backend: Backend, options: { checkpointEvery?: { entries: number; ms: number } } = {}): Promise<VaultFixture> {
+  const tmp: TempDir = await createTempDir('labkluis-vault-');
+  const dataDir = join(tmp.path, 'data');
+  const keyringPath = join(tmp.path, 'keys', 'keyring.json');
+  let db: TestDatabase | null = null;
+  let storeConfig: StoreConfig;
+  if (backend === 'postgres') {
+    db = await createTestDatabase();
+    storeConfig = { kind: 'postgres', url: db.connectionString };
+  } else {
+    storeConfig = { kind: 'sqlite', file: 'labkluis.sqlite' };
+  }
+  const origin = 'test.labkluis.local/audit';
+  const kms = createLocalKeyring({ path: keyringPath, dataDir, signerName: origin, random: systemRandom });
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(dataDir, { recursive: true });
+  const app = await createApp({
+    dataDir, storeConfig, kms, origin, clock: systemClock, random: systemRandom, logger: createLogger('silent'),
+    ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
+  });
+  const server = app.server({ baseUrl: 'http://labkluis.test' });
+
+  const importer = localImporter('fixture');
+  const tenantA = await app.vault.createTenant(importer, { ip: 'local' }, organization('Huisartsenpraktijk Synthetisch A'));
+  const tenantB = await app.vault.createTenant(importer, { ip: 'local' }, organization('Ziekenhuis Synthetisch B'));
+  const tenants = { a: tenantA.id, b: tenantB.id };
+  const instrumentDevice = 'analyser-1';
+  const deps = { store: app.store, clock: systemClock, random: systemRandom };
+  const spec: Record<Who, { role: string; tenants: string[]; instrument?: string }> = {
+    registrar: { role: 'registrar', tenants: ['*'] },
+    analyst: { role: 'analyst', tenants: ['*'] },
+    validator1: { role: 'validator', tenants: ['*'] },
+    validator2: { role: 'validator', tenants: ['*'] },
+    requesterA: { role: 'requester', tenants: [tenants.a] },
+    requesterB: { role: 'requester', tenants: [tenants.b] },
+    instrument: { role: 'instrument', tenants: [tenants.a], instrument: instrumentDevice },
+    securityOfficer: { role: 'security-officer', tenants: ['*'] },
+    admin: { role: 'admin', tenants: ['*'] },
+  };
+  const tokens = {} as Record<Who, string>;
+  const principalIds = {} as Record<Who, string>;
+  for (const [who, s] of Object.entries(spec) as [Who, (typeof spec)[Who]][]) {
+    const p = await createPrincipal(deps, { role: s.role, tenants: s.tenants, displayName: who.toLowerCase(), instrument: s.instrument ?? null });
+    tokens[who] = (await issueApiToken(deps, p.id, 1)).token;
+    principalIds[who] = p.id;
+  }
+
+  let sqlite: Database.Database | null = null;
+  let pgClient: pg.Client | null = null;
+  const rawSql = async (sql: string): Promise<unknown[]> => {
+    if (backend === 'sqlite') {
+      sqlite ??= new Database(join(dataDir, 'labkluis.sqlite'));
+      const stmt = sqlite.prepare(sql);
+      return stmt.reader ? stmt.all() : (stmt.run(), []);
+    }
+    if (!pgClient) {
+      pgClient = new pg.Client({ connectionString: db!.connectionString });
+      await pgClient.connect();
+    }
+    return (await pgClient.query(sql)).rows;
+  };
+
+  return {
+    backend, app, server, kms, dataDir, origin, tenants, tokens, principalIds, instrumentDevice, rawSql,
+    cleanup: async () => {
+      await server.close();
+      await app.close().catch(() => {});
+      sqlite?.close();
+      await pgClient?.end();
+      await db?.drop();
+      await tmp.cleanup();
+    },
+  };
+}
+
+function organization(name: string) {
+  return { resourceType: 'Organization', name, meta: { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'HTEST' }] } };
+}
