@@ -26,9 +26,8 @@ const FHIR_JSON = 'application/fhir+json; charset=utf-8';
  */
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const app = Fastify({
-    logger: false,
+    logger: false, // our own line per request below, without the URL's query
     bodyLimit: deps.bodyLimitBytes ?? 32 * 1024 * 1024,
-    disableRequestLogging: true,
     trustProxy: false,
     return503OnClosing: true,
   });
@@ -37,6 +36,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   // FHIR JSON and plain JSON share Fastify's parser, which refuses __proto__ (prototype poisoning).
   app.addContentTypeParser(['application/fhir+json'], { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  app.removeContentTypeParser('text/plain'); // FHIR JSON only: anything else is 415
 
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('cache-control', 'no-store');

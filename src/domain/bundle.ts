@@ -71,7 +71,8 @@ export function checkBundle(json: unknown, ctx: RuleContext): Checked<Bundle> {
     problems.push(...under(prefix, checkLabResource(probe, ctx, true).problems));
     problems.push(...requestProblems(asObject(entry.request), resource, i));
   });
-  return problems.length === 0 ? { value: raw as unknown as Bundle, problems } : { problems };
+  // A copy, like the zod output for single resources: the caller may change it freely.
+  return problems.length === 0 ? { value: structuredClone(raw) as unknown as Bundle, problems } : { problems };
 }
 
 /** POST url names the type (the server assigns the id); PUT url is 'Type/id' of this resource. */

@@ -12,6 +12,7 @@ import type { Trail } from './trail.js';
 type AnyResource = Resource & { id: string; meta?: Resource['meta'] };
 const WRITABLE = new Set(['Patient', 'ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport']);
 export const MAX_ENTRIES = 1000;
+const AUTHORISING = new Set(['final', 'amended']);
 
 interface Planned {
   readonly index: number;
@@ -195,9 +196,10 @@ export class VaultWrites {
     const enteredBy = new Set<string>([ctx.principal.id]); // the author of this very version, if the report is new
     if (p.previous) {
       enteredBy.delete(ctx.principal.id);
+      // Versions that were themselves authorisations (final, amended) are not entries.
       for (let v = 1; v <= p.previous.version; v++) {
         const row = await this.#store.getResource(ctx.tenant, 'DiagnosticReport', p.id, v);
-        if (row) enteredBy.add(row.enteredBy);
+        if (row && !AUTHORISING.has(row.status ?? '')) enteredBy.add(row.enteredBy);
       }
     }
     const results = ((p.resource as { result?: { reference?: string }[] }).result ?? []).map((r) => r.reference ?? '');

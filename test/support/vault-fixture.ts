@@ -13,6 +13,7 @@ import { createPrincipal, issueApiToken, localImporter } from '../../src/auth/in
 import { createLocalKeyring, type Kms } from '../../src/crypto/index.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
 import type { StoreConfig } from '../../src/config/index.js';
+import { AGB_SYSTEM, HTEST, ORGANIZATION_KIND_SYSTEM } from '../../src/domain/index.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { createTempDir, type TempDir } from './tmp.js';
 
@@ -114,6 +115,12 @@ export async function createVaultFixture(backend: Backend, options: { checkpoint
   };
 }
 
+let agb = 99_000_000;
 function organization(name: string) {
-  return { resourceType: 'Organization', name, meta: { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'HTEST' }] } };
+  agb += 1 + Math.floor(Math.random() * 1000);
+  return {
+    resourceType: 'Organization', name, meta: { security: [{ ...HTEST }] },
+    identifier: [{ system: AGB_SYSTEM, value: String(agb) }],
+    type: [{ coding: [{ system: ORGANIZATION_KIND_SYSTEM, code: 'gp-practice' }] }],
+  };
 }
