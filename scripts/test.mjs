@@ -6,6 +6,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+// The type checker first: a type error is a failed test, not something CI may miss.
+const typecheck = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit'], { stdio: 'inherit' });
+const typeFailures = typecheck.status === 0 ? 0 : 1;
+if (typeFailures) console.error('typecheck failed (see above)');
+
 const dir = mkdtempSync(join(tmpdir(), 'labkluis-test-'));
 const out = join(dir, 'results.json');
 const run = spawnSync(
@@ -28,6 +33,8 @@ try {
   failed = Math.max(1, failed); // no report: something broke before the tests ran
 }
 rmSync(dir, { recursive: true, force: true });
+passed += typeFailures ? 0 : 1; // the typecheck counts as one test
+failed += typeFailures;
 const code = run.status ?? 1;
 if (code !== 0 && failed === 0) failed = 1;
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

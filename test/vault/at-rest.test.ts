@@ -22,10 +22,11 @@ function files(dir: string): string[] {
 async function rawBytes(f: VaultFixture): Promise<Buffer> {
   if (f.backend === 'sqlite') return Buffer.concat(files(f.dataDir).map((p) => readFileSync(p)));
   await f.rawSql('CHECKPOINT');
-  const [{ data_directory: dir }] = (await f.rawSql("SELECT current_setting('data_directory') AS data_directory")) as { data_directory: string }[];
-  const [{ oid }] = (await f.rawSql('SELECT oid FROM pg_database WHERE datname = current_database()')) as { oid: number }[];
-  const base = files(join(dir!, 'base', String(oid)));
-  const wal = files(join(dir!, 'pg_wal')).filter((p) => /[0-9A-F]{24}$/.test(p)).slice(0, 3); // the newest segments hold our writes
+  const [setting] = (await f.rawSql("SELECT current_setting('data_directory') AS data_directory")) as { data_directory: string }[];
+  const [db] = (await f.rawSql('SELECT oid FROM pg_database WHERE datname = current_database()')) as { oid: number }[];
+  const dir = setting!.data_directory;
+  const base = files(join(dir, 'base', String(db!.oid)));
+  const wal = files(join(dir, 'pg_wal')).filter((p) => /[0-9A-F]{24}$/.test(p)).slice(0, 3); // the newest segments hold our writes
   return Buffer.concat([...base, ...wal].map((p) => readFileSync(p)));
 }
 

@@ -1,0 +1,172 @@
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+import * as fhir from '../support/fhir.js';
+import { createTempDir, type TempDir } from '../support/tmp.js';
+
+let tmp: TempDir;
+let data: string;
+let keyring: string;
+let tenant: string;
+const cli = (...args: string[]) => runCli(['--data', data, '--keyring', keyring, ...args]);
+const rows = (table: string) => {
+  const db = new Database(join(data, 'labkluis.sqlite'), { readonly: true });
+  try {
+    return (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+};
+const oneLine = (s: string) => expect(s.trim().split('\n')).toHaveLength(1);
+
+beforeAll(async () => {
+  tmp = await createTempDir('labkluis-cli-');
+  data = join(tmp.path, 'vault');
+  keyring = join(tmp.path, 'keys', 'keyring.json');
+});
+afterAll(() => tmp.cleanup());
+
+describe('labkluis init', () => {
+  it('refuses a keyring inside the data directory, and creates nothing', async () => {
+    const r = await runCli(['--data', join(tmp.path, 'x'), '--keyring', join(tmp.path, 'x', 'keyring.json'), 'init']);
+    expect(r.code).toBe(2);
+    oneLine(r.stderr);
+    expect(r.stderr).toMatch(/inside the data directory/);
+    expect(existsSync(join(tmp.path, 'x'))).toBe(false);
+  });
+
+  it('creates the data directory and the keyring', async () => {
+    const r = await cli('init');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('labkluis initialised (sqlite)');
+    expect(existsSync(join(data, 'labkluis.json'))).toBe(true);
+    expect(existsSync(keyring)).toBe(true);
+    expect(readdirSync(data)).not.toContain('keyring.json');
+  });
+
+  it('refuses to overwrite either, leaving both untouched', async () => {
+    const before = readFileSync(keyring);
+    const again = await cli('init');
+    expect(again.code).toBe(2);
+    oneLine(again.stderr);
+    expect(readFileSync(keyring).equals(before)).toBe(true);
+    const otherKeyring = await runCli(['--data', data, '--keyring', join(tmp.path, 'keys', 'other.json'), 'init']);
+    expect(otherKeyring.code).toBe(2);
+    expect(otherKeyring.stderr).toMatch(/not empty/);
+    expect(existsSync(join(tmp.path, 'keys', 'other.json'))).toBe(false);
+  });
+
+  it('reads LABKLUIS_DATA and LABKLUIS_KEYRING', async () => {
+    const r = await runCli(['audit', 'verify'], { LABKLUIS_DATA: data, LABKLUIS_KEYRING: keyring });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/audit log verified/);
+  });
+});
+
+describe('labkluis token create and import', () => {
+  it('creates a tenant through the demo-free path: a bundle import needs a tenant that exists', async () => {
+    const file = join(tmp.path, 'intake.json');
+    writeFileSync(file, JSON.stringify(fhir.intakeBundle().bundle));
+    const r = await cli('import', file, '--tenant', 'nosuchtenant');
+    expect(r.code).toBe(2);
+    oneLine(r.stderr);
+    // Make a tenant the way an operator would: load a small demo.
+    const demo = await cli('demo', '--patients', '2');
+    expect(demo.code).toBe(0);
+    expect(demo.stdout).toMatch(/demo loaded: 3 tenants, 6 synthetic patients/);
+    tenant = (JSON.parse(readFileSync(join(tmp.path, 'demo-tokens.json'), 'utf8')) as { requester: { tenant: string }[] }).requester[0]!.tenant;
+  });
+
+  it('prints a token once and refuses a bad role with one line', async () => {
+    const ok = await cli('token', 'create', '--role', 'analyst', '--tenant', '*', '--name', 'analyst-07');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^lkt_[a-z2-7]{16}\.[A-Za-z0-9_-]{43}$/m);
+    const bad = await cli('token', 'create', '--role', 'overlord', '--tenant', '*', '--name', 'x-1');
+    expect(bad.code).toBe(2);
+    oneLine(bad.stderr);
+    expect(bad.stderr).toMatch(/unknown role/);
+    const requesterStar = await cli('token', 'create', '--role', 'requester', '--tenant', '*', '--name', 'gp-1');
+    expect(requesterStar.code).toBe(2);
+  });
+
+  it('imports a transaction bundle', async () => {
+    const file = join(tmp.path, 'intake.json');
+    const before = rows('identity_persons');
+    const r = await cli('import', file, '--tenant', tenant);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/imported 3 resources in 1 transaction/);
+    expect(rows('identity_persons')).toBe(before + 1);
+  });
+
+  it('imports NDJSON of resources, mapping the ids in the file to new ids', async () => {
+    const p = { ...fhir.patient(), id: 'p1' };
+    const lines = [p, { ...fhir.serviceRequest('Patient/p1'), id: 'o1' }, fhir.specimen('Patient/p1', 'ServiceRequest/o1')];
+    const file = join(tmp.path, 'resources.ndjson');
+    writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n'));
+    const r = await cli('import', file, '--tenant', tenant);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/imported 3 resources/);
+  });
+
+  it.each([
+    ['not JSON at all', 'this is not json'],
+    ['a JSON array', '[1,2,3]'],
+    ['a batch bundle', JSON.stringify({ ...fhir.intakeBundle().bundle, type: 'batch' })],
+    ['an NDJSON file with one broken line', `${JSON.stringify(fhir.patient())}\n{"resourceType":`],
+  ])('refuses %s with one line, exit 2, and writes nothing', async (_what, content) => {
+    const file = join(tmp.path, 'bad.input');
+    writeFileSync(file, content);
+    const before = [rows('identity_persons'), rows('clinical_resources')];
+    const r = await cli('import', file, '--tenant', tenant);
+    expect(r.code).toBe(2);
+    oneLine(r.stderr);
+    expect(r.stderr).toMatch(/^labkluis: /);
+    expect([rows('identity_persons'), rows('clinical_resources')]).toEqual(before);
+  });
+
+  it('refuses a bundle with an invalid entry, naming it, and writes nothing', async () => {
+    const intake = fhir.intakeBundle();
+    (intake.bundle.entry[0]!.resource as { identifier: { value: string }[] }).identifier[0]!.value = '123456789';
+    const file = join(tmp.path, 'bad-bsn.json');
+    writeFileSync(file, JSON.stringify(intake.bundle));
+    const before = rows('identity_persons');
+    const r = await cli('import', file, '--tenant', tenant);
+    expect(r.code).toBe(2);
+    oneLine(r.stderr);
+    expect(r.stderr).toContain('Bundle.entry[0]');
+    expect(r.stderr).not.toContain('123456789');
+    expect(rows('identity_persons')).toBe(before);
+  });
+});
+
+describe('labkluis audit verify', () => {
+  it('passes on an untouched log and fails, naming the entry, after a direct edit', async () => {
+    expect((await cli('audit', 'verify')).code).toBe(0);
+    const db = new Database(join(data, 'labkluis.sqlite'));
+    db.exec('DROP TRIGGER IF EXISTS audit_entries_no_update');
+    const row = db.prepare('SELECT leaf FROM audit_entries WHERE seq = 10').get() as { leaf: Buffer };
+    db.prepare('UPDATE audit_entries SET leaf = ? WHERE seq = 10').run(Buffer.from(row.leaf.toString().replace('"success"', '"denied"')));
+    db.close();
+    const r = await cli('audit', 'verify');
+    expect(r.code).toBe(1);
+    oneLine(r.stderr);
+    expect(r.stderr).toMatch(/FAILED verification at entry 10/);
+  });
+});
+
+describe('labkluis demo', () => {
+  it('loads once and says so the second time', async () => {
+    const dir = join(tmp.path, 'demo2');
+    mkdirSync(dir);
+    const args = ['--data', join(dir, 'data'), '--keyring', join(dir, 'keyring.json'), 'demo', '--patients', '3'];
+    const first = await runCli(args);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/demo loaded: 3 tenants, 9 synthetic patients/);
+    expect(first.stdout).toMatch(/requester .* lkt_/);
+    const second = await runCli(args);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/already holds data/);
+  });
+});
