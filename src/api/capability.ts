@@ -1,19 +1,19 @@
+import { SEARCH_PARAMS } from '../domain/index.js';
 import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestResourceInteraction } from 'fhir/r4.js';
 
 /**
  * What this server really does: no more (an auditor may hold us to it), no less.
  * Kept next to routes.ts; test/api checks that each advertised interaction answers.
  */
+// Search parameters come from the domain's own table, so the statement cannot drift from parseSearch.
 const SEARCH: Record<string, string[]> = {
-  Patient: ['identifier', '_id'],
-  Organization: [],
-  ServiceRequest: ['subject', 'patient', 'status', 'code'],
-  Specimen: ['identifier', 'subject', 'patient', 'status'],
-  Observation: ['subject', 'patient', 'code', 'date', 'status', 'specimen'],
-  DiagnosticReport: ['subject', 'patient', 'code', 'date', 'status', 'based-on'],
+  ...Object.fromEntries(Object.entries(SEARCH_PARAMS).map(([type, params]) => [type, Object.keys(params)])),
   AuditEvent: ['patient', 'agent', 'date'],
 };
-const TYPES: Record<string, string> = { identifier: 'token', _id: 'token', subject: 'reference', patient: 'reference', status: 'token', code: 'token', date: 'date', specimen: 'reference', 'based-on': 'reference', agent: 'reference' };
+const TYPES: Record<string, string> = {
+  identifier: 'token', _id: 'token', subject: 'reference', patient: 'reference', status: 'token', code: 'token', date: 'date',
+  specimen: 'reference', 'based-on': 'reference', agent: 'reference',
+};
 
 const UPDATABLE = new Set(['ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport']);
 const VERSIONED_READ = new Set(['ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport']);

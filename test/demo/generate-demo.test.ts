@@ -96,11 +96,11 @@ describe('generateDemo', () => {
     }
   });
 
-  it('generates 10,000 patients in well under two seconds', () => {
-    const start = performance.now();
+  // Speed is measured by `npm run bench`, not asserted here (a shared machine makes timed tests flaky).
+  it('generates 10,000 patients with distinct BSNs', () => {
     const big = generateDemo({ random: seededRandom('big'), clock, tenants: 4, patientsPerTenant: 2500 });
-    const ms = performance.now() - start;
     expect(big.bundles).toHaveLength(10_000);
-    expect(ms).toBeLessThan(2000);
+    const bsns = new Set(big.bundles.map((b) => JSON.stringify((b.entry![0]!.resource as { identifier: unknown[] }).identifier[0])));
+    expect(bsns.size).toBe(10_000);
   });
 });

@@ -113,9 +113,17 @@ export function describeAuditContract(ctx: ContractContext): void {
       const earlier = { size, root: Buffer.alloc(32, 0xa2), note: 'synthetic-note-0\n', createdAt: at(21) };
       await ctx.store().insertCheckpoint(first);
       await ctx.store().insertCheckpoint(earlier);
-      await ctx.store().insertCheckpoint({ ...first, root: Buffer.alloc(32, 0xff), note: 'synthetic-note-x\n' });
+      await ctx.store().insertCheckpoint({ ...first, note: 'synthetic-note-again\n' }); // same root again: fine, first kept
       const listed = (await ctx.store().listCheckpoints()).filter((c) => c.size >= size);
       expect(listed).toEqual([earlier, first]);
+    });
+
+    it('refuses a second checkpoint for a size with another root: that is a fork', async () => {
+      const size = (await ctx.store().auditHead()).size + 2000;
+      const cp = { size, root: Buffer.alloc(32, 0xb1), note: 'synthetic-note-b\n', createdAt: at(22) };
+      await ctx.store().insertCheckpoint(cp);
+      await expectCode(ctx.store().insertCheckpoint({ ...cp, root: Buffer.alloc(32, 0xff) }), 'ERR_INTEGRITY');
+      expect((await ctx.store().listCheckpoints()).filter((c) => c.size === size)).toEqual([cp]);
     });
   });
 }

@@ -46,6 +46,7 @@ const SQL = {
   readAudit: q('read_audit', 'SELECT * FROM audit.entries WHERE seq >= $1 ORDER BY seq LIMIT $2'),
   insertCheckpoint: q('insert_checkpoint', `INSERT INTO audit.checkpoints (size, root, note, created_at)
     VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING`),
+  checkpointRoot: q('checkpoint_root', 'SELECT root FROM audit.checkpoints WHERE size = $1'),
   listCheckpoints: q('list_checkpoints', 'SELECT * FROM audit.checkpoints ORDER BY size'),
 } as const;
 
@@ -197,7 +198,12 @@ export class PostgresStore implements Store {
     return (await (await this.#run()).read('audit', text, values)).map(toAudit);
   }
   async insertCheckpoint(c: CheckpointRow): Promise<void> {
-    await (await this.#run()).run('audit', (tx) => tx.query(SQL.insertCheckpoint, [c.size, c.root, c.note, c.createdAt]));
+    const stored = await (await this.#run()).run('audit', async (tx) => {
+      await tx.query(SQL.insertCheckpoint, [c.size, c.root, c.note, c.createdAt]);
+      return (await tx.query(SQL.checkpointRoot, [c.size]))[0]?.root as Buffer | undefined;
+    });
+    // Two different roots for one size mean two histories of the log: never keep quiet about it.
+    if (!stored || !Buffer.from(stored).equals(c.root)) throw new LabkluisError('ERR_INTEGRITY', 'a checkpoint for this size already exists with another root');
   }
   async listCheckpoints(): Promise<CheckpointRow[]> {
     return (await (await this.#run()).read('audit', SQL.listCheckpoints, [])).map(toCheckpoint);

@@ -50,6 +50,7 @@ const SQL = {
   readAudit: 'SELECT * FROM audit_entries WHERE seq >= ? ORDER BY seq LIMIT ?',
   insertCheckpoint: `INSERT INTO audit_checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)
     ON CONFLICT (size) DO NOTHING`,
+  checkpointRoot: 'SELECT root FROM audit_checkpoints WHERE size = ?',
   listCheckpoints: 'SELECT * FROM audit_checkpoints ORDER BY size',
 } as const;
 

@@ -174,11 +174,20 @@ export class SqliteStore implements Store {
     return run(() => this.#dynamic.get(sql).all(...params) as Raw[]).map(toAudit);
   }
   async insertCheckpoint(c: CheckpointRow): Promise<void> {
-    run(() => this.#s.insertCheckpoint.run(c.size, c.root, c.note, c.createdAt));
+    const stored = run(() => this.#db.transaction(() => {
+      this.#s.insertCheckpoint.run(c.size, c.root, c.note, c.createdAt);
+      return (this.#s.checkpointRoot.get(c.size) as { root: Buffer }).root;
+    })());
+    if (!Buffer.from(stored).equals(c.root)) throw forkedCheckpoint();
   }
   async listCheckpoints(): Promise<CheckpointRow[]> {
     return run(() => this.#s.listCheckpoints.all() as Raw[]).map(toCheckpoint);
   }
+}
+
+/** Two different roots for one size mean two histories of the log: never keep quiet about it. */
+function forkedCheckpoint(): LabkluisError {
+  return new LabkluisError('ERR_INTEGRITY', 'a checkpoint for this size already exists with another root');
 }
 
 function one<T>(raw: unknown, map: (r: Raw) => T): T | null {
