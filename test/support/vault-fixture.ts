@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { createApp, createLogger, type App } from '../../src/app.js';
 import { createPrincipal, issueApiToken, localImporter } from '../../src/auth/index.js';
 import { createLocalKeyring, type Kms } from '../../src/crypto/index.js';
@@ -40,7 +41,10 @@ export interface VaultFixture {
   cleanup(): Promise<void>;
 }
 
-export async function createVaultFixture(backend: Backend, options: { checkpointEvery?: { entries: number; ms: number } } = {}): Promise<VaultFixture> {
+export async function createVaultFixture(
+  backend: Backend,
+  options: { checkpointEvery?: { entries: number; ms: number }; logger?: Logger } = {},
+): Promise<VaultFixture> {
   const tmp: TempDir = await createTempDir('labkluis-vault-');
   const dataDir = join(tmp.path, 'data');
   const keyringPath = join(tmp.path, 'keys', 'keyring.json');
@@ -57,7 +61,7 @@ export async function createVaultFixture(backend: Backend, options: { checkpoint
   const { mkdirSync } = await import('node:fs');
   mkdirSync(dataDir, { recursive: true });
   const app = await createApp({
-    dataDir, storeConfig, kms, origin, clock: systemClock, random: systemRandom, logger: createLogger('silent'),
+    dataDir, storeConfig, kms, origin, clock: systemClock, random: systemRandom, logger: options.logger ?? createLogger('silent'),
     ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
   });
   const server = app.server({ baseUrl: 'http://labkluis.test' });
