@@ -170,3 +170,19 @@ describe('labkluis demo', () => {
     expect(second.stdout).toMatch(/already holds data/);
   });
 });
+
+describe('labkluis import of a file with several bundles', () => {
+  it('writes nothing when a later bundle holds an invalid resource', async () => {
+    const good = fhir.intakeBundle().bundle;
+    const bad = fhir.intakeBundle().bundle;
+    (bad.entry[1]!.resource as { intent: string }).intent = 'wish';
+    const file = join(tmp.path, 'two-bundles.ndjson');
+    writeFileSync(file, `${JSON.stringify(good)}\n${JSON.stringify(bad)}\n`);
+    const before = [rows('identity_persons'), rows('clinical_resources')];
+    const r = await cli('import', file, '--tenant', tenant);
+    expect(r.code).toBe(2);
+    oneLine(r.stderr);
+    expect(r.stderr).toMatch(/Bundle\.entry\[1\]/);
+    expect([rows('identity_persons'), rows('clinical_resources')]).toEqual(before);
+  });
+});

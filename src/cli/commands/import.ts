@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry } from 'fhir/r4.js';
 import type { App } from '../../app.js';
 import { invalidInput, LabkluisError } from '../../kernel/index.js';
-import { rewriteReferences } from '../../domain/index.js';
+import { rewriteReferences, validateResource } from '../../domain/index.js';
 import { operator } from '../operator.js';
 import { progress } from '../progress.js';
 
@@ -35,6 +35,7 @@ export async function importFile(app: App, file: string, tenant: string): Promis
   if (size > MAX_FILE_BYTES) throw invalidInput(`${file} is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB; split it`);
   const text = readFileSync(file, 'utf8');
   const units = parseImport(text, file);
+  validateAll(units, file);
   const ctx = app.vault.context(operator(), { tenant, ip: 'local', userAgent: 'labkluis-cli import' });
   if (!(await app.store.getTenant(tenant))) throw invalidInput(`unknown tenant '${tenant}'`);
 
@@ -75,6 +76,26 @@ export async function importFile(app: App, file: string, tenant: string): Promis
   }
   bar.stop();
   return { transactions, resources };
+}
+
+/** Every resource in the file is validated before the first write, so an invalid file writes nothing. */
+function validateAll(units: readonly Unit[], file: string): void {
+  let line = 0;
+  for (const unit of units) {
+    const resources = unit.kind === 'bundle' ? (unit.bundle.entry ?? []).map((e) => e.resource) : unit.resources;
+    for (const [i, resource] of resources.entries()) {
+      const where = unit.kind === 'bundle' ? `${file}: Bundle.entry[${i}]` : `${file}: resource ${line + i + 1}`;
+      try {
+        const copy = structuredClone(resource) as Record<string, unknown>;
+        if (unit.kind === 'resources') delete copy.id; // file-local ids are replaced on import
+        validateResource(copy, { allowUrnReferences: unit.kind === 'bundle' });
+      } catch (e) {
+        if (e instanceof LabkluisError) throw new LabkluisError(e.code, `${where}: ${e.message}`, { issues: e.issues });
+        throw e;
+      }
+    }
+    line += resources.length;
+  }
 }
 
 type Unit = { kind: 'bundle'; bundle: Bundle } | { kind: 'resources'; resources: Record<string, unknown>[] };

@@ -1,0 +1,139 @@
+/**
+ * A whole labkluis per configuration, built through the real composition root: a temp data
+ * directory, a temp keyring outside it, SQLite or a fresh PostgreSQL database, a silent
+ * logger. Everything made here is registered with a Cleanup and removed at the end.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createApp, createLogger, type App } from '../../src/app.js';
+import { createPrincipal, issueApiToken } from '../../src/auth/index.js';
+import { createLocalKeyring, nullCipherForBenchmarkOnly } from '../../src/crypto/index.js';
+import { systemClock, systemRandom } from '../../src/kernel/index.js';
+import type { StoreConfig } from '../../src/config/index.js';
+
+export type Backend = 'sqlite' | 'postgres';
+export type CipherName = 'aes-256-gcm' | 'null';
+
+/** The maintenance-database URL; the same default and override as the tests use. */
+export const PG_ADMIN_URL = process.env.LABKLUIS_BENCH_PG ?? process.env.LABKLUIS_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Cleanup steps, run last-in first-out, each even if an earlier one fails. */
+export class Cleanup {
+  readonly #steps: { label: string; run: () => Promise<void> | void }[] = [];
+
+  add(label: string, run: () => Promise<void> | void): void {
+    this.#steps.push({ label, run });
+  }
+
+  async runAll(): Promise<string[]> {
+    const failures: string[] = [];
+    while (this.#steps.length > 0) {
+      const step = this.#steps.pop()!;
+      try {
+        await step.run();
+      } catch (e) {
+        failures.push(`${step.label}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    return failures;
+  }
+}
+
+export interface BenchApp {
+  readonly label: string;
+  readonly backend: Backend;
+  readonly cipher: CipherName;
+  readonly app: App;
+  /** Closes the app (idempotent). The temp dir and database are removed by the Cleanup. */
+  close(): Promise<void>;
+}
+
+export async function openBenchApp(cleanup: Cleanup, backend: Backend, cipher: CipherName, label: string): Promise<BenchApp> {
+  const tmp = mkdtempSync(join(tmpdir(), 'labkluis-bench-'));
+  cleanup.add(`remove ${tmp}`, () => rmSync(tmp, { recursive: true, force: true }));
+  const dataDir = join(tmp, 'data');
+  mkdirSync(dataDir, { recursive: true });
+  const origin = 'bench.labkluis.local/audit';
+  // The keyring lives beside the data directory, never inside it (the app refuses otherwise).
+  const kms = createLocalKeyring({ path: join(tmp, 'keyring', 'keyring.json'), dataDir, signerName: origin, random: systemRandom });
+
+  let storeConfig: StoreConfig;
+  if (backend === 'postgres') {
+    const db = await createBenchDatabase();
+    cleanup.add(`drop database ${db.name}`, () => db.drop());
+    storeConfig = { kind: 'postgres', url: db.connectionString };
+  } else {
+    storeConfig = { kind: 'sqlite', file: 'labkluis.sqlite' };
+  }
+  const app = await createApp({
+    dataDir, storeConfig, kms, origin, clock: systemClock, random: systemRandom, logger: createLogger('silent'),
+    ...(cipher === 'null' ? { cipher: nullCipherForBenchmarkOnly() } : {}),
+  });
+  let closed: Promise<void> | null = null;
+  const close = () => (closed ??= app.close());
+  cleanup.add(`close ${label}`, close);
+  return { label, backend, cipher, app, close };
+}
+
+/** A requester principal for one tenant and its API token (what a GP practice would hold). */
+export async function requesterToken(app: App, tenant: string): Promise<string> {
+  const deps = { store: app.store, clock: systemClock, random: systemRandom };
+  const principal = await createPrincipal(deps, { role: 'requester', tenants: [tenant], displayName: 'bench-requester' });
+  return (await issueApiToken(deps, principal.id, 1)).token;
+}
+
+export interface BenchDatabase {
+  readonly name: string;
+  readonly connectionString: string;
+  drop(): Promise<void>;
+}
+
+async function asAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** True when the PostgreSQL server answers. */
+export async function postgresAvailable(): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
+  try {
+    const version = await asAdmin(async (c) => String((await c.query<{ v: string }>('SHOW server_version')).rows[0]?.v));
+    const settings = await asAdmin(async (c) => {
+      const rows = (await c.query<{ name: string; setting: string }>(
+        "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'shared_buffers') ORDER BY name",
+      )).rows;
+      return rows.map((r) => `${r.name}=${r.setting}`).join(', ');
+    });
+    return { ok: true, version: `${version} (${settings})` };
+  } catch (e) {
+    return { ok: false, reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/**
+ * A throwaway database, made the way test/support/postgres.ts makes one: a random lowercase
+ * hex name (spliced into DDL, so it must need no quoting); drop() also removes the part roles
+ * the store creates, which are named after the database.
+ */
+export async function createBenchDatabase(): Promise<BenchDatabase> {
+  const name = `labkluis_bench_${randomBytes(6).toString('hex')}`;
+  await asAdmin((c) => c.query(`CREATE DATABASE ${name}`));
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    connectionString: url.toString(),
+    drop: () => asAdmin(async (c) => {
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      const { rows } = await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)', [`${name}_`]);
+      for (const { rolname } of rows) await c.query(`DROP ROLE IF EXISTS "${rolname}"`);
+    }),
+  };
+}

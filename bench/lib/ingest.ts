@@ -1,0 +1,149 @@
+/**
+ * Ingest workload: synthetic demo episodes (src/demo), one transaction Bundle per patient
+ * episode ("small", ~6-8 resources) or many episodes of one tenant merged into one transaction
+ * ("large"), sent through app.vault.transaction with a local importer context, exactly as
+ * `labkluis demo` does. Bundles are used once: the vault rewrites references in place.
+ */
+import { localImporter } from '../../src/auth/index.js';
+import type { Bundle, BundleEntry } from '../../src/domain/index.js';
+import { generateDemo } from '../../src/demo/index.js';
+import { systemClock, systemRandom } from '../../src/kernel/index.js';
+import type { AccessContext } from '../../src/vault/index.js';
+import type { App } from '../../src/app.js';
+
+export interface WorkItem {
+  readonly tenant: string;
+  readonly bundle: Bundle;
+  readonly resources: number;
+  /** Entry indices of DiagnosticReports with status final (what a requester may read). */
+  readonly finalReports: readonly number[];
+}
+
+/** Episodes of one app's tenants, handed out round-robin over the tenants. */
+export class Workload {
+  readonly #queues: { tenant: string; bundles: Bundle[]; next: number }[];
+  #turn = 0;
+  readonly organizations: ReturnType<typeof generateDemo>['organizations'];
+
+  private constructor(data: ReturnType<typeof generateDemo>) {
+    this.organizations = data.organizations;
+    const byTenant = new Map<string, Bundle[]>();
+    data.bundles.forEach((b, i) => {
+      const t = data.tenantOf[i]!;
+      let list = byTenant.get(t);
+      if (!list) byTenant.set(t, (list = []));
+      list.push(b);
+    });
+    this.#queues = [...byTenant].map(([tenant, bundles]) => ({ tenant, bundles, next: 0 }));
+  }
+
+  /** Enough episodes for about `resources` resources (demo episodes average ~6.6 resources). */
+  static generate(resources: number, tenants = 3): Workload {
+    const patientsPerTenant = Math.ceil((resources / 6.0 / tenants) * 1.1) + 60;
+    return new Workload(generateDemo({ random: systemRandom, clock: systemClock, tenants, patientsPerTenant }));
+  }
+
+  #take(tenantIndex: number): Bundle | null {
+    const q = this.#queues[tenantIndex]!;
+    return q.next < q.bundles.length ? q.bundles[q.next++]! : null;
+  }
+
+  #nextTenant(): number {
+    const i = this.#turn % this.#queues.length;
+    this.#turn += 1;
+    return i;
+  }
+
+  /** One episode per transaction until `resources` resources are queued. */
+  small(resources: number): WorkItem[] {
+    const out: WorkItem[] = [];
+    let n = 0;
+    while (n < resources) {
+      const t = this.#nextTenant();
+      const b = this.#take(t);
+      if (!b) throw new Error('workload exhausted: generate more episodes');
+      const item = workItem(this.#queues[t]!.tenant, b);
+      out.push(item);
+      n += item.resources;
+    }
+    return out;
+  }
+
+  /** `episodes` episodes of one tenant merged into one transaction, until `resources` are queued. */
+  large(resources: number, episodes: number): WorkItem[] {
+    const out: WorkItem[] = [];
+    let n = 0;
+    while (n < resources) {
+      const t = this.#nextTenant();
+      const entries: BundleEntry[] = [];
+      for (let i = 0; i < episodes; i++) {
+        const b = this.#take(t);
+        if (!b) throw new Error('workload exhausted: generate more episodes');
+        entries.push(...(b.entry ?? [])); // urn:uuid fullUrls are unique across episodes already
+      }
+      const item = workItem(this.#queues[t]!.tenant, { resourceType: 'Bundle', type: 'transaction', entry: entries });
+      out.push(item);
+      n += item.resources;
+    }
+    return out;
+  }
+}
+
+function workItem(tenant: string, bundle: Bundle): WorkItem {
+  const entries = bundle.entry ?? [];
+  const finalReports: number[] = [];
+  entries.forEach((e, i) => {
+    const r = e.resource as { resourceType?: string; status?: string } | undefined;
+    if (r?.resourceType === 'DiagnosticReport' && r.status === 'final') finalReports.push(i);
+  });
+  return { tenant, bundle, resources: entries.length, finalReports };
+}
+
+export interface IngestResult {
+  readonly resources: number;
+  readonly transactions: number;
+  readonly seconds: number;
+  readonly resourcesPerSecond: number;
+}
+
+/** Creates the workload's tenants in the app (as `labkluis demo` does) and returns importer contexts. */
+export async function createTenants(app: App, workload: Workload): Promise<Map<string, AccessContext>> {
+  const importer = localImporter('bench');
+  const contexts = new Map<string, AccessContext>();
+  for (const org of workload.organizations) {
+    await app.vault.createTenant(importer, { ip: 'local', userAgent: 'labkluis-bench' }, org, 'client');
+    contexts.set(org.id!, app.vault.context(importer, { tenant: org.id!, ip: 'local', userAgent: 'labkluis-bench' }));
+  }
+  return contexts;
+}
+
+/** Final report ids per tenant, filled from transaction responses (outside the timed loop). */
+export type ReportIds = Map<string, string[]>;
+
+/**
+ * Sends the items one transaction after another (the demo and `labkluis import` do the same)
+ * and times the whole loop. Responses are kept and mined for report ids after the clock stops.
+ */
+export async function ingest(app: App, contexts: Map<string, AccessContext>, items: readonly WorkItem[], reports?: ReportIds): Promise<IngestResult> {
+  const responses: unknown[] = new Array(items.length);
+  let resources = 0;
+  const started = performance.now();
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    responses[i] = await app.vault.transaction(contexts.get(item.tenant)!, item.bundle);
+    resources += item.resources;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (reports) {
+    items.forEach((item, i) => {
+      const entries = (responses[i] as { entry?: { response?: { location?: string } }[] }).entry ?? [];
+      let list = reports.get(item.tenant);
+      if (!list) reports.set(item.tenant, (list = []));
+      for (const at of item.finalReports) {
+        const id = entries[at]?.response?.location?.split('/')[1];
+        if (id) list.push(id);
+      }
+    });
+  }
+  return { resources, transactions: items.length, seconds, resourcesPerSecond: resources / seconds };
+}
