@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { AuditLog, type AuditDraft } from './audit/index.js';
+import { AuditLog } from './audit/index.js';
 import { authenticateApiToken, type Principal } from './auth/index.js';
 import type { StoreConfig } from './config/index.js';
 import { aesGcmCipher, DataKeys, type Kms, type RecordCipher } from './crypto/index.js';
@@ -84,22 +84,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   const vault = new Vault({ store, keys, cipher: options.cipher ?? aesGcmCipher(random), audit, clock, random, node });
   const authenticate = (token: string) => authenticateApiToken({ store, clock }, token);
 
-  const refusedCredential = async (facts: { ip: string; userAgent: string | null }): Promise<void> => {
-    const draft: AuditDraft = {
-      action: 'E', operation: 'token-refused', principal: null, actingFor: null, purposeOfUse: 'HSYSADMIN', tenant: null,
-      patients: [], objects: [{ type: 'Credential' }], outcome: 'denied', errorCode: 'ERR_UNAUTHENTICATED',
-      accessPoint: { ip: facts.ip, userAgent: facts.userAgent, node }, emergency: false,
-    };
-    try {
-      await audit.append([draft]);
-    } catch {
-      logger.error({ errorCode: 'ERR_AUDIT_UNAVAILABLE' }, 'could not audit a refused credential');
-    }
-  };
-
   return {
     store, vault, audit, keys, logger, authenticate,
-    server: ({ baseUrl, version = VERSION }) => buildServer({ vault, authenticate, onRefusedCredential: refusedCredential, logger, baseUrl, version }),
+    server: ({ baseUrl, version = VERSION }) => buildServer({ vault, authenticate, onRefusedCredential: (facts, error) => vault.recordRefusedCredential(facts, error), logger, baseUrl, version }),
     close: async () => {
       await audit.close();
       if (!options.store) await store.close();

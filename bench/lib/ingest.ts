@@ -10,6 +10,7 @@ import { generateDemo } from '../../src/demo/index.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
 import type { AccessContext } from '../../src/vault/index.js';
 import type { App } from '../../src/app.js';
+import { cpuSince, cpuSnapshot, type CpuUse } from './machine.js';
 
 export interface WorkItem {
   readonly tenant: string;
@@ -104,6 +105,8 @@ export interface IngestResult {
   readonly transactions: number;
   readonly seconds: number;
   readonly resourcesPerSecond: number;
+  /** This process's CPU seconds and other processes' load during the loop. */
+  readonly cpu: CpuUse;
 }
 
 /** Creates the workload's tenants in the app (as `labkluis demo` does) and returns importer contexts. */
@@ -127,6 +130,7 @@ export type ReportIds = Map<string, string[]>;
 export async function ingest(app: App, contexts: Map<string, AccessContext>, items: readonly WorkItem[], reports?: ReportIds): Promise<IngestResult> {
   const responses: unknown[] = new Array(items.length);
   let resources = 0;
+  const cpuStart = cpuSnapshot();
   const started = performance.now();
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
@@ -134,6 +138,7 @@ export async function ingest(app: App, contexts: Map<string, AccessContext>, ite
     resources += item.resources;
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuSince(cpuStart);
   if (reports) {
     items.forEach((item, i) => {
       const entries = (responses[i] as { entry?: { response?: { location?: string } }[] }).entry ?? [];
@@ -145,5 +150,5 @@ export async function ingest(app: App, contexts: Map<string, AccessContext>, ite
       }
     });
   }
-  return { resources, transactions: items.length, seconds, resourcesPerSecond: resources / seconds };
+  return { resources, transactions: items.length, seconds, resourcesPerSecond: resources / seconds, cpu };
 }

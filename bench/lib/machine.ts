@@ -94,3 +94,61 @@ function fsyncProbe(dir: string, n: number): { p50: number; mean: number } {
   times.sort((a, b) => a - b);
   return { p50: round(times[Math.floor(n / 2)]!, 3), mean: round(times.reduce((s, v) => s + v, 0) / n, 3) };
 }
+
+/**
+ * CPU accounting around a phase, to tell a slow vault from a busy machine: this process's
+ * CPU time (all threads) and everything else's (from /proc/stat), per second of wall time.
+ */
+export interface CpuSnapshot {
+  readonly wallMs: number;
+  readonly ownUs: number;
+  readonly busyTicks: number;
+  readonly stealTicks: number;
+}
+
+export interface CpuUse {
+  /** CPU seconds this process used. */
+  readonly ownCpuSeconds: number;
+  /** Cores' worth of CPU used by other processes (other work, PostgreSQL server) on average. */
+  readonly otherCores: number;
+  /** Cores' worth of CPU the hypervisor took (steal). */
+  readonly stealCores: number;
+}
+
+let clockTicks = 0;
+function ticksPerSecond(): number {
+  if (clockTicks === 0) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+export function cpuSnapshot(): CpuSnapshot {
+  let busyTicks = 0;
+  let stealTicks = 0;
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+    busyTicks = user + nice + system + irq + softirq;
+    stealTicks = steal;
+  } catch {
+    /* not Linux: other-process load stays 0 */
+  }
+  const u = process.cpuUsage();
+  return { wallMs: performance.now(), ownUs: u.user + u.system, busyTicks, stealTicks };
+}
+
+export function cpuSince(start: CpuSnapshot, end: CpuSnapshot = cpuSnapshot()): CpuUse {
+  const wall = Math.max((end.wallMs - start.wallMs) / 1000, 1e-9);
+  const own = (end.ownUs - start.ownUs) / 1e6;
+  const busy = (end.busyTicks - start.busyTicks) / ticksPerSecond();
+  return {
+    ownCpuSeconds: round(own, 3),
+    otherCores: round(Math.max(0, busy - own) / wall, 2),
+    stealCores: round((end.stealTicks - start.stealTicks) / ticksPerSecond() / wall, 2),
+  };
+}

@@ -11,7 +11,7 @@ export interface ServerDeps {
   readonly vault: Vault;
   readonly authenticate: (token: string) => Promise<Principal>;
   /** Records a refused credential in the audit log (never the credential itself). */
-  readonly onRefusedCredential: (facts: { ip: string; userAgent: string | null }) => Promise<void>;
+  readonly onRefusedCredential: (facts: { ip: string; userAgent: string | null }, error: unknown) => Promise<void>;
   readonly logger: Logger;
   readonly baseUrl: string;
   readonly version: string;
@@ -33,6 +33,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
   const log = deps.logger;
   const metadata = capabilityStatement(deps.version, new Date().toISOString().slice(0, 10));
+  const callers = new WeakMap<FastifyRequest, Caller>();
 
   // FHIR JSON and plain JSON share Fastify's parser, which refuses __proto__ (prototype poisoning).
   app.addContentTypeParser(['application/fhir+json'], { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
@@ -51,8 +52,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     app.route({
       method: route.method,
       url: route.url,
+      // Authenticate before the body is read: no credential, no parsing of what it sent.
+      ...(route.public ? {} : { onRequest: async (req: FastifyRequest) => void callers.set(req, await authenticate(req, deps)) }),
       handler: async (req: FastifyRequest, reply: FastifyReply) => {
-        const who = route.public ? null : await authenticate(req, deps);
+        const who = route.public ? null : callers.get(req)!;
         const body = await route.handler(req, reply, { vault: deps.vault, baseUrl: deps.baseUrl, metadata: () => metadata }, who);
         reply.type(FHIR_JSON);
         if (body === null) return reply.send();
@@ -65,8 +68,15 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     reply.code(404).type(FHIR_JSON);
     return simple('not-found', 'no such route');
   });
-  app.setErrorHandler(async (error, _req, reply) => {
+  app.setErrorHandler(async (error, req, reply) => {
     const out = outcomeOf(error);
+    const who = callers.get(req);
+    if (who) {
+      // Every refusal of an authenticated principal is in the audit log, also those the vault never saw.
+      const type = (req.params as { type?: string } | undefined)?.type;
+      const action = req.method === 'GET' ? 'R' : req.method === 'PUT' ? 'U' : req.method === 'POST' ? 'C' : 'E';
+      await deps.vault.recordRefusal(who.principal, facts(req), { action, ...(type ? { type } : {}) }, error);
+    }
     if (out.status >= 500) log.error({ errorCode: out.errorCode, kind: error instanceof LabkluisError ? 'labkluis' : 'internal' }, 'request failed');
     if (out.status === 401) reply.header('www-authenticate', 'Bearer realm="labkluis"');
     reply.code(out.status).type(FHIR_JSON);
@@ -84,7 +94,7 @@ async function authenticate(req: FastifyRequest, deps: ServerDeps): Promise<Call
     principal = await deps.authenticate(token);
   } catch (e) {
     const f = facts(req);
-    await deps.onRefusedCredential({ ip: f.ip, userAgent: f.userAgent });
+    await deps.onRefusedCredential({ ip: f.ip, userAgent: f.userAgent }, e);
     throw e;
   }
   let ctx: ReturnType<Caller['context']> | null = null;

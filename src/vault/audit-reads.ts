@@ -23,8 +23,11 @@ export class AuditReads {
   }
 
   async search(ctx: AccessContext, params: URLSearchParams): Promise<{ events: AuditEvent[]; next: string | null }> {
-    // Which filters were used; their values are pseudonyms, principal ids or dates.
-    const objects = [{ type: 'AuditEvent', query: Object.fromEntries([...params.keys()].map((k) => [k, params.getAll(k)])) }];
+    // Known filters with their values (pseudonyms, principal ids, dates; made safe by the trail);
+    // unknown parameters by name only, since their values could be anything, a name or a BSN.
+    const query: Record<string, string[]> = {};
+    for (const [k, v] of params) (query[PARAMS.has(k) ? k : `unknown.${k}`] ??= []).push(PARAMS.has(k) ? v : '-');
+    const objects = [{ type: 'AuditEvent', query }];
     try {
       authorize(ctx.principal, 'search', 'AuditEvent');
       const q = parseAuditQuery(params);

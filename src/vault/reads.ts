@@ -138,7 +138,7 @@ function describeQuery(
 ): Record<string, string[]> {
   const q: Record<string, string[]> = {};
   if (subject) q.subject = [...subject];
-  if (tokens.length) q.token = tokens.map((g) => g.join(','));
+  tokens.forEach((group, i) => (q[`token.${i}`] = group)); // AND over groups, OR within one
   if (statuses) q.status = [...statuses];
   if (from || to) q.date = [`${from ?? ''}..${to ?? ''}`];
   return q;

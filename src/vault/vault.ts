@@ -7,7 +7,7 @@ import type { Store } from '../store/index.js';
 import { validateResource } from '../domain/index.js';
 import { AuditReads } from './audit-reads.js';
 import { accessContext, type AccessContext, type RequestFacts } from './context.js';
-import { authorize, type FhirType } from './policy.js';
+import { authorize, defaultPurpose, PURPOSES, type FhirType } from './policy.js';
 import { VaultReads, type SearchPage } from './reads.js';
 import { RecordCodec } from './records.js';
 import { Trail } from './trail.js';
@@ -67,6 +67,29 @@ export class Vault {
 
   transaction(ctx: AccessContext, bundle: unknown): Promise<Bundle> {
     return this.#writes.transaction(ctx, bundle);
+  }
+
+  /**
+   * A refusal that happened outside the vault's own operations (a tenant the principal may not
+   * name, an unknown type, a malformed request): recorded unless the vault already recorded it.
+   */
+  async recordRefusal(principal: Principal, facts: RequestFacts, what: { action: 'C' | 'R' | 'U' | 'E'; type?: string }, error: unknown): Promise<void> {
+    if (this.#trail.wasAudited(error) || isLabkluisError(error, 'ERR_AUDIT_UNAVAILABLE')) return;
+    const purpose = facts.purposeOfUse && PURPOSES.includes(facts.purposeOfUse) ? facts.purposeOfUse : defaultPurpose(principal.role);
+    await this.#trail.refusal(
+      { principal, tenant: facts.tenant ?? null, purposeOfUse: purpose, ip: facts.ip ?? null, userAgent: facts.userAgent ?? null, emergency: false },
+      { action: what.action, operation: 'request', patients: [], objects: what.type ? [{ type: what.type }] : [] },
+      error,
+    );
+  }
+
+  /** A request that presented no valid credential: recorded without a principal. */
+  async recordRefusedCredential(facts: RequestFacts, error: unknown): Promise<void> {
+    await this.#trail.refusal(
+      { principal: null, tenant: null, purposeOfUse: 'HSYSADMIN', ip: facts.ip ?? null, userAgent: facts.userAgent ?? null, emergency: false },
+      { action: 'E', operation: 'token-refused', patients: [], objects: [{ type: 'Credential' }] },
+      error,
+    );
   }
 
   auditSearch(ctx: AccessContext, params: URLSearchParams) {

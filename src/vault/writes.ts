@@ -31,6 +31,8 @@ export interface WriteRequest {
   readonly resource: unknown;
   readonly fullUrl?: string;
   readonly ifMatch?: string;
+  /** Already validated (as part of its bundle); not validated again. */
+  readonly validated?: boolean;
 }
 
 /**
@@ -54,7 +56,17 @@ export class VaultWrites {
 
   /** A transaction Bundle (already shape-checked by the caller or not: it is checked here). */
   async transaction(ctx: AccessContext, bundle: unknown): Promise<Bundle> {
-    const requests = bundleRequests(bundle);
+    let requests: WriteRequest[];
+    try {
+      // The whole bundle in one pass: every entry, and every urn:uuid reference pointing at an
+      // entry of a type that field accepts (a result's subject must be a Patient).
+      bundleRequests(bundle); // shape first: clearer messages for a bundle that is not a transaction
+      const validated = validateResource(bundle, { clock: this.#clock }) as unknown as Bundle;
+      requests = bundleRequests(validated).map((r) => ({ ...r, validated: true }));
+    } catch (e) {
+      await this.#trail.refusal(ctx, { action: 'C', operation: 'transaction', patients: [], objects: [{ type: 'Bundle' }] }, e);
+      throw e;
+    }
     const results = await this.apply(ctx, requests, 'transaction');
     return {
       resourceType: 'Bundle',
@@ -132,7 +144,7 @@ export class VaultWrites {
       if (!WRITABLE.has(req.type) && !tenantCreation) throw invalidInput(`${where}: ${req.type} cannot be written here`);
       const type = req.type as FhirType;
       authorize(ctx.principal, req.method === 'POST' ? 'create' : 'update', type);
-      const resource = validateAt(req.resource, inBundle, index, this.#clock) as AnyResource;
+      const resource = (req.validated ? req.resource : validateAt(req.resource, inBundle, index, this.#clock)) as AnyResource;
       if (resource.resourceType !== type) throw invalidResource(`${where}: resourceType is ${resource.resourceType}, the request is for ${type}`);
       let id: string;
       let previous: Planned['previous'] = null;

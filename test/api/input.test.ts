@@ -62,7 +62,7 @@ describe.each(BACKENDS)('bad input is refused with a 4xx and changes nothing (%s
     it('writes nothing when the last entry is invalid, and names that entry', async () => {
       const intake = fhir.intakeBundle();
       (intake.bundle.entry[2]!.resource as { identifier: { value: string }[] }).identifier[0]!.value = 'bad barcode!';
-      await refusedWithoutChange(() => api.post('registrar', '/fhir', intake.bundle, { tenant: f.tenants.a }), 400, /^Bundle\.entry\[2\]\.resource\.Specimen\.identifier/);
+      await refusedWithoutChange(() => api.post('registrar', '/fhir', intake.bundle, { tenant: f.tenants.a }), 400, /^Bundle\.entry\[2\]\.resource\.identifier\[0\]\.value$/);
       const search = await api.get('registrar', `/fhir/Patient?identifier=${intake.person.bsn}`, { tenant: f.tenants.a });
       expect(search.body.entry ?? []).toHaveLength(0);
     });
@@ -85,6 +85,17 @@ describe.each(BACKENDS)('bad input is refused with a 4xx and changes nothing (%s
       (intake.bundle.entry[1]!.resource as { subject: { reference: string } }).subject.reference = 'urn:uuid:00000000-0000-4000-8000-000000000000';
       await refusedWithoutChange(() => api.post('registrar', '/fhir', intake.bundle, { tenant: f.tenants.a }), 400, /subject/);
       await refusedWithoutChange(() => api.post('registrar', '/fhir', { ...fhir.intakeBundle().bundle, type: 'batch' }, { tenant: f.tenants.a }), 400, /Bundle\.type/);
+    });
+
+    it('refuses a reference to an entry of the wrong type (a result whose subject is another result)', async () => {
+      const intake = fhir.intakeBundle();
+      const [patientUrn, , specimenUrn] = intake.bundle.entry.map((e) => e.fullUrl!);
+      const obsUrn = 'urn:uuid:0e8f3a52-7d55-4f3c-9a59-5b1f0f3d4c11';
+      const bundle = { resourceType: 'Bundle', type: 'transaction', entry: [
+        { fullUrl: obsUrn, resource: fhir.hpvObservation(patientUrn!, specimenUrn!), request: { method: 'POST', url: 'Observation' } },
+        { fullUrl: 'urn:uuid:1e8f3a52-7d55-4f3c-9a59-5b1f0f3d4c12', resource: fhir.hpvObservation(obsUrn, specimenUrn!), request: { method: 'POST', url: 'Observation' } },
+      ] };
+      await refusedWithoutChange(() => api.post('analyst', '/fhir', bundle, { tenant: f.tenants.a }), 400, /subject/);
     });
 
     it('resolves urn:uuid references between entries to the new ids', async () => {

@@ -1,0 +1,50 @@
+/**
+ * The load generator, in a worker thread so it does not share the server's event loop:
+ * `concurrency` async clients on Node's fetch (undici, keep-alive connections), each
+ * GET /fhir/DiagnosticReport/<random id> until the phase's request count is used up.
+ * Latency is taken from just before fetch() until the body has been read.
+ *
+ * Plain JavaScript on purpose: worker threads do not inherit tsx's loader on Node 20.
+ * Messages: in { requests, concurrency }, out { ok: true, result: PhaseResult } or { ok: false, error }
+ * (types in read-load.ts).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+
+/** @type {{ baseUrl: string, token: string, ids: string[] }} */
+const setup = workerData;
+const headers = { authorization: `Bearer ${setup.token}`, accept: 'application/fhir+json' };
+
+/**
+ * @param {number} requests
+ * @param {number} concurrency
+ */
+async function phase(requests, concurrency) {
+  const latenciesMs = new Float64Array(requests);
+  /** @type {Record<string, number>} */
+  const statuses = {};
+  let next = 0;
+  let bytes = 0;
+  const client = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= requests) return;
+      const id = setup.ids[Math.floor(Math.random() * setup.ids.length)];
+      const t0 = performance.now();
+      const res = await fetch(`${setup.baseUrl}/fhir/DiagnosticReport/${id}`, { headers });
+      const body = await res.arrayBuffer();
+      latenciesMs[i] = performance.now() - t0;
+      bytes += body.byteLength;
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, client));
+  return { latenciesMs, seconds: (performance.now() - started) / 1000, statuses, bytes };
+}
+
+parentPort.on('message', (/** @type {{ requests: number, concurrency: number }} */ msg) => {
+  phase(msg.requests, msg.concurrency).then(
+    (result) => parentPort.postMessage({ ok: true, result }, [result.latenciesMs.buffer]),
+    (e) => parentPort.postMessage({ ok: false, error: e instanceof Error ? `${e.message} ${String(e.cause ?? '')}` : String(e) }),
+  );
+});

@@ -1,0 +1,143 @@
+/**
+ * Single-report read latency over HTTP: the real Fastify server on 127.0.0.1 (port 0), a
+ * requester token of one tenant, and a worker-thread load generator (read-client.mjs). Every
+ * read appends a durable audit entry through the group-committing AuditLog; that stays on.
+ *
+ * The store's appendAudit is wrapped (on the instance, in the benchmark only) to count how
+ * many audit entries each durable append carries: the group-commit batch size.
+ */
+import { Worker } from 'node:worker_threads';
+import type { AddressInfo } from 'node:net';
+import type { App } from '../../src/app.js';
+import type { AuditSealer, Store } from '../../src/store/index.js';
+import { requesterToken } from './fixtures.js';
+import { cpuSince, cpuSnapshot, type CpuUse } from './machine.js';
+import { round, summarise, type LatencySummary } from './stats.js';
+
+/** What the worker (read-client.mjs) is started with, and what one phase returns. */
+interface ClientSetup {
+  readonly baseUrl: string;
+  readonly token: string;
+  readonly ids: readonly string[];
+}
+interface PhaseResult {
+  readonly latenciesMs: Float64Array;
+  readonly seconds: number;
+  readonly statuses: Record<string, number>;
+  readonly bytes: number;
+}
+
+export interface ReadPhase {
+  readonly requests: number;
+  readonly concurrency: number;
+  readonly seconds: number;
+  readonly requestsPerSecond: number;
+  readonly latencyMs: LatencySummary;
+  readonly statuses: Record<string, number>;
+  readonly meanResponseBytes: number;
+  /** Durable audit appends during the phase, and entries per append (group-commit batch size). */
+  readonly auditAppends: { readonly calls: number; readonly entries: number; readonly entriesPerAppend: number };
+  /** This process's CPU (server and client threads) and other processes' load during the phase. */
+  readonly cpu: CpuUse;
+}
+
+/** What-if switch for an experiment: yield one macrotask before each durable append. */
+export type AppendMode = 'as-is' | 'yield-before-append';
+
+export class ReadSession {
+  readonly #worker: Worker;
+  readonly #close: () => Promise<void>;
+  readonly #counter: { calls: number; entries: number; mode: AppendMode };
+  readonly concurrency: number;
+  readonly baseUrl: string;
+
+  private constructor(worker: Worker, close: () => Promise<void>, counter: { calls: number; entries: number; mode: AppendMode }, concurrency: number, baseUrl: string) {
+    this.#worker = worker;
+    this.#close = close;
+    this.#counter = counter;
+    this.concurrency = concurrency;
+    this.baseUrl = baseUrl;
+  }
+
+  static async start(app: App, tenant: string, ids: readonly string[], concurrency: number): Promise<ReadSession> {
+    if (ids.length === 0) throw new Error('no report ids to read');
+    const counter = countAuditAppends(app.store);
+    const server = app.server({ baseUrl: 'http://127.0.0.1' });
+    await server.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = server.server.address() as AddressInfo;
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const token = await requesterToken(app, tenant);
+    // One read from here first: a wrong setup fails loudly instead of timing 401s or 404s.
+    const probe = await fetch(`${baseUrl}/fhir/DiagnosticReport/${ids[0]}`, { headers: { authorization: `Bearer ${token}` } });
+    const probeBody = await probe.text();
+    if (probe.status !== 200) throw new Error(`probe read failed: ${probe.status} ${probeBody.slice(0, 200)}`);
+    const setup: ClientSetup = { baseUrl, token, ids: [...ids] };
+    const worker = new Worker(new URL('./read-client.mjs', import.meta.url), { workerData: setup });
+    worker.unref();
+    const close = async () => {
+      await worker.terminate();
+      await server.close();
+    };
+    return new ReadSession(worker, close, counter, concurrency, baseUrl);
+  }
+
+  set appendMode(mode: AppendMode) {
+    this.#counter.mode = mode;
+  }
+
+  async run(requests: number, concurrency = this.concurrency): Promise<ReadPhase> {
+    this.#counter.calls = 0;
+    this.#counter.entries = 0;
+    const cpuStart = cpuSnapshot();
+    const result = await new Promise<PhaseResult>((resolve, reject) => {
+      const onMessage = (msg: { ok: true; result: PhaseResult } | { ok: false; error: string }) => {
+        this.#worker.off('error', onError);
+        if (msg.ok) resolve(msg.result);
+        else reject(new Error(`read client failed: ${msg.error}`));
+      };
+      const onError = (e: Error) => {
+        this.#worker.off('message', onMessage);
+        reject(e);
+      };
+      this.#worker.once('message', onMessage);
+      this.#worker.once('error', onError);
+      this.#worker.postMessage({ requests, concurrency });
+    });
+    const cpu = cpuSince(cpuStart);
+    const { calls, entries } = this.#counter;
+    return {
+      requests,
+      concurrency,
+      seconds: round(result.seconds, 3),
+      requestsPerSecond: round(requests / result.seconds, 0),
+      latencyMs: summarise(result.latenciesMs),
+      statuses: result.statuses,
+      meanResponseBytes: Math.round(result.bytes / requests),
+      auditAppends: { calls, entries, entriesPerAppend: round(entries / Math.max(1, calls), 2) },
+      cpu,
+    };
+  }
+
+  close(): Promise<void> {
+    return this.#close();
+  }
+}
+
+/**
+ * Shadows store.appendAudit on the instance with a counting wrapper (the AuditLog calls it
+ * through the same object). In 'yield-before-append' mode it first lets one macrotask pass,
+ * the smallest change that lets requests already on the sockets join the next group; only
+ * the what-if experiment uses it.
+ */
+function countAuditAppends(store: Store): { calls: number; entries: number; mode: AppendMode } {
+  const counter = { calls: 0, entries: 0, mode: 'as-is' as AppendMode };
+  const original = store.appendAudit.bind(store);
+  (store as { appendAudit: Store['appendAudit'] }).appendAudit = async (seal: AuditSealer) => {
+    if (counter.mode === 'yield-before-append') await new Promise<void>((resolve) => setImmediate(resolve));
+    const rows = await original(seal);
+    counter.calls += 1;
+    counter.entries += rows.length;
+    return rows;
+  };
+  return counter;
+}

@@ -1,0 +1,372 @@
+/**
+ * `npm run bench`: the vault benchmark (a benchmark, not a test; it asserts nothing).
+ *
+ *   1. ingest of transaction Bundles through app.vault.transaction, on SQLite and PostgreSQL,
+ *      one demo episode per transaction ("small") and 50 episodes merged ("large");
+ *   2. encryption overhead: the same SQLite ingest with the null cipher, in interleaved rounds;
+ *   3. single-report read latency over HTTP with 16 concurrent keep-alive clients;
+ *   4. where a target is missed, a CPU profile of that phase folded into cost centres.
+ *
+ * Writes bench/results/<date>-vault.json and the results block of bench/README.md.
+ * Flags: --quick (small counts; writes nothing unless --write, then <date>-vault-quick.json only), --no-postgres, --no-profile,
+ * --profile (profile every phase), --no-experiment (skip the group-commit what-if).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { App } from '../src/app.js';
+import type { AccessContext } from '../src/vault/index.js';
+import { Cleanup, openBenchApp, postgresAvailable, type BenchApp } from './lib/fixtures.js';
+import { createTenants, ingest, Workload, type IngestResult, type ReportIds, type WorkItem } from './lib/ingest.js';
+import { machineInfo } from './lib/machine.js';
+import { profiled, summariseProfile, type ProfileSummary } from './lib/profile.js';
+import { ReadSession, type ReadPhase } from './lib/read-load.js';
+import { renderReadme } from './lib/report.js';
+import { round } from './lib/stats.js';
+
+const args = new Set(process.argv.slice(2));
+const QUICK = args.has('--quick');
+const CONFIG = Object.freeze({
+  quick: QUICK,
+  resourcesPerConfiguration: QUICK ? 3_000 : 20_000,
+  encryptionRounds: QUICK ? 2 : 8,
+  warmupResources: QUICK ? 400 : 1_500,
+  largeBundleEpisodes: 50,
+  readConcurrency: 16,
+  readWarmupRequests: QUICK ? 300 : 1_000,
+  readRequests: QUICK ? 2_000 : 10_000,
+  readSweepConcurrency: [1, 4] as readonly number[],
+  readSweepRequests: QUICK ? 300 : 1_000,
+  profileIngestResources: QUICK ? 800 : 4_000,
+  profileReadRequests: QUICK ? 500 : 2_000,
+  experimentReadRequests: QUICK ? 1_000 : 5_000,
+  postgres: !args.has('--no-postgres'),
+  profile: args.has('--no-profile') ? 'never' : args.has('--profile') ? 'always' : 'on-miss',
+  experiment: !args.has('--no-experiment'),
+});
+
+const TARGETS = Object.freeze({ ingestPerSecond: 10_000, readP99Ms: 5, encryptionOverheadPercent: 20 });
+
+const here = dirname(fileURLToPath(import.meta.url));
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+type Shape = 'small' | 'large';
+interface ShapeResult extends IngestResult {
+  readonly shape: Shape;
+  readonly episodesPerTransaction: number;
+  readonly resourcesPerTransaction: number;
+  /** CPU time of this process per resource: insensitive to other load, blind to fsync waits. */
+  readonly cpuMsPerResource: number;
+}
+
+export interface EncryptionResult {
+  readonly shape: Shape;
+  readonly aes: ShapeResult;
+  readonly null: ShapeResult;
+  /** AES throughput / null throughput, over all rounds. */
+  readonly ratio: number;
+  /** Extra time per resource with AES: null/AES throughput - 1, in percent. */
+  readonly overheadPercent: number;
+  /** Median of the per-round overheads: less sensitive to one disturbed round. */
+  readonly medianRoundOverheadPercent: number;
+  /** The same comparison on this process's CPU time per resource instead of wall time. */
+  readonly cpuOverheadPercent: number;
+  readonly rounds: readonly {
+    readonly order: string; readonly aesPerSecond: number; readonly nullPerSecond: number; readonly overheadPercent: number;
+    /** Other processes' load (cores) during the AES and the null part of the round. */
+    readonly otherCores: readonly [number, number];
+  }[];
+}
+
+export interface BenchResults {
+  readonly schema: 'labkluis-bench/vault/1';
+  readonly machine: ReturnType<typeof machineInfo>;
+  readonly config: typeof CONFIG;
+  readonly targets: typeof TARGETS;
+  postgres: { available: boolean; version?: string; reason?: string };
+  ingest: { sqlite?: Record<Shape, ShapeResult>; postgres?: Record<Shape, ShapeResult> };
+  encryption: EncryptionResult[];
+  reads: { sqlite?: ReadPhase; postgres?: ReadPhase };
+  /** The same reads at lower concurrency: where the p99 target would hold. */
+  readSweep: { backend: string; phase: ReadPhase }[];
+  experiments: { label: string; backend: string; phase: ReadPhase }[];
+  profiles: ProfileSummary[];
+  verdicts: { target: string; measured: string; met: boolean }[];
+  durationSeconds?: number;
+  loadAvgAtEnd?: number[];
+  cleanupFailures?: string[];
+}
+
+const cleanup = new Cleanup();
+let interrupted = false;
+process.once('SIGINT', () => {
+  interrupted = true;
+  log('\ninterrupted: cleaning up');
+  void cleanup.runAll().finally(() => process.exit(130));
+});
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  log(`labkluis vault benchmark${QUICK ? ' (quick)' : ''}`);
+  const machine = machineInfo();
+  log(`machine: ${machine.nproc} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB, node ${machine.node}, tmp on ${machine.tmpFilesystem}, 4 KiB fdatasync p50 ${machine.fdatasync4kMs.p50} ms, load ${machine.loadAvgAtStart.join(' ')}`);
+  const results: BenchResults = {
+    schema: 'labkluis-bench/vault/1', machine, config: CONFIG, targets: TARGETS,
+    postgres: { available: false }, ingest: {}, encryption: [], reads: {}, readSweep: [], experiments: [], profiles: [], verdicts: [],
+  };
+  try {
+    await sqliteSection(results);
+    if (CONFIG.postgres) {
+      const pg = await postgresAvailable();
+      results.postgres = pg.ok ? { available: true, version: pg.version } : { available: false, reason: pg.reason };
+      if (pg.ok) await postgresSection(results);
+      else log(`PostgreSQL skipped: ${pg.reason}`);
+    } else {
+      results.postgres = { available: false, reason: 'skipped (--no-postgres)' };
+    }
+  } finally {
+    const failures = await cleanup.runAll();
+    if (failures.length > 0) log(`cleanup failures: ${failures.join('; ')}`);
+    results.cleanupFailures = failures;
+  }
+  results.verdicts = verdicts(results);
+  results.durationSeconds = round((performance.now() - started) / 1000, 1);
+  results.loadAvgAtEnd = loadavg().map((l) => round(l, 2));
+  log('');
+  for (const v of results.verdicts) log(`${v.met ? 'met   ' : 'MISSED'}  ${v.target}: ${v.measured}`);
+  log(`done in ${results.durationSeconds} s`);
+  if (!QUICK || args.has('--write')) writeResults(results);
+}
+
+/** SQLite: AES and null-cipher vaults side by side, ingest in interleaved rounds, then reads. */
+async function sqliteSection(results: BenchResults): Promise<void> {
+  log('\n== SQLite ==');
+  const perConfig = CONFIG.resourcesPerConfiguration;
+  const reserve = CONFIG.profileIngestResources * 2 + CONFIG.warmupResources * 2 + 2_000;
+  const apps: Record<'aes' | 'null', { bench: BenchApp; workload: Workload; contexts: Map<string, AccessContext> }> = {} as never;
+  for (const cipher of ['aes', 'null'] as const) {
+    // --aa: calibration run, both vaults on AES; the "overhead" then shows the noise floor.
+    const real = cipher === 'aes' || args.has('--aa') ? 'aes-256-gcm' : 'null';
+    const bench = await openBenchApp(cleanup, 'sqlite', real, `sqlite-${cipher}`);
+    const workload = Workload.generate(perConfig * 2 + reserve);
+    const contexts = await createTenants(bench.app, workload);
+    apps[cipher] = { bench, workload, contexts };
+  }
+  const reports: ReportIds = new Map();
+  for (const cipher of ['aes', 'null'] as const) {
+    const { bench, workload, contexts } = apps[cipher];
+    await ingest(bench.app, contexts, workload.small(CONFIG.warmupResources), cipher === 'aes' ? reports : undefined);
+    await ingest(bench.app, contexts, workload.large(CONFIG.warmupResources, CONFIG.largeBundleEpisodes), cipher === 'aes' ? reports : undefined);
+  }
+  log(`warm-up done (${CONFIG.warmupResources} resources small + large per vault)`);
+
+  const sqlite = {} as Record<Shape, ShapeResult>;
+  for (const shape of ['small', 'large'] as const) {
+    const enc = await interleavedRounds(shape, apps, reports);
+    results.encryption.push(enc);
+    sqlite[shape] = enc.aes;
+    log(`sqlite ${shape}: AES ${fmt(enc.aes.resourcesPerSecond)} res/s, null ${fmt(enc.null.resourcesPerSecond)} res/s, AES/null ${enc.ratio}, overhead ${enc.overheadPercent}% (per round: ${enc.rounds.map((x) => `${x.overheadPercent}%`).join(', ')}; median ${enc.medianRoundOverheadPercent}%), on CPU time ${enc.cpuOverheadPercent}%; other load ${enc.aes.cpu.otherCores} cores`);
+  }
+  results.ingest.sqlite = sqlite;
+  await apps.null.bench.close();
+
+  const aes = apps.aes;
+  results.reads.sqlite = await readSection(results, 'sqlite', aes.bench.app, reports);
+  await ingestProfiles(results, 'sqlite', aes.bench.app, aes.workload, aes.contexts, sqlite);
+  await aes.bench.close();
+}
+
+/** PostgreSQL: one AES vault on a fresh database; small then large, then reads. */
+async function postgresSection(results: BenchResults): Promise<void> {
+  log('\n== PostgreSQL ==');
+  const perConfig = CONFIG.resourcesPerConfiguration;
+  const bench = await openBenchApp(cleanup, 'postgres', 'aes-256-gcm', 'postgres-aes');
+  const workload = Workload.generate(perConfig * 2 + CONFIG.profileIngestResources * 2 + CONFIG.warmupResources * 2 + 2_000);
+  const contexts = await createTenants(bench.app, workload);
+  const reports: ReportIds = new Map();
+  await ingest(bench.app, contexts, workload.small(CONFIG.warmupResources), reports);
+  await ingest(bench.app, contexts, workload.large(CONFIG.warmupResources, CONFIG.largeBundleEpisodes), reports);
+  const pg = {} as Record<Shape, ShapeResult>;
+  for (const shape of ['small', 'large'] as const) {
+    const items = shape === 'small' ? workload.small(perConfig) : workload.large(perConfig, CONFIG.largeBundleEpisodes);
+    pg[shape] = shapeResult(shape, await ingest(bench.app, contexts, items, reports));
+    log(`postgres ${shape}: ${fmt(pg[shape].resourcesPerSecond)} res/s (${pg[shape].transactions} transactions, ${pg[shape].seconds.toFixed(1)} s; other processes incl. the PostgreSQL server ${pg[shape].cpu.otherCores} cores)`);
+  }
+  results.ingest.postgres = pg;
+  results.reads.postgres = await readSection(results, 'postgres', bench.app, reports);
+  await ingestProfiles(results, 'postgres', bench.app, workload, contexts, pg);
+  await bench.close();
+}
+
+async function interleavedRounds(
+  shape: Shape,
+  apps: Record<'aes' | 'null', { bench: BenchApp; workload: Workload; contexts: Map<string, AccessContext> }>,
+  reports: ReportIds,
+): Promise<EncryptionResult> {
+  const perRound = Math.ceil(CONFIG.resourcesPerConfiguration / CONFIG.encryptionRounds);
+  const totals = { aes: emptyTotals(), null: emptyTotals() };
+  const rounds: EncryptionResult['rounds'][number][] = [];
+  for (let r = 0; r < CONFIG.encryptionRounds; r++) {
+    const order = r % 2 === 0 ? (['aes', 'null'] as const) : (['null', 'aes'] as const);
+    const perCipher: Partial<Record<'aes' | 'null', IngestResult>> = {};
+    for (const cipher of order) {
+      const { bench, workload, contexts } = apps[cipher];
+      const items: WorkItem[] = shape === 'small' ? workload.small(perRound) : workload.large(perRound, CONFIG.largeBundleEpisodes);
+      const res = await ingest(bench.app, contexts, items, cipher === 'aes' ? reports : undefined);
+      perCipher[cipher] = res;
+      add(totals[cipher], res);
+    }
+    const a = perCipher.aes!.resourcesPerSecond;
+    const n = perCipher.null!.resourcesPerSecond;
+    rounds.push({
+      order: order.join(','), aesPerSecond: round(a, 0), nullPerSecond: round(n, 0), overheadPercent: round((n / a - 1) * 100, 1),
+      otherCores: [perCipher.aes!.cpu.otherCores, perCipher.null!.cpu.otherCores],
+    });
+  }
+  const aes = shapeResult(shape, finish(totals.aes));
+  const nul = shapeResult(shape, finish(totals.null));
+  return {
+    shape, aes, null: nul,
+    ratio: round(aes.resourcesPerSecond / nul.resourcesPerSecond, 3),
+    overheadPercent: round((nul.resourcesPerSecond / aes.resourcesPerSecond - 1) * 100, 1),
+    medianRoundOverheadPercent: median(rounds.map((x) => x.overheadPercent)),
+    cpuOverheadPercent: round((aes.cpuMsPerResource / nul.cpuMsPerResource - 1) * 100, 1),
+    rounds,
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return round(s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2, 1);
+}
+
+interface Totals { resources: number; transactions: number; seconds: number; own: number; other: number; steal: number }
+function emptyTotals(): Totals {
+  return { resources: 0, transactions: 0, seconds: 0, own: 0, other: 0, steal: 0 };
+}
+function add(t: Totals, r: IngestResult): void {
+  t.resources += r.resources;
+  t.transactions += r.transactions;
+  t.seconds += r.seconds;
+  t.own += r.cpu.ownCpuSeconds;
+  t.other += r.cpu.otherCores * r.seconds;
+  t.steal += r.cpu.stealCores * r.seconds;
+}
+function finish(t: Totals): IngestResult {
+  return {
+    resources: t.resources, transactions: t.transactions, seconds: t.seconds, resourcesPerSecond: t.resources / t.seconds,
+    cpu: { ownCpuSeconds: round(t.own, 3), otherCores: round(t.other / t.seconds, 2), stealCores: round(t.steal / t.seconds, 2) },
+  };
+}
+function shapeResult(shape: Shape, r: IngestResult): ShapeResult {
+  return {
+    shape,
+    episodesPerTransaction: shape === 'small' ? 1 : CONFIG.largeBundleEpisodes,
+    resources: r.resources,
+    transactions: r.transactions,
+    seconds: round(r.seconds, 3),
+    resourcesPerSecond: round(r.resourcesPerSecond, 0),
+    resourcesPerTransaction: round(r.resources / r.transactions, 1),
+    cpuMsPerResource: round((r.cpu.ownCpuSeconds * 1000) / r.resources, 4),
+    cpu: r.cpu,
+  };
+}
+
+/** Reads over HTTP from the tenant with the most final reports; then a profile and the what-if, when due. */
+async function readSection(results: BenchResults, backend: 'sqlite' | 'postgres', app: App, reports: ReportIds): Promise<ReadPhase> {
+  const [tenant, ids] = [...reports].sort((a, b) => b[1].length - a[1].length)[0] ?? [];
+  if (!tenant || !ids) throw new Error('no final reports were ingested');
+  const session = await ReadSession.start(app, tenant, ids, CONFIG.readConcurrency);
+  try {
+    await session.run(CONFIG.readWarmupRequests);
+    const phase = await session.run(CONFIG.readRequests);
+    log(`${backend} reads (${ids.length} final reports of one tenant, ${CONFIG.readConcurrency} clients): ${fmt(phase.requestsPerSecond)} req/s, p50 ${phase.latencyMs.p50} ms, p90 ${phase.latencyMs.p90} ms, p99 ${phase.latencyMs.p99} ms, max ${phase.latencyMs.max} ms; ${phase.auditAppends.entriesPerAppend} audit entries per durable append; statuses ${JSON.stringify(phase.statuses)}`);
+    for (const c of CONFIG.readSweepConcurrency) {
+      const p = await session.run(CONFIG.readSweepRequests, c);
+      results.readSweep.push({ backend, phase: p });
+      log(`${backend} reads, ${c} client${c === 1 ? '' : 's'}: ${fmt(p.requestsPerSecond)} req/s, p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms`);
+    }
+    if (due(phase.latencyMs.p99 > TARGETS.readP99Ms)) {
+      const { result, profile, wallMs } = await profiled(() => session.run(CONFIG.profileReadRequests));
+      results.profiles.push(summariseProfile(profile, `${backend} reads over HTTP (server thread)`, wallMs, result.requests, 'request'));
+      log(`profiled ${backend} reads (${result.requests} requests)`);
+    }
+    if (CONFIG.experiment && phase.latencyMs.p99 > TARGETS.readP99Ms) {
+      session.appendMode = 'yield-before-append';
+      await session.run(CONFIG.readWarmupRequests);
+      const what = await session.run(CONFIG.experimentReadRequests);
+      session.appendMode = 'as-is';
+      results.experiments.push({ label: 'what-if: yield one macrotask before each durable audit append (bench-only wrapper)', backend, phase: what });
+      log(`${backend} what-if (yield before append): ${fmt(what.requestsPerSecond)} req/s, p50 ${what.latencyMs.p50} ms, p99 ${what.latencyMs.p99} ms; ${what.auditAppends.entriesPerAppend} entries per append`);
+    }
+    return phase;
+  } finally {
+    await session.close();
+  }
+}
+
+async function ingestProfiles(
+  results: BenchResults, backend: 'sqlite' | 'postgres', app: App, workload: Workload,
+  contexts: Map<string, AccessContext>, measured: Record<Shape, ShapeResult>,
+): Promise<void> {
+  for (const shape of ['small', 'large'] as const) {
+    // The ingest target is set for SQLite; PostgreSQL is profiled alongside when it misses too.
+    if (!due(measured[shape].resourcesPerSecond < TARGETS.ingestPerSecond)) continue;
+    const items = shape === 'small' ? workload.small(CONFIG.profileIngestResources) : workload.large(CONFIG.profileIngestResources, CONFIG.largeBundleEpisodes);
+    const { result, profile, wallMs } = await profiled(() => ingest(app, contexts, items));
+    results.profiles.push(summariseProfile(profile, `${backend} ingest, ${shape} bundles (AES)`, wallMs, result.resources, 'resource'));
+    log(`profiled ${backend} ingest ${shape} (${result.resources} resources, ${fmt(result.resourcesPerSecond)} res/s under the profiler)`);
+  }
+}
+
+function due(missed: boolean): boolean {
+  return CONFIG.profile === 'always' || (CONFIG.profile === 'on-miss' && missed);
+}
+
+function verdicts(r: BenchResults): BenchResults['verdicts'] {
+  const out: BenchResults['verdicts'] = [];
+  for (const shape of ['small', 'large'] as const) {
+    const s = r.ingest.sqlite?.[shape];
+    if (s) out.push({ target: `SQLite ingest ≥ ${fmt(TARGETS.ingestPerSecond)} resources/s (${shape} bundles)`, measured: `${fmt(s.resourcesPerSecond)} resources/s`, met: s.resourcesPerSecond >= TARGETS.ingestPerSecond });
+  }
+  for (const backend of ['sqlite', 'postgres'] as const) {
+    const p = r.reads[backend];
+    if (p) out.push({ target: `read p99 ≤ ${TARGETS.readP99Ms} ms (${backend}, ${p.concurrency} clients)`, measured: `p99 ${p.latencyMs.p99} ms`, met: p.latencyMs.p99 <= TARGETS.readP99Ms });
+  }
+  for (const e of r.encryption) {
+    out.push({ target: `encryption overhead ≤ ${TARGETS.encryptionOverheadPercent}% (SQLite, ${e.shape} bundles)`, measured: `${e.overheadPercent}% (AES/null throughput ${e.ratio})`, met: e.overheadPercent <= TARGETS.encryptionOverheadPercent });
+  }
+  return out;
+}
+
+function writeResults(results: BenchResults): void {
+  const dir = join(here, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${results.machine.date.slice(0, 10)}-vault${QUICK ? '-quick' : ''}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  if (QUICK) {
+    log(`wrote ${file} (quick runs leave README.md alone)`);
+    return;
+  }
+  const readmePath = join(here, 'README.md');
+  let readme = '';
+  try {
+    readme = readFileSync(readmePath, 'utf8');
+  } catch {
+    /* first run: the block alone */
+  }
+  writeFileSync(readmePath, renderReadme(readme, results, `results/${file.split('/').pop()}`));
+  log(`wrote ${file} and the results block of ${readmePath}`);
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+main().catch(async (e: unknown) => {
+  if (interrupted) return;
+  process.stderr.write(`benchmark failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  const failures = await cleanup.runAll();
+  if (failures.length > 0) process.stderr.write(`cleanup failures: ${failures.join('; ')}\n`);
+  process.exit(1);
+});
