@@ -139,16 +139,73 @@ export async function ingest(app: App, contexts: Map<string, AccessContext>, ite
   }
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuSince(cpuStart);
-  if (reports) {
-    items.forEach((item, i) => {
-      const entries = (responses[i] as { entry?: { response?: { location?: string } }[] }).entry ?? [];
-      let list = reports.get(item.tenant);
-      if (!list) reports.set(item.tenant, (list = []));
-      for (const at of item.finalReports) {
-        const id = entries[at]?.response?.location?.split('/')[1];
-        if (id) list.push(id);
-      }
-    });
-  }
+  if (reports) collectReports(items, responses, reports);
   return { resources, transactions: items.length, seconds, resourcesPerSecond: resources / seconds, cpu };
+}
+
+export interface Side {
+  readonly app: App;
+  readonly contexts: Map<string, AccessContext>;
+  readonly items: readonly WorkItem[];
+  readonly reports?: ReportIds;
+}
+
+export interface PairedChunk {
+  readonly a: IngestResult;
+  readonly b: IngestResult;
+  /** Other processes' load (cores) over the chunk, both sides together. */
+  readonly otherCores: number;
+}
+
+/**
+ * A/B at the finest grain: transactions alternate between side a and side b (ABBA order,
+ * so neither side always goes first), each timed on its own, summed per side and per chunk.
+ * Load bursts from elsewhere then fall on both sides alike instead of on one round.
+ */
+export async function ingestPaired(a: Side, b: Side, chunks: number): Promise<PairedChunk[]> {
+  const pairs = Math.min(a.items.length, b.items.length);
+  const perChunk = Math.ceil(pairs / chunks);
+  const out: PairedChunk[] = [];
+  const responses = { a: new Array<unknown>(pairs), b: new Array<unknown>(pairs) };
+  for (let start = 0; start < pairs; start += perChunk) {
+    const end = Math.min(pairs, start + perChunk);
+    const acc = { a: { resources: 0, ms: 0, cpuUs: 0 }, b: { resources: 0, ms: 0, cpuUs: 0 } };
+    const chunkCpu = cpuSnapshot();
+    for (let i = start; i < end; i++) {
+      const order = i % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
+      for (const side of order) {
+        const s = side === 'a' ? a : b;
+        const item = s.items[i]!;
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        responses[side][i] = await s.app.vault.transaction(s.contexts.get(item.tenant)!, item.bundle);
+        acc[side].ms += performance.now() - t0;
+        const cpu1 = process.cpuUsage(cpu0);
+        acc[side].cpuUs += cpu1.user + cpu1.system;
+        acc[side].resources += item.resources;
+      }
+    }
+    const other = cpuSince(chunkCpu).otherCores;
+    const result = (x: { resources: number; ms: number; cpuUs: number }): IngestResult => ({
+      resources: x.resources, transactions: end - start, seconds: x.ms / 1000, resourcesPerSecond: x.resources / (x.ms / 1000),
+      cpu: { ownCpuSeconds: x.cpuUs / 1e6, otherCores: other, stealCores: 0 },
+    });
+    out.push({ a: result(acc.a), b: result(acc.b), otherCores: other });
+  }
+  for (const [side, s] of [['a', a], ['b', b]] as const) {
+    if (s.reports) collectReports(s.items.slice(0, pairs), responses[side], s.reports);
+  }
+  return out;
+}
+
+function collectReports(items: readonly WorkItem[], responses: readonly unknown[], reports: ReportIds): void {
+  items.forEach((item, i) => {
+    const entries = (responses[i] as { entry?: { response?: { location?: string } }[] }).entry ?? [];
+    let list = reports.get(item.tenant);
+    if (!list) reports.set(item.tenant, (list = []));
+    for (const at of item.finalReports) {
+      const id = entries[at]?.response?.location?.split('/')[1];
+      if (id) list.push(id);
+    }
+  });
 }

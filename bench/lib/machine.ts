@@ -21,6 +21,8 @@ export interface MachineInfo {
   readonly sqliteVersion: string;
   readonly fdatasync4kMs: { readonly p50: number; readonly mean: number };
   readonly loadAvgAtStart: readonly number[];
+  /** The code measured: HEAD and the source files that differ from it (a shared checkout moves). */
+  readonly source: { readonly commit: string; readonly uncommitted: readonly string[] };
 }
 
 export function machineInfo(): MachineInfo {
@@ -35,7 +37,19 @@ export function machineInfo(): MachineInfo {
     sqliteVersion: sqliteVersion(),
     fdatasync4kMs: fsyncProbe(tmpdir(), 200),
     loadAvgAtStart: loadavg().map((l) => round(l, 2)),
+    source: sourceState(),
   };
+}
+
+function sourceState(): { commit: string; uncommitted: string[] } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const uncommitted = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' })
+      .split('\n').filter(Boolean).map((l) => l.slice(3));
+    return { commit, uncommitted };
+  } catch {
+    return { commit: 'unknown', uncommitted: [] };
+  }
 }
 
 function nproc(): number {

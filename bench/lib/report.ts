@@ -26,7 +26,8 @@ export function renderResults(r: BenchResults, resultsFile: string): string {
   out.push(`Machine: \`nproc\` = ${m.nproc}, ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Node ${m.node}, Linux ${m.kernel}, SQLite ${m.sqliteVersion}, `
     + `temp data on ${m.tmpFilesystem} (4 KiB write + fdatasync: p50 ${m.fdatasync4kMs.p50} ms), `
     + `PostgreSQL ${r.postgres.available ? r.postgres.version : `not measured (${r.postgres.reason ?? 'unavailable'})`}. `
-    + `Load average at start ${m.loadAvgAtStart.join(' / ')}, at end ${(r.loadAvgAtEnd ?? []).join(' / ')}.`);
+    + `Load average at start ${m.loadAvgAtStart.join(' / ')}, at end ${(r.loadAvgAtEnd ?? []).join(' / ')}. `
+    + `Code: ${m.source.commit}${m.source.uncommitted.length ? ` plus uncommitted changes in ${m.source.uncommitted.map((f) => `\`${f}\``).join(', ')}` : ''}.`);
   out.push('');
   out.push('**Targets**');
   out.push('');
@@ -37,10 +38,10 @@ export function renderResults(r: BenchResults, resultsFile: string): string {
 
   out.push('**Ingest** (app.vault.transaction, local importer, one transaction after another; AES-256-GCM unless noted)');
   out.push('');
-  out.push('| backend | bundles | resources / transaction | resources | transactions | seconds | resources/s |');
-  out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  out.push('| backend | bundles | resources / transaction | resources | transactions | seconds | resources/s | CPU ms / resource | other load (cores) |');
+  out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   const ingestRow = (backend: string, s: NonNullable<BenchResults['ingest']['sqlite']>['small'], cipher = '') =>
-    out.push(`| ${backend}${cipher} | ${s.shape === 'small' ? '1 episode each' : `${s.episodesPerTransaction} episodes merged`} | ${s.resourcesPerTransaction} | ${fmtInt(s.resources)} | ${fmtInt(s.transactions)} | ${s.seconds.toFixed(1)} | **${fmtInt(s.resourcesPerSecond)}** |`);
+    out.push(`| ${backend}${cipher} | ${s.shape === 'small' ? '1 episode each' : `${s.episodesPerTransaction} episodes merged`} | ${s.resourcesPerTransaction} | ${fmtInt(s.resources)} | ${fmtInt(s.transactions)} | ${s.seconds.toFixed(1)} | **${fmtInt(s.resourcesPerSecond)}** | ${s.cpuMsPerResource.toFixed(3)} | ${s.cpu.otherCores} |`);
   for (const shape of ['small', 'large'] as const) {
     const s = r.ingest.sqlite?.[shape];
     if (s) ingestRow('SQLite', s);
@@ -54,33 +55,40 @@ export function renderResults(r: BenchResults, resultsFile: string): string {
   out.push('');
 
   if (r.encryption.length > 0) {
-    out.push(`**Encryption overhead** (SQLite, same run, ${r.config.encryptionRounds} interleaved rounds per shape, order alternating AES-first / null-first)`);
+    out.push(`**Encryption overhead** (SQLite, same run: an AES vault and a null-cipher vault fed alternately, transaction by transaction in ABBA order, each transaction timed on its own; split into ${r.config.encryptionRounds} consecutive rounds to show the spread)`);
     out.push('');
-    out.push('| bundles | AES resources/s | null resources/s | AES / null | overhead | median of rounds | overhead per round |');
-    out.push('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+    out.push('| bundles | AES resources/s | null resources/s | AES / null | overhead (wall) | median of rounds | overhead on CPU time | overhead per round |');
+    out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
     for (const e of r.encryption) {
-      out.push(`| ${e.shape} | ${fmtInt(e.aes.resourcesPerSecond)} | ${fmtInt(e.null.resourcesPerSecond)} | ${e.ratio.toFixed(3)} | **${e.overheadPercent}%** | ${e.medianRoundOverheadPercent}% | ${e.rounds.map((x) => `${x.overheadPercent}%`).join(', ')} |`);
+      out.push(`| ${e.shape} | ${fmtInt(e.aes.resourcesPerSecond)} | ${fmtInt(e.null.resourcesPerSecond)} | ${e.ratio.toFixed(3)} | **${e.overheadPercent}%** | ${e.medianRoundOverheadPercent}% | ${e.cpuOverheadPercent}% | ${e.rounds.map((x) => `${x.overheadPercent}%`).join(', ')} |`);
     }
     out.push('');
+    const c = r.cipherMicro;
+    if (c) {
+      out.push(`Cipher alone (RecordCipher over ${fmtInt(c.resources)} demo resources, ${c.meanPlaintextBytes} B of JSON on average, best of ${c.repetitions} interleaved repetitions): `
+        + `seal ${c.sealUs.aes} µs (AES) vs ${c.sealUs.null} µs (null), open ${c.openUs.aes} µs vs ${c.openUs.null} µs per resource. `
+        + `The seal difference is ${c.sealDeltaShareOfIngestCpuPercent.small ?? '?'}% (small bundles) and ${c.sealDeltaShareOfIngestCpuPercent.large ?? '?'}% (large bundles) of the ingest CPU time per resource.`);
+      out.push('');
+    }
   }
 
   const reads = (['sqlite', 'postgres'] as const).filter((b) => r.reads[b]);
   if (reads.length > 0) {
     out.push(`**Single-report reads over HTTP** (GET /fhir/DiagnosticReport/<random final report of one tenant>, requester token, ${r.config.readConcurrency} concurrent keep-alive fetch clients in a worker thread, ${fmtInt(r.config.readWarmupRequests)} warm-up requests first; every read appends a durable audit entry)`);
     out.push('');
-    out.push('| backend, clients | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | audit entries per durable append | statuses |');
-    out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+    out.push('| backend, clients | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | audit entries per durable append | other load (cores) | statuses |');
+    out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
     for (const b of reads) {
       const p = r.reads[b]!;
-      out.push(`| **${b === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, ${p.concurrency} clients** | ${fmtInt(p.requests)} | ${fmtInt(p.requestsPerSecond)} | ${ms(p.latencyMs.p50)} | ${ms(p.latencyMs.p90)} | **${ms(p.latencyMs.p99)}** | ${ms(p.latencyMs.max)} | ${p.auditAppends.entriesPerAppend} | ${Object.entries(p.statuses).map(([k, v]) => `${k}×${v}`).join(' ')} |`);
+      out.push(`| **${b === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, ${p.concurrency} clients** | ${fmtInt(p.requests)} | ${fmtInt(p.requestsPerSecond)} | ${ms(p.latencyMs.p50)} | ${ms(p.latencyMs.p90)} | **${ms(p.latencyMs.p99)}** | ${ms(p.latencyMs.max)} | ${p.auditAppends.entriesPerAppend} | ${p.cpu.otherCores} | ${Object.entries(p.statuses).map(([k, v]) => `${k}×${v}`).join(' ')} |`);
     }
     for (const x of r.readSweep) {
       const p = x.phase;
-      out.push(`| ${x.backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, ${p.concurrency} client${p.concurrency === 1 ? '' : 's'} | ${fmtInt(p.requests)} | ${fmtInt(p.requestsPerSecond)} | ${ms(p.latencyMs.p50)} | ${ms(p.latencyMs.p90)} | ${ms(p.latencyMs.p99)} | ${ms(p.latencyMs.max)} | ${p.auditAppends.entriesPerAppend} | ${Object.entries(p.statuses).map(([k, v]) => `${k}×${v}`).join(' ')} |`);
+      out.push(`| ${x.backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, ${p.concurrency} client${p.concurrency === 1 ? '' : 's'} | ${fmtInt(p.requests)} | ${fmtInt(p.requestsPerSecond)} | ${ms(p.latencyMs.p50)} | ${ms(p.latencyMs.p90)} | ${ms(p.latencyMs.p99)} | ${ms(p.latencyMs.max)} | ${p.auditAppends.entriesPerAppend} | ${p.cpu.otherCores} | ${Object.entries(p.statuses).map(([k, v]) => `${k}×${v}`).join(' ')} |`);
     }
     for (const x of r.experiments) {
       const p = x.phase;
-      out.push(`| ${x.backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, *${x.label}* | ${fmtInt(p.requests)} | ${fmtInt(p.requestsPerSecond)} | ${ms(p.latencyMs.p50)} | ${ms(p.latencyMs.p90)} | ${ms(p.latencyMs.p99)} | ${ms(p.latencyMs.max)} | ${p.auditAppends.entriesPerAppend} | ${Object.entries(p.statuses).map(([k, v]) => `${k}×${v}`).join(' ')} |`);
+      out.push(`| ${x.backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, *${x.label}* | ${fmtInt(p.requests)} | ${fmtInt(p.requestsPerSecond)} | ${ms(p.latencyMs.p50)} | ${ms(p.latencyMs.p90)} | ${ms(p.latencyMs.p99)} | ${ms(p.latencyMs.max)} | ${p.auditAppends.entriesPerAppend} | ${p.cpu.otherCores} | ${Object.entries(p.statuses).map(([k, v]) => `${k}×${v}`).join(' ')} |`);
     }
     out.push('');
   }

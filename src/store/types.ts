@@ -101,6 +101,8 @@ export interface Versioned<T> {
 }
 
 export interface WriteBatch {
+  /** New tenants, created in the same transaction as their Organization and its audit entry. */
+  readonly tenants?: readonly TenantRow[];
   readonly persons: readonly Versioned<PersonRow>[];
   readonly resources: readonly Versioned<ResourceRow>[];
 }

@@ -6,6 +6,7 @@ import type { AccessContext } from './context.js';
 import { authorize, identityView, type FhirType } from './policy.js';
 import { pseudonymisedPatient, type RecordCodec } from './records.js';
 import { visibleStatuses } from './rules.js';
+import type { TenantDirectory } from './tenants.js';
 import type { AuditObjectRef, Trail } from './trail.js';
 import { assertClinicalTenant, decodeCursor, encodeCursor, FHIR_ID } from './cursor.js';
 
@@ -24,10 +25,13 @@ export class VaultReads {
   readonly #codec: RecordCodec;
   readonly #trail: Trail;
 
-  constructor(deps: { store: Store; codec: RecordCodec; trail: Trail }) {
+  readonly #tenants: TenantDirectory;
+
+  constructor(deps: { store: Store; codec: RecordCodec; trail: Trail; tenants: TenantDirectory }) {
     this.#store = deps.store;
     this.#codec = deps.codec;
     this.#trail = deps.trail;
+    this.#tenants = deps.tenants;
   }
 
   async read(ctx: AccessContext, type: FhirType, id: string, version?: number): Promise<Resource & { id: string }> {
@@ -37,6 +41,7 @@ export class VaultReads {
     try {
       authorize(ctx.principal, 'read', type);
       assertClinicalTenant(ctx);
+      await this.#tenants.assertExists(ctx.tenant);
       if (!FHIR_ID.test(id)) throw notFound(`${type}/${id} not found`);
       let resource: Resource & { id: string };
       if (type === 'Patient') {
@@ -64,6 +69,7 @@ export class VaultReads {
     try {
       authorize(ctx.principal, 'search', type);
       assertClinicalTenant(ctx);
+      await this.#tenants.assertExists(ctx.tenant);
       const q = parseSearch(type as SearchType, params);
       const page = type === 'Patient' ? await this.#searchPatients(ctx, q, objects) : await this.#searchClinical(ctx, type as ResourceType, q, objects);
       const patients = page.patients;
@@ -106,8 +112,9 @@ export class VaultReads {
     const allowed = visibleStatuses(ctx.principal.role, type);
     let statuses = q.status;
     if (allowed) statuses = statuses ? statuses.filter((s) => allowed.includes(s)) : [...allowed];
-    if (statuses && statuses.length === 0) statuses = ['\u0000none']; // asked only for what it may not see
     objects[0] = { type, query: describeQuery(q.subject, tokens, statuses, q.dateFrom, q.dateTo) };
+    // Asked only for statuses it may not see: an empty page (still audited), no query.
+    if (statuses && statuses.length === 0) return { resources: [], next: null, patients: [] };
     const rows = await this.#store.searchResources({
       tenant: ctx.tenant,
       type,

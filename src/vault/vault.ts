@@ -1,8 +1,8 @@
 import type { Bundle, Organization, Resource } from 'fhir/r4.js';
 import type { AuditLog } from '../audit/index.js';
-import type { Principal } from '../auth/index.js';
+import { ALL_TENANTS, type Principal } from '../auth/index.js';
 import type { DataKeys, RecordCipher } from '../crypto/index.js';
-import { conflict, isLabkluisError, randomId, type Clock, type Random } from '../kernel/index.js';
+import { conflict, forbidden, invalidResource, isLabkluisError, randomId, type Clock, type Random } from '../kernel/index.js';
 import type { Store } from '../store/index.js';
 import { validateResource } from '../domain/index.js';
 import { AuditReads } from './audit-reads.js';
@@ -10,7 +10,8 @@ import { accessContext, type AccessContext, type RequestFacts } from './context.
 import { authorize, defaultPurpose, PURPOSES, type FhirType } from './policy.js';
 import { VaultReads, type SearchPage } from './reads.js';
 import { RecordCodec } from './records.js';
-import { Trail } from './trail.js';
+import { TenantDirectory, TENANT_ID } from './tenants.js';
+import { Trail, type AuditContext } from './trail.js';
 import { VaultWrites, type WriteResult } from './writes.js';
 
 export interface VaultDeps {
@@ -38,8 +39,9 @@ export class Vault {
     this.#deps = deps;
     const codec = new RecordCodec({ keys: deps.keys, cipher: deps.cipher });
     this.#trail = new Trail({ log: deps.audit, node: deps.node });
-    this.#reads = new VaultReads({ store: deps.store, codec, trail: this.#trail });
-    this.#writes = new VaultWrites({ store: deps.store, codec, trail: this.#trail, clock: deps.clock, random: deps.random });
+    const tenants = new TenantDirectory(deps.store);
+    this.#reads = new VaultReads({ store: deps.store, codec, trail: this.#trail, tenants });
+    this.#writes = new VaultWrites({ store: deps.store, codec, trail: this.#trail, clock: deps.clock, random: deps.random, tenants });
     this.#audit = new AuditReads({ store: deps.store, trail: this.#trail });
   }
 
@@ -98,22 +100,31 @@ export class Vault {
 
   /**
    * A new client organisation becomes a tenant: its own data keys, its own blind-index key.
-   * Admins and the local importer may do this; the Organization resource is kept in the
-   * new tenant's clinical part.
+   * Lab-wide admins (and the local importer) may do this. The tenant row, its Organization and
+   * the audit entry are one commit: there is no tenant without its record in the log.
    */
   async createTenant(principal: Principal, facts: RequestFacts, input: unknown, kind = 'client'): Promise<WriteResult> {
-    const org = validateResource(input) as Organization;
-    const id = org.id ?? randomId(this.#deps.random);
-    const ctx: AccessContext = Object.freeze({ ...accessContext(principal, { ...facts, tenant: null, ...(principal.tenants.includes('*') ? { tenant: id } : {}) }) });
+    const base: AuditContext = {
+      principal, tenant: null, purposeOfUse: defaultPurpose(principal.role), ip: facts.ip ?? null, userAgent: facts.userAgent ?? null, emergency: false,
+    };
+    let org: Organization;
+    let id: string;
     try {
       authorize(principal, 'create', 'Organization');
-      if (await this.#deps.store.getTenant(id)) throw conflict(`tenant ${id} exists`);
-      await this.#deps.store.insertTenant({ id, name: org.name ?? id, kind, createdAt: this.#deps.clock.now().toISOString() });
+      if (!principal.tenants.includes(ALL_TENANTS)) throw forbidden('only a lab-wide principal creates tenants');
+      org = validateResource(input, { clock: this.#deps.clock }) as Organization;
+      id = org.id ?? randomId(this.#deps.random);
+      if (!TENANT_ID.test(id)) {
+        throw invalidResource('a tenant id is 4-64 lowercase letters, digits or dashes, with a letter', [{ expression: 'Organization.id', diagnostics: 'not a tenant id' }]);
+      }
+      if (await this.#deps.store.getTenant(id)) throw conflict('that tenant exists');
     } catch (e) {
-      if (!isLabkluisError(e, 'ERR_AUDIT_UNAVAILABLE')) await this.#trail.refusal(ctx, { action: 'C', operation: 'create-tenant', patients: [], objects: [{ type: 'Organization', id }] }, e);
+      await this.#trail.refusal(base, { action: 'C', operation: 'create-tenant', patients: [], objects: [{ type: 'Organization' }] }, e);
       throw e;
     }
-    const [result] = await this.#writes.apply({ ...ctx, tenant: id }, [{ method: 'POST', type: 'Organization', resource: { ...org, id } }], 'create-tenant');
+    const ctx: AccessContext = Object.freeze({ ...base, principal, tenant: id });
+    const tenant = { id, name: org.name ?? id, kind, createdAt: this.#deps.clock.now().toISOString() };
+    const [result] = await this.#writes.apply(ctx, [{ method: 'POST', type: 'Organization', resource: { ...org, id } }], 'create-tenant', [tenant]);
     return result!;
   }
 }

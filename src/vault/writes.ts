@@ -1,18 +1,20 @@
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4.js';
 import { conflict, invalidInput, invalidResource, isLabkluisError, notFound, randomId, type Clock, type Random } from '../kernel/index.js';
-import type { PersonRow, ResourceRow, ResourceType, Store, Versioned } from '../store/index.js';
-import { indexFieldsOf, listReferences, rewriteReferences, validateResource, type LabResource } from '../domain/index.js';
+import type { PersonRow, ResourceRow, ResourceType, Store, TenantRow, Versioned } from '../store/index.js';
+import { listReferences, rewriteReferences, validateResource } from '../domain/index.js';
 import type { AccessContext } from './context.js';
 import { assertClinicalTenant, FHIR_ID } from './cursor.js';
 import { authorize, readsBack, type FhirType } from './policy.js';
 import type { RecordCodec } from './records.js';
 import { authorises, checkFourEyes, checkWrite } from './rules.js';
+import type { TenantDirectory } from './tenants.js';
 import type { Trail } from './trail.js';
 
 type AnyResource = Resource & { id: string; meta?: Resource['meta'] };
 const WRITABLE = new Set(['Patient', 'ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport']);
 export const MAX_ENTRIES = 1000;
 const AUTHORISING = new Set(['final', 'amended']);
+const LOOKED_UP = new Set(['Patient', 'ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport']);
 
 interface Planned {
   readonly index: number;
@@ -46,7 +48,10 @@ export class VaultWrites {
   readonly #clock: Clock;
   readonly #random: Random;
 
-  constructor(deps: { store: Store; codec: RecordCodec; trail: Trail; clock: Clock; random: Random }) {
+  readonly #tenants: TenantDirectory;
+
+  constructor(deps: { store: Store; codec: RecordCodec; trail: Trail; clock: Clock; random: Random; tenants: TenantDirectory }) {
+    this.#tenants = deps.tenants;
     this.#store = deps.store;
     this.#codec = deps.codec;
     this.#trail = deps.trail;
@@ -78,11 +83,12 @@ export class VaultWrites {
     };
   }
 
-  async apply(ctx: AccessContext, requests: readonly WriteRequest[], operation: string): Promise<WriteResult[]> {
+  async apply(ctx: AccessContext, requests: readonly WriteRequest[], operation: string, newTenants: readonly TenantRow[] = []): Promise<WriteResult[]> {
     const objects = requests.map((r) => ({ type: r.type, ...(r.id ? { id: r.id } : {}) }));
     let planned: Planned[] = [];
     try {
       assertClinicalTenant(ctx);
+      if (!newTenants.some((t) => t.id === ctx.tenant)) await this.#tenants.assertExists(ctx.tenant);
       if (requests.length === 0) throw invalidInput('nothing to write');
       if (requests.length > MAX_ENTRIES) throw invalidInput(`at most ${MAX_ENTRIES} entries per transaction`);
       planned = await this.#plan(ctx, requests, operation);
@@ -111,7 +117,7 @@ export class VaultWrites {
           outcome: 'success',
         }));
       }
-      const rows = await this.#store.commit({ persons, resources }, this.#trail.log.sealerFor(drafts));
+      const rows = await this.#store.commit({ tenants: newTenants, persons, resources }, this.#trail.log.sealerFor(drafts));
       this.#trail.log.noteAppended(rows);
       const back = readsBack(ctx.principal.role);
       return planned.map((p) => ({
@@ -166,7 +172,6 @@ export class VaultWrites {
       planned.push({ index, method: req.method, type, id, version: previous ? previous.version + 1 : 1, resource, previous });
     }
     // 2. resolve urn:uuid references inside the bundle; none may dangle
-    const createdPatients = new Set(planned.filter((p) => p.type === 'Patient').map((p) => p.id));
     const createdBy = new Map(planned.map((p) => [`${p.type}/${p.id}`, p]));
     for (const p of planned) {
       rewriteReferences(p.resource, urls);
@@ -174,22 +179,35 @@ export class VaultWrites {
         if (ref.reference.startsWith('urn:')) throw invalidResource(`${ref.path}: refers to ${ref.reference}, which is not in this bundle`, [{ expression: ref.path, diagnostics: 'unresolved reference' }]);
       }
     }
-    // 3. content rules, subjects that exist in this tenant, four eyes
-    const knownPatients = new Map<string, boolean>();
+    // 3. content rules; every reference resolves in this tenant (or in this bundle); four eyes
+    const resolved = new Map<string, boolean>();
     for (const p of planned) {
       checkWrite(ctx.principal, p.resource, p.previous?.resource ?? null);
-      const subject = p.type === 'Patient' ? null : indexFieldsOf(p.resource as LabResource).subject;
-      if (subject && !createdPatients.has(subject)) {
-        let exists = knownPatients.get(subject);
-        if (exists === undefined) {
-          exists = (await this.#store.getPerson(ctx.tenant, subject)) !== null;
-          knownPatients.set(subject, exists);
-        }
-        if (!exists) throw invalidResource(`${p.type}.subject: Patient/${subject} does not exist in this tenant`, [{ expression: `${p.type}.subject`, diagnostics: 'unknown patient' }]);
+      for (const ref of listReferences(p.resource)) {
+        if (createdBy.has(ref.reference) || (await this.#exists(ctx.tenant, ref.reference, resolved))) continue;
+        throw invalidResource(`${ref.path}: ${ref.reference.split('/')[0]} does not exist in this tenant`, [{ expression: ref.path, diagnostics: 'unknown reference' }]);
       }
       if (authorises(p.resource)) await this.#fourEyes(ctx, p, createdBy);
     }
     return planned;
+  }
+
+  /**
+   * Whether a literal reference names a record in this tenant. Patients and the lab's own
+   * clinical records are looked up; Device, Organization and Practitioner references name
+   * things outside the vault and pass (their shape was validated).
+   */
+  async #exists(tenant: string, reference: string, cache: Map<string, boolean>): Promise<boolean> {
+    const [type, id] = reference.split('/') as [string, string];
+    if (!LOOKED_UP.has(type)) return true;
+    let found = cache.get(reference);
+    if (found === undefined) {
+      found = type === 'Patient'
+        ? (await this.#store.getPerson(tenant, id)) !== null
+        : (await this.#store.getResource(tenant, type as ResourceType, id)) !== null;
+      cache.set(reference, found);
+    }
+    return found;
   }
 
   async #current(ctx: AccessContext, type: FhirType, id: string): Promise<{ resource: AnyResource; version: number }> {

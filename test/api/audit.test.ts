@@ -145,6 +145,19 @@ describe.each(BACKENDS)('fail closed: no audit entry, no data (%s)', (backend) =
     expect(ok.body.identifier[0].value).toBe(ep.person.bsn);
   });
 
+  it('creates no tenant when its creation cannot be audited', async () => {
+    const before = (await f.app.store.listTenants()).length;
+    await breakAudit();
+    try {
+      const org = { resourceType: 'Organization', name: 'Test-Onbekend', identifier: [{ system: 'http://fhir.nl/fhir/NamingSystem/agb-z', value: '99654321' }],
+        type: [{ coding: [{ system: 'https://labkluis.nl/fhir/CodeSystem/organization-kind', code: 'hospital' }] }] };
+      expect((await api.post('admin', '/fhir/Organization', org)).status).toBe(503);
+    } finally {
+      await repairAudit();
+    }
+    expect((await f.app.store.listTenants()).length).toBe(before);
+  });
+
   it('writes nothing when the write cannot be audited', async () => {
     const intake = fhir.intakeBundle();
     await breakAudit();

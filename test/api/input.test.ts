@@ -111,6 +111,47 @@ describe.each(BACKENDS)('bad input is refused with a 4xx and changes nothing (%s
     });
   });
 
+  describe('references and tenants', () => {
+    it("refuses a result that points at another tenant's specimen or order", async () => {
+      const a = await episode(f, f.tenants.a);
+      const b = await episode(f, f.tenants.b);
+      const obs = { ...fhir.hpvObservation(a.patient, b.specimen), basedOn: [{ reference: a.order }] };
+      await refusedWithoutChange(() => api.post('analyst', '/fhir/Observation', obs, { tenant: f.tenants.a }), 400, /specimen/);
+      const obs2 = { ...fhir.hpvObservation(a.patient, a.specimen), basedOn: [{ reference: b.order }] };
+      await refusedWithoutChange(() => api.post('analyst', '/fhir/Observation', obs2, { tenant: f.tenants.a }), 400, /basedOn/);
+    });
+
+    it('refuses writes and reads in a tenant that does not exist, even for lab-wide staff', async () => {
+      await refusedWithoutChange(() => api.post('registrar', '/fhir', fhir.intakeBundle().bundle, { tenant: 'ghost-tenant' }), 404);
+      expect((await api.get('analyst', '/fhir/Observation?status=final', { tenant: 'ghost-tenant' })).status).toBe(404);
+    });
+
+    it('answers a requester who filters on statuses it may not see with an empty page', async () => {
+      for (const url of ['/fhir/DiagnosticReport?status=preliminary', '/fhir/Observation?status=registered,preliminary']) {
+        const r = await api.get('requesterA', url);
+        expect(r.status).toBe(200);
+        expect(r.body.entry ?? []).toHaveLength(0);
+      }
+    });
+
+    it('creates a tenant with its Organization in one audited commit, and refuses a bad tenant id', async () => {
+      const org = (id?: string) => ({
+        resourceType: 'Organization', ...(id ? { id } : {}), name: 'Test-Praktijk Nieuw',
+        identifier: [{ system: 'http://fhir.nl/fhir/NamingSystem/agb-z', value: '99123456' }],
+        type: [{ coding: [{ system: 'https://labkluis.nl/fhir/CodeSystem/organization-kind', code: 'gp-practice' }] }],
+      });
+      const tenantsBefore = (await f.app.store.listTenants()).length;
+      expect((await api.post('admin', '/fhir/Organization', org('12345678'))).status).toBe(400);
+      expect((await api.post('registrar', '/fhir/Organization', org())).status).toBe(403);
+      expect((await f.app.store.listTenants()).length).toBe(tenantsBefore);
+      const ok = await api.post('admin', '/fhir/Organization', org());
+      expect(ok.status).toBe(201);
+      expect(await f.app.store.getTenant(ok.body.id)).not.toBeNull();
+      const entries = (await f.app.store.searchAudit({ tenant: ok.body.id, limit: 10 })).map((r) => JSON.parse(r.leaf.toString()));
+      expect(entries.map((e: { operation: string; action: string }) => [e.operation, e.action])).toEqual([['create-tenant', 'C']]);
+    });
+  });
+
   describe('search', () => {
     it('refuses unknown parameters and malformed values, naming the parameter', async () => {
       for (const [url, param] of [['/fhir/Observation?colour=red', 'colour'], ['/fhir/Observation?date=yesterday', 'date'], ['/fhir/Observation?_count=-1', '_count'], ['/fhir/Observation?status=sleeping', 'status']] as const) {

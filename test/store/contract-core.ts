@@ -2,8 +2,9 @@
 import { randomInt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  apiTokenRow, dataKeyRow, principalRow, rid, T0, tenantRow,
+  apiTokenRow, created, dataKeyRow, principalRow, resourceRow, rid, T0, tenantRow,
 } from '../support/store-fixtures.js';
+import { testSealer } from '../support/test-sealer.js';
 import type { ContractContext } from './contract.js';
 import { expectCode } from './expect-code.js';
 
@@ -33,6 +34,18 @@ export function describeCoreContract(ctx: ContractContext): void {
       const all = await ctx.store().listTenants();
       expect(all).toContainEqual(a);
       expect(all).toContainEqual(b);
+    });
+    it('creates tenants in a commit, atomically with the rest of the batch', async () => {
+      const t = tenantRow();
+      await ctx.store().commit({ tenants: [t], persons: [], resources: [created(resourceRow(t.id))] }, testSealer([]));
+      expect(await ctx.store().getTenant(t.id)).toEqual(t);
+      const u = tenantRow();
+      const clash = resourceRow(t.id);
+      await ctx.store().commit({ persons: [], resources: [created(clash)] }, testSealer([]));
+      // The tenant is new but a resource in the batch conflicts: neither is written.
+      await expectCode(ctx.store().commit({ tenants: [u], persons: [], resources: [created(clash)] }, testSealer([])), 'ERR_CONFLICT');
+      expect(await ctx.store().getTenant(u.id)).toBeNull();
+      await expectCode(ctx.store().commit({ tenants: [t], persons: [], resources: [] }, testSealer([])), 'ERR_CONFLICT');
     });
     it('refuses a duplicate id with ERR_CONFLICT', async () => {
       const a = tenantRow();

@@ -147,17 +147,17 @@ function asBundle(value: unknown, where: string): Bundle {
 function resourcesToBundle(resources: Record<string, unknown>[], known: Map<string, string>): { bundle: Bundle; fileRefs: (string | null)[] } {
   const urns = new Map<string, string>();
   const fileRefs: (string | null)[] = [];
-  for (const r of resources) {
+  const fullUrls = resources.map(() => `urn:uuid:${randomUUID()}`);
+  resources.forEach((r, i) => {
     const ref = typeof r.id === 'string' ? `${r.resourceType as string}/${r.id}` : null;
     fileRefs.push(ref);
-    if (ref) urns.set(ref, `urn:uuid:${randomUUID()}`);
-  }
+    if (ref) urns.set(ref, fullUrls[i]!);
+  });
   const entry: BundleEntry[] = resources.map((original, i) => {
     const r = structuredClone(original);
     delete r.id;
     rewriteReferences(r, (ref: string) => urns.get(ref) ?? known.get(ref));
-    const fileRef = fileRefs[i];
-    return { ...(fileRef ? { fullUrl: urns.get(fileRef)! } : {}), resource: r as never, request: { method: 'POST', url: r.resourceType as string } };
+    return { fullUrl: fullUrls[i]!, resource: r as never, request: { method: 'POST', url: r.resourceType as string } };
   });
   return { bundle: { resourceType: 'Bundle', type: 'transaction', entry }, fileRefs };
 }

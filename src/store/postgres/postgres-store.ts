@@ -153,8 +153,13 @@ export class PostgresStore implements Store {
 
   async commit(batch: WriteBatch, seal: AuditSealer): Promise<readonly AuditRow[]> {
     checkBatch(batch);
-    const firstPart = batch.persons.length > 0 ? 'identity' : batch.resources.length > 0 ? 'clinical' : 'audit';
+    const tenants = batch.tenants ?? [];
+    const firstPart = tenants.length > 0 ? 'core' : batch.persons.length > 0 ? 'identity' : batch.resources.length > 0 ? 'clinical' : 'audit';
     return (await this.#run()).run(firstPart, async (tx) => {
+      if (tenants.length > 0) {
+        await tx.as('core');
+        for (const t of tenants) await tx.query(SQL.insertTenant, [t.id, t.name, t.kind, t.createdAt]);
+      }
       await writePersons(tx, batch.persons);
       await writeResources(tx, batch.resources);
       return appendSealed(tx, seal);

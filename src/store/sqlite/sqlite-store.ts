@@ -95,6 +95,7 @@ export class SqliteStore implements Store {
   async commit(batch: WriteBatch, seal: AuditSealer): Promise<readonly AuditRow[]> {
     checkBatch(batch);
     return run(() => this.#db.transaction(() => {
+      for (const t of batch.tenants ?? []) this.#s.insertTenant.run(t.id, t.name, t.kind, t.createdAt);
       for (const p of batch.persons) this.#writePerson(p);
       for (const r of batch.resources) this.#writeResource(r);
       return this.#append(seal);
