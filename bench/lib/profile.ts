@@ -73,8 +73,10 @@ const RULES: readonly Rule[] = [
   ['references + index fields', (f) => fn(f, 'indexFieldsOf', 'rewriteReferences', 'listReferences')],
   ['record encode/decode (JSON.stringify/parse, row build)', (f) => has(f, '/src/vault/records.ts')],
   ['authentication (token + principal lookup)', (f) => has(f, '/src/auth/')],
-  ['HTTP (Fastify, node:http, sockets)', (f) => has(f, '/src/api/') || has(f, '/fastify/') || has(f, '/find-my-way/') || has(f, '/fast-json-stringify/') || has(f, '/avvio/')
-    || f.url.startsWith('node:_http') || f.url.startsWith('node:http') || f.url.startsWith('node:internal/http') || f.url.startsWith('node:net') || f.url.startsWith('node:internal/stream')],
+  // Socket frames (node:net, streams) are left to whoever called them: pg's writes count as
+  // PostgreSQL client, a response's writes as HTTP.
+  ['HTTP (Fastify, node:http)', (f) => has(f, '/src/api/') || has(f, '/fastify/') || has(f, '/find-my-way/') || has(f, '/fast-json-stringify/') || has(f, '/avvio/')
+    || has(f, '/light-my-request/') || f.url.startsWith('node:_http') || f.url.startsWith('node:http') || f.url.startsWith('node:internal/http')],
   ['vault logic (plan, policy, rules, trail, ids)', (f) => has(f, '/src/vault/')],
   ['bench harness + demo data', (f) => has(f, '/bench/') || has(f, '/src/demo/')],
 ];
@@ -105,7 +107,7 @@ export function summariseProfile(profile: CpuProfile, label: string, wallMs: num
     if (cached) return cached;
     let cur: number | undefined = id;
     let child: CallFrame | null = null;
-    let found = 'other (Node internals, microtasks, program)';
+    let found = 'other (socket reads, microtasks, Node internals)';
     while (cur !== undefined) {
       const frame = byId.get(cur)!.callFrame;
       // The transaction wrapper itself, or a native call made directly by it, is BEGIN or COMMIT.

@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
-import { dirname, relative, resolve, isAbsolute } from 'node:path';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { LabkluisError, type Random } from '../kernel/index.js';
 import { openAesGcm, sealAesGcm } from './aead.js';
@@ -90,7 +90,8 @@ export function assertOutsideDataDir(keyringPath: string, dataDir: string): void
   const k = realish(keyringPath);
   const d = realish(dataDir);
   const rel = relative(d, k);
-  if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
+  const outside = rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+  if (rel === '' || !outside) {
     throw new LabkluisError('ERR_KEYRING', 'the keyring may not be inside the data directory: keep it on another path (or host)');
   }
 }

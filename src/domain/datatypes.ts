@@ -48,13 +48,15 @@ export const identifier = z.strictObject({
  */
 export function reference<const T extends readonly string[]>(types: T) {
   const expected = types.map((t) => `${t}/<id>`).join(' or ');
-  return z.strictObject({
-    reference: z.string().refine((r) => {
-      const parsed = parseReference(r);
-      return parsed !== undefined && (parsed.kind === 'urn' || types.includes(parsed.type));
-    }, `must be ${expected} (or urn:uuid: inside a transaction bundle)`),
-    display: str(256).optional(),
-  });
+  const target = z.string().refine((r) => {
+    const parsed = parseReference(r);
+    return parsed !== undefined && (parsed.kind === 'urn' || types.includes(parsed.type));
+  }, `must be ${expected} (or urn:uuid: inside a transaction bundle)`);
+  // A reference that may point at a person carries no display: a name there would reach the
+  // roles that see pseudonyms only.
+  return types.includes('Patient')
+    ? z.strictObject({ reference: target })
+    : z.strictObject({ reference: target, display: str(256).optional() });
 }
 
 export const meta = z.strictObject({

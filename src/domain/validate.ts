@@ -24,6 +24,7 @@ export interface ValidateOptions {
 export const MAX_ISSUES = 200;
 
 export function validateResource(json: unknown, options: ValidateOptions = {}): ValidatedResource {
+  checkDepth(json);
   const ctx = { today: civilDate((options.clock ?? systemClock).now()) };
   const type = asObject(json)?.resourceType;
   const allowUrn = options.allowUrnReferences ?? false;
@@ -49,4 +50,16 @@ function toIssues(root: string, problems: readonly Problem[]): Issue[] {
   }
   if (issues.length <= MAX_ISSUES) return issues;
   return [...issues.slice(0, MAX_ISSUES), { diagnostics: `${issues.length - MAX_ISSUES} more problem(s) not listed` }];
+}
+
+/** FHIR resources are shallow; a deeply nested document is refused before anything recurses into it. */
+export const MAX_DEPTH = 32;
+function checkDepth(json: unknown): void {
+  const stack: [unknown, number][] = [[json, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > MAX_DEPTH) throw invalidResource(`nested more than ${MAX_DEPTH} levels deep`, [{ expression: 'resource', diagnostics: 'nested too deeply' }]);
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push([child, depth + 1]);
+  }
 }

@@ -300,7 +300,12 @@ function bundleRequests(bundle: unknown): WriteRequest[] {
       ...(id ? { id } : {}),
       resource: e.resource,
       ...(typeof e.fullUrl === 'string' ? { fullUrl: e.fullUrl } : {}),
-      ...(typeof e.request?.ifMatch === 'string' ? { ifMatch: e.request.ifMatch } : {}),
+      ...(e.request?.ifMatch === undefined ? {} : { ifMatch: ifMatchOf(e.request.ifMatch, at) }),
     };
   });
+}
+
+function ifMatchOf(value: unknown, at: string): string {
+  if (typeof value !== 'string') throw invalidResource(`${at}.request.ifMatch must be a string such as W/"1"`, [{ expression: `${at}.request.ifMatch`, diagnostics: 'not a string' }]);
+  return value;
 }

@@ -54,6 +54,17 @@ describe.each(BACKENDS)('bad input is refused with a 4xx and changes nothing (%s
     await refusedWithoutChange(() => api.call('registrar', 'POST', '/fhir/Patient', undefined, { tenant: f.tenants.a, raw: '{"__proto__":{"x":1},"resourceType":"Patient"}' }), 400);
   });
 
+  it('refuses deeply nested JSON, a name in a patient reference, and a non-string ifMatch', async () => {
+    const deep = `{"resourceType":"Observation","note":${'{"a":'.repeat(6000)}1${'}'.repeat(6000)}}`;
+    await refusedWithoutChange(() => api.call('analyst', 'POST', '/fhir/Observation', undefined, { tenant: f.tenants.a, raw: deep }), 400);
+    const e = await episode(f, f.tenants.a);
+    const withName = { ...fhir.serviceRequest(e.patient), subject: { reference: e.patient, display: 'Test-Familie, BSN 999999990' } };
+    await refusedWithoutChange(() => api.post('requesterA', '/fhir/ServiceRequest', withName), 400, /subject/);
+    const rep = (await api.get('analyst', `/fhir/${e.report}`, { tenant: f.tenants.a })).body;
+    const bundle = { resourceType: 'Bundle', type: 'transaction', entry: [{ fullUrl: 'urn:uuid:2e8f3a52-7d55-4f3c-9a59-5b1f0f3d4c13', resource: rep, request: { method: 'PUT', url: e.report, ifMatch: 1 } }] };
+    await refusedWithoutChange(() => api.post('analyst', '/fhir', bundle, { tenant: f.tenants.a }), 400, /ifMatch/);
+  });
+
   it('refuses a result about a patient that does not exist in the tenant', async () => {
     await refusedWithoutChange(() => api.post('analyst', '/fhir/Observation', fhir.hpvObservation('Patient/doesnotexist', 'Specimen/x'), { tenant: f.tenants.a }), 400, /subject/);
   });

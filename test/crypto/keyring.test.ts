@@ -61,3 +61,15 @@ describe('local keyring', () => {
     expectCode(() => loadLocalKeyring({ path: join(root, 'missing.json'), dataDir: join(root, 'data'), random: systemRandom }), 'ERR_KEYRING');
   });
 });
+
+describe('keyring placement', () => {
+  it('refuses paths inside the data directory whose names merely start with dots', () => {
+    const data = join(root, 'data');
+    mkdirSync(data);
+    for (const p of [join(data, '..keys', 'keyring.json'), join(data, '...json')]) {
+      expectCode(() => createLocalKeyring({ path: p, dataDir: data, signerName: 'a', random: systemRandom }), 'ERR_KEYRING');
+    }
+    // ...while a sibling directory is fine
+    createLocalKeyring({ path: join(root, 'data-keys', 'keyring.json'), dataDir: data, signerName: 'a', random: systemRandom });
+  });
+});
