@@ -22,6 +22,7 @@ import { Cleanup, openBenchApp, postgresAvailable, type BenchApp } from './lib/f
 import { createTenants, ingest, ingestPaired, Workload, type IngestResult, type ReportIds } from './lib/ingest.js';
 import { cipherMicro, type CipherMicro } from './lib/crypto-micro.js';
 import { machineInfo } from './lib/machine.js';
+import { countPgQueries } from './lib/pg-count.js';
 import { profiled, summariseProfile, type ProfileSummary } from './lib/profile.js';
 import { ReadSession, type ReadPhase } from './lib/read-load.js';
 import { renderReadme } from './lib/report.js';
@@ -195,6 +196,7 @@ async function sqliteSection(results: BenchResults): Promise<void> {
 /** PostgreSQL: one AES vault on a fresh database; small then large, then reads. */
 async function postgresSection(results: BenchResults): Promise<void> {
   log('\n== PostgreSQL ==');
+  countPgQueries();
   const perConfig = CONFIG.resourcesPerConfiguration;
   const bench = await openBenchApp(cleanup, 'postgres', 'aes-256-gcm', 'postgres-aes');
   const workload = Workload.generate(perConfig * 2 + CONFIG.profileIngestResources * 2 + CONFIG.warmupResources * 2 + 2_000);
@@ -206,7 +208,7 @@ async function postgresSection(results: BenchResults): Promise<void> {
   for (const shape of ['small', 'large'] as const) {
     const items = shape === 'small' ? workload.small(perConfig) : workload.large(perConfig, CONFIG.largeBundleEpisodes);
     pg[shape] = shapeResult(shape, await ingest(bench.app, contexts, items, reports));
-    log(`postgres ${shape}: ${fmt(pg[shape].resourcesPerSecond)} res/s (${pg[shape].transactions} transactions, ${pg[shape].seconds.toFixed(1)} s; other processes incl. the PostgreSQL server ${pg[shape].cpu.otherCores} cores)`);
+    log(`postgres ${shape}: ${fmt(pg[shape].resourcesPerSecond)} res/s (${pg[shape].transactions} transactions, ${pg[shape].seconds.toFixed(1)} s; other processes incl. the PostgreSQL server ${pg[shape].cpu.otherCores} cores; ${pg[shape].pgRoundTripsPerTransaction} round trips per transaction)`);
   }
   results.ingest.postgres = pg;
   results.reads.postgres = await readSection(results, 'postgres', bench.app, reports);
@@ -285,6 +287,7 @@ function shapeResult(shape: Shape, r: IngestResult): ShapeResult {
     resourcesPerTransaction: round(r.resources / r.transactions, 1),
     cpuMsPerResource: round((r.cpu.ownCpuSeconds * 1000) / r.resources, 4),
     cpu: r.cpu,
+    ...(r.pgRoundTripsPerTransaction !== undefined ? { pgRoundTripsPerTransaction: r.pgRoundTripsPerTransaction } : {}),
   };
 }
 
@@ -296,7 +299,7 @@ async function readSection(results: BenchResults, backend: 'sqlite' | 'postgres'
   try {
     await session.run(CONFIG.readWarmupRequests);
     const phase = await session.run(CONFIG.readRequests);
-    log(`${backend} reads (${ids.length} final reports of one tenant, ${CONFIG.readConcurrency} clients): ${fmt(phase.requestsPerSecond)} req/s, p50 ${phase.latencyMs.p50} ms, p90 ${phase.latencyMs.p90} ms, p99 ${phase.latencyMs.p99} ms, max ${phase.latencyMs.max} ms; ${phase.auditAppends.entriesPerAppend} audit entries per durable append; statuses ${JSON.stringify(phase.statuses)}`);
+    log(`${backend} reads (${ids.length} final reports of one tenant, ${CONFIG.readConcurrency} clients): ${fmt(phase.requestsPerSecond)} req/s, p50 ${phase.latencyMs.p50} ms, p90 ${phase.latencyMs.p90} ms, p99 ${phase.latencyMs.p99} ms, max ${phase.latencyMs.max} ms; ${phase.auditAppends.entriesPerAppend} audit entries per durable append${phase.pgRoundTripsPerRequest !== undefined ? `; ${phase.pgRoundTripsPerRequest} PostgreSQL round trips per request` : ''}; statuses ${JSON.stringify(phase.statuses)}`);
     for (const c of CONFIG.readSweepConcurrency) {
       const p = await session.run(CONFIG.readSweepRequests, c);
       results.readSweep.push({ backend, phase: p });

@@ -11,6 +11,7 @@ import { systemClock, systemRandom } from '../../src/kernel/index.js';
 import type { AccessContext } from '../../src/vault/index.js';
 import type { App } from '../../src/app.js';
 import { cpuSince, cpuSnapshot, type CpuUse } from './machine.js';
+import { pgQueries } from './pg-count.js';
 
 export interface WorkItem {
   readonly tenant: string;
@@ -107,6 +108,8 @@ export interface IngestResult {
   readonly resourcesPerSecond: number;
   /** This process's CPU seconds and other processes' load during the loop. */
   readonly cpu: CpuUse;
+  /** PostgreSQL only: Client.query calls (round trips) per transaction. */
+  readonly pgRoundTripsPerTransaction?: number;
 }
 
 /** Creates the workload's tenants in the app (as `labkluis demo` does) and returns importer contexts. */
@@ -131,6 +134,7 @@ export async function ingest(app: App, contexts: Map<string, AccessContext>, ite
   const responses: unknown[] = new Array(items.length);
   let resources = 0;
   const cpuStart = cpuSnapshot();
+  const pgBefore = pgQueries.count;
   const started = performance.now();
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
@@ -140,7 +144,8 @@ export async function ingest(app: App, contexts: Map<string, AccessContext>, ite
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuSince(cpuStart);
   if (reports) collectReports(items, responses, reports);
-  return { resources, transactions: items.length, seconds, resourcesPerSecond: resources / seconds, cpu };
+  const pgTrips = app.store.backend === 'postgres' ? { pgRoundTripsPerTransaction: Math.round(((pgQueries.count - pgBefore) / items.length) * 100) / 100 } : {};
+  return { resources, transactions: items.length, seconds, resourcesPerSecond: resources / seconds, cpu, ...pgTrips };
 }
 
 export interface Side {

@@ -12,6 +12,7 @@ import type { App } from '../../src/app.js';
 import type { AuditSealer, Store } from '../../src/store/index.js';
 import { requesterToken } from './fixtures.js';
 import { cpuSince, cpuSnapshot, type CpuUse } from './machine.js';
+import { pgQueries } from './pg-count.js';
 import { round, summarise, type LatencySummary } from './stats.js';
 
 /** What the worker (read-client.mjs) is started with, and what one phase returns. */
@@ -39,6 +40,8 @@ export interface ReadPhase {
   readonly auditAppends: { readonly calls: number; readonly entries: number; readonly entriesPerAppend: number };
   /** This process's CPU (server and client threads) and other processes' load during the phase. */
   readonly cpu: CpuUse;
+  /** PostgreSQL only: Client.query calls (round trips) per HTTP request. */
+  readonly pgRoundTripsPerRequest?: number;
 }
 
 /** What-if switch for an experiment: yield one macrotask before each durable append. */
@@ -48,11 +51,13 @@ export class ReadSession {
   readonly #worker: Worker;
   readonly #close: () => Promise<void>;
   readonly #counter: { calls: number; entries: number; mode: AppendMode };
+  readonly #backend: string;
   readonly concurrency: number;
   readonly baseUrl: string;
 
-  private constructor(worker: Worker, close: () => Promise<void>, counter: { calls: number; entries: number; mode: AppendMode }, concurrency: number, baseUrl: string) {
+  private constructor(worker: Worker, close: () => Promise<void>, counter: { calls: number; entries: number; mode: AppendMode }, concurrency: number, baseUrl: string, backend: string) {
     this.#worker = worker;
+    this.#backend = backend;
     this.#close = close;
     this.#counter = counter;
     this.concurrency = concurrency;
@@ -78,7 +83,7 @@ export class ReadSession {
       await worker.terminate();
       await server.close();
     };
-    return new ReadSession(worker, close, counter, concurrency, baseUrl);
+    return new ReadSession(worker, close, counter, concurrency, baseUrl, app.store.backend);
   }
 
   set appendMode(mode: AppendMode) {
@@ -89,6 +94,7 @@ export class ReadSession {
     this.#counter.calls = 0;
     this.#counter.entries = 0;
     const cpuStart = cpuSnapshot();
+    const pgBefore = pgQueries.count;
     const result = await new Promise<PhaseResult>((resolve, reject) => {
       const onMessage = (msg: { ok: true; result: PhaseResult } | { ok: false; error: string }) => {
         this.#worker.off('error', onError);
@@ -115,6 +121,7 @@ export class ReadSession {
       meanResponseBytes: Math.round(result.bytes / requests),
       auditAppends: { calls, entries, entriesPerAppend: round(entries / Math.max(1, calls), 2) },
       cpu,
+      ...(this.#backend === 'postgres' ? { pgRoundTripsPerRequest: Math.round(((pgQueries.count - pgBefore) / requests) * 100) / 100 } : {}),
     };
   }
 

@@ -50,7 +50,7 @@ export function renderResults(r: BenchResults, resultsFile: string): string {
   }
   for (const shape of ['small', 'large'] as const) {
     const s = r.ingest.postgres?.[shape];
-    if (s) ingestRow('PostgreSQL', s);
+    if (s) ingestRow('PostgreSQL', s, s.pgRoundTripsPerTransaction !== undefined ? ` (${s.pgRoundTripsPerTransaction} round trips / transaction)` : '');
   }
   out.push('');
 
@@ -80,7 +80,7 @@ export function renderResults(r: BenchResults, resultsFile: string): string {
     out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
     for (const b of reads) {
       const p = r.reads[b]!;
-      out.push(`| **${b === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, ${p.concurrency} clients** | ${fmtInt(p.requests)} | ${fmtInt(p.requestsPerSecond)} | ${ms(p.latencyMs.p50)} | ${ms(p.latencyMs.p90)} | **${ms(p.latencyMs.p99)}** | ${ms(p.latencyMs.max)} | ${p.auditAppends.entriesPerAppend} | ${p.cpu.otherCores} | ${Object.entries(p.statuses).map(([k, v]) => `${k}×${v}`).join(' ')} |`);
+      out.push(`| **${b === 'sqlite' ? 'SQLite' : `PostgreSQL (${p.pgRoundTripsPerRequest ?? '?'} round trips / request)`}, ${p.concurrency} clients** | ${fmtInt(p.requests)} | ${fmtInt(p.requestsPerSecond)} | ${ms(p.latencyMs.p50)} | ${ms(p.latencyMs.p90)} | **${ms(p.latencyMs.p99)}** | ${ms(p.latencyMs.max)} | ${p.auditAppends.entriesPerAppend} | ${p.cpu.otherCores} | ${Object.entries(p.statuses).map(([k, v]) => `${k}×${v}`).join(' ')} |`);
     }
     for (const x of r.readSweep) {
       const p = x.phase;

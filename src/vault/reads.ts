@@ -6,6 +6,7 @@ import type { AccessContext } from './context.js';
 import { authorize, identityView, type FhirType } from './policy.js';
 import { pseudonymisedPatient, type RecordCodec } from './records.js';
 import { visibleStatuses } from './rules.js';
+import { inAuthorisedReport } from './released.js';
 import type { TenantDirectory } from './tenants.js';
 import type { AuditObjectRef, Trail } from './trail.js';
 import { assertClinicalTenant, decodeCursor, encodeCursor, FHIR_ID } from './cursor.js';
@@ -52,7 +53,7 @@ export class VaultReads {
         if (identityView(ctx.principal.role) === 'pseudonymised') resource = pseudonymisedPatient(resource);
       } else {
         const row = await this.#store.getResource(ctx.tenant, type as ResourceType, id, version);
-        if (!row || !this.#visible(ctx, row)) throw notFound(`${type}/${id} not found`);
+        if (!row || !(await this.#visible(ctx, row))) throw notFound(`${type}/${id} not found`);
         patients = row.pseudonym ? [row.pseudonym] : [];
         resource = await this.#codec.openResource(row);
       }
@@ -128,14 +129,20 @@ export class VaultReads {
     });
     const pageRows = rows.slice(0, limit);
     const next = rows.length > limit ? encodeCursor(pageRows[pageRows.length - 1]!.pos!) : null;
-    const resources = await Promise.all(pageRows.map((r) => this.#codec.openResource(r)));
-    const patients = pageRows.flatMap((r) => (r.pseudonym ? [r.pseudonym] : []));
+    // A page may come back shorter than _count when some results are not released yet.
+    const visible = [];
+    for (const r of pageRows) if (await this.#visible(ctx, r)) visible.push(r);
+    const resources = await Promise.all(visible.map((r) => this.#codec.openResource(r)));
+    const patients = visible.flatMap((r) => (r.pseudonym ? [r.pseudonym] : []));
     return { resources, next, patients };
   }
 
-  #visible(ctx: AccessContext, row: ResourceRow): boolean {
+  /** Requesters see released records only: an authorised report, and results that one of those holds. */
+  async #visible(ctx: AccessContext, row: ResourceRow): Promise<boolean> {
     const allowed = visibleStatuses(ctx.principal.role, row.type);
-    return allowed === null || allowed.includes(row.status ?? '');
+    if (allowed === null) return true;
+    if (!allowed.includes(row.status ?? '')) return false;
+    return row.type !== 'Observation' || inAuthorisedReport(this.#store, this.#codec, ctx.tenant, row.id);
   }
 }
 

@@ -25,11 +25,10 @@ export function checkWrite(principal: Principal, next: AnyResource, previous: An
     if (AUTHORISED.has(status) && role !== 'validator' && role !== 'importer') {
       throw forbidden(`only a validator may set a report to '${status}'`);
     }
-    if (status === 'amended' && (!previous || !AUTHORISED.has(previous.status ?? ''))) {
-      throw forbidden("only an authorised report can be 'amended'");
-    }
-    if (previous && AUTHORISED.has(previous.status ?? '') && !AUTHORISED.has(status)) {
-      throw forbidden('an authorised report cannot go back to an earlier status; amend it instead');
+    // Reopening an authorised report for correction takes it back to 'preliminary' (requesters
+    // then see neither it nor its results until it is authorised again, as 'amended').
+    if (previous && AUTHORISED.has(previous.status ?? '') && !AUTHORISED.has(status) && status !== 'preliminary') {
+      throw forbidden("an authorised report can only be reopened as 'preliminary' or amended");
     }
   }
   if (next.resourceType === 'Observation' && previous && RELEASED_OBSERVATION_STATUSES.includes(previous.status ?? '')) {

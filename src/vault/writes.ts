@@ -1,5 +1,6 @@
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4.js';
-import { conflict, invalidInput, invalidResource, isLabkluisError, notFound, randomId, type Clock, type Random } from '../kernel/index.js';
+import { conflict, forbidden, invalidInput, invalidResource, isLabkluisError, notFound, randomId, type Clock, type Random } from '../kernel/index.js';
+import { canonicalJson, type JsonValue } from '../audit/index.js';
 import type { PersonRow, ResourceRow, ResourceType, Store, TenantRow, Versioned } from '../store/index.js';
 import { listReferences, rewriteReferences, validateResource } from '../domain/index.js';
 import type { AccessContext } from './context.js';
@@ -7,6 +8,7 @@ import { assertClinicalTenant, FHIR_ID } from './cursor.js';
 import { authorize, readsBack, type FhirType } from './policy.js';
 import type { RecordCodec } from './records.js';
 import { authorises, checkFourEyes, checkWrite } from './rules.js';
+import { inAuthorisedReport } from './released.js';
 import type { TenantDirectory } from './tenants.js';
 import type { Trail } from './trail.js';
 
@@ -187,7 +189,10 @@ export class VaultWrites {
         if (createdBy.has(ref.reference) || (await this.#exists(ctx.tenant, ref.reference, resolved))) continue;
         throw invalidResource(`${ref.path}: ${ref.reference.split('/')[0]} does not exist in this tenant`, [{ expression: ref.path, diagnostics: 'unknown reference' }]);
       }
-      if (authorises(p.resource)) await this.#fourEyes(ctx, p, createdBy);
+      if (p.type === 'Observation' && p.previous && (await inAuthorisedReport(this.#store, this.#codec, ctx.tenant, p.id))) {
+        throw forbidden('this result is part of an authorised report: reopen the report first');
+      }
+      if (p.type === 'DiagnosticReport') await this.#checkReport(ctx, p, createdBy);
     }
     return planned;
   }
@@ -221,17 +226,26 @@ export class VaultWrites {
     return { resource: await this.#codec.openResource(row), version: row.version };
   }
 
-  /** Everyone who entered any version of the report or of its results; the authoriser may not be among them. */
-  async #fourEyes(ctx: AccessContext, p: Planned, inBundle: Map<string, Planned>): Promise<void> {
-    const enteredBy = new Set<string>([ctx.principal.id]); // the author of this very version, if the report is new
-    if (p.previous) {
-      enteredBy.delete(ctx.principal.id);
-      // Versions that were themselves authorisations (final, amended) are not entries.
-      for (let v = 1; v <= p.previous.version; v++) {
-        const row = await this.#store.getResource(ctx.tenant, 'DiagnosticReport', p.id, v);
-        if (row && !AUTHORISING.has(row.status ?? '')) enteredBy.add(row.enteredBy);
-      }
+  /**
+   * A report's life: authorised once as 'final', after that only as 'amended' (reopening in
+   * between); and four eyes: whoever authorises entered neither any version of the report's
+   * content nor any of its results. An authorising version that changes the content counts as
+   * entered by its author too.
+   */
+  async #checkReport(ctx: AccessContext, p: Planned, inBundle: Map<string, Planned>): Promise<void> {
+    const history: ResourceRow[] = [];
+    for (let v = 1; p.previous && v <= p.previous.version; v++) {
+      const row = await this.#store.getResource(ctx.tenant, 'DiagnosticReport', p.id, v);
+      if (row) history.push(row);
     }
+    const everAuthorised = history.some((r) => AUTHORISING.has(r.status ?? ''));
+    const status = (p.resource as { status?: string }).status ?? '';
+    if (status === 'final' && everAuthorised) throw forbidden("this report was authorised before: authorise the new version as 'amended'");
+    if (status === 'amended' && !everAuthorised) throw forbidden("only a report that was authorised can be 'amended'");
+    if (!authorises(p.resource)) return;
+
+    const enteredBy = new Set<string>(history.filter((r) => !AUTHORISING.has(r.status ?? '')).map((r) => r.enteredBy));
+    if (!p.previous || contentChanged(p.previous.resource, p.resource)) enteredBy.add(ctx.principal.id);
     const results = ((p.resource as { result?: { reference?: string }[] }).result ?? []).map((r) => r.reference ?? '');
     for (const ref of results) {
       if (inBundle.has(ref)) {
@@ -248,6 +262,15 @@ export class VaultWrites {
     }
     checkFourEyes(ctx.principal, enteredBy);
   }
+}
+
+/** Whether two versions differ in anything but their status and server metadata. */
+function contentChanged(before: AnyResource, after: AnyResource): boolean {
+  const strip = (r: AnyResource) => {
+    const { meta: _m, status: _s, ...rest } = r as AnyResource & { status?: string };
+    return canonicalJson(rest as unknown as JsonValue);
+  };
+  return strip(before) !== strip(after);
 }
 
 export interface WriteResult {

@@ -133,22 +133,56 @@ describe.each(BACKENDS)('access rules over the API (%s)', (backend) => {
       expect(r.status).toBe(403);
     });
 
-    it('versions a report through final and amended; the earlier versions stay readable', async () => {
+    it('versions a report through final, reopen and amended; the earlier versions stay readable', async () => {
       const e = await episode(f, f.tenants.a);
-      const v1 = (await api.get('validator2', `/fhir/${e.report}`, { tenant: f.tenants.a })).body;
-      const final = await api.put('validator2', `/fhir/${e.report}`, { ...v1, status: 'final' }, { tenant: f.tenants.a, headers: { 'if-match': 'W/"1"' } });
+      const t = { tenant: f.tenants.a };
+      const v1 = (await api.get('validator2', `/fhir/${e.report}`, t)).body;
+      const final = await api.put('validator2', `/fhir/${e.report}`, { ...v1, status: 'final' }, { ...t, headers: { 'if-match': 'W/"1"' } });
       expect(final.status).toBe(200);
       expect(final.body.meta.versionId).toBe('2');
-      const stale = await api.put('validator2', `/fhir/${e.report}`, { ...v1, status: 'amended' }, { tenant: f.tenants.a, headers: { 'if-match': 'W/"1"' } });
-      expect(stale.status).toBe(409);
-      const back = await api.put('validator2', `/fhir/${e.report}`, { ...v1, status: 'preliminary' }, { tenant: f.tenants.a });
-      expect(back.status).toBe(403);
-      const amended = await api.put('validator2', `/fhir/${e.report}`, { ...v1, status: 'amended', conclusion: 'Aangepast advies [SYNTHETISCH]' }, { tenant: f.tenants.a });
+      expect((await api.put('validator2', `/fhir/${e.report}`, { ...v1, status: 'amended' }, { ...t, headers: { 'if-match': 'W/"1"' } })).status).toBe(409);
+      expect((await api.put('validator2', `/fhir/${e.report}`, { ...v1, status: 'final' }, t)).status).toBe(403); // once authorised: 'amended'
+      expect((await api.put('validator2', `/fhir/${e.report}`, { ...v1, status: 'registered' }, t)).status).toBe(403);
+      // the authoriser may not change the content on their own
+      expect((await api.put('validator2', `/fhir/${e.report}`, { ...v1, status: 'amended', conclusion: 'Eigen wijziging [SYNTHETISCH]' }, t)).status).toBe(403);
+      // the analyst reopens it with the correction; requesters no longer see it meanwhile
+      const reopened = await api.put('analyst', `/fhir/${e.report}`, { ...v1, status: 'preliminary', conclusion: 'Aangepast advies [SYNTHETISCH]' }, t);
+      expect(reopened.status).toBe(200);
+      expect((await api.get('requesterA', `/fhir/${e.report}`)).status).toBe(404);
+      const amended = await api.put('validator2', `/fhir/${e.report}`, { ...reopened.body, status: 'amended' }, t);
       expect(amended.status).toBe(200);
-      expect(amended.body.meta.versionId).toBe('3');
-      const v2 = await api.get('requesterA', `/fhir/${e.report}/_history/2`);
-      expect(v2.body.status).toBe('final');
-      expect((await api.get('requesterA', `/fhir/${e.report}`)).body.conclusion).toBe('Aangepast advies [SYNTHETISCH]');
+      expect(amended.body.meta.versionId).toBe('4');
+      expect((await api.get('requesterA', `/fhir/${e.report}/_history/2`)).body.status).toBe('final');
+      const now = (await api.get('requesterA', `/fhir/${e.report}`)).body;
+      expect([now.status, now.conclusion]).toEqual(['amended', 'Aangepast advies [SYNTHETISCH]']);
+    });
+
+    it('keeps results away from requesters until a validator authorised their report, and locks them after', async () => {
+      const e = await episode(f, f.tenants.a);
+      const t = { tenant: f.tenants.a };
+      // the instrument reports a final result: still not for the requester
+      const r = await api.post('instrument', '/fhir/Observation', fhir.hpvObservation(e.patient, e.specimen, { device: `Device/${f.instrumentDevice}` }));
+      const instrumentResult = String(r.headers.location).replace('http://labkluis.test', '').replace(/\/_history\/1$/, '');
+      expect((await api.get('requesterA', instrumentResult)).status).toBe(404);
+      expect((await api.get('requesterA', `/fhir/${e.observation}`)).status).toBe(404);
+      expect((await api.get('requesterA', `/fhir/Observation?subject=${e.patient}`)).body.entry ?? []).toHaveLength(0);
+      const v1 = (await api.get('validator1', `/fhir/${e.report}`, t)).body;
+      expect((await api.put('validator1', `/fhir/${e.report}`, { ...v1, status: 'final' }, t)).status).toBe(200);
+      expect((await api.get('requesterA', `/fhir/${e.observation}`)).status).toBe(200);
+      expect((await api.get('requesterA', instrumentResult)).status).toBe(404); // not in the report
+      // an authorised result cannot be changed in place...
+      const obs = (await api.get('analyst', `/fhir/${e.observation}`, t)).body;
+      const corrected = { ...obs, status: 'corrected', valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '260385009' }] } };
+      expect((await api.put('analyst', `/fhir/${e.observation}`, corrected, t)).status).toBe(403);
+      // ...only after reopening the report, and then a validator other than the corrector authorises it
+      const current = (await api.get('analyst', `/fhir/${e.report}`, t)).body;
+      expect((await api.put('analyst', `/fhir/${e.report}`, { ...current, status: 'preliminary' }, t)).status).toBe(200);
+      expect((await api.get('requesterA', `/fhir/${e.observation}`)).status).toBe(404);
+      expect((await api.put('validator2', `/fhir/${e.observation}`, corrected, t)).status).toBe(200);
+      const reopened = (await api.get('analyst', `/fhir/${e.report}`, t)).body;
+      expect((await api.put('validator2', `/fhir/${e.report}`, { ...reopened, status: 'amended' }, t)).status).toBe(403);
+      expect((await api.put('validator1', `/fhir/${e.report}`, { ...reopened, status: 'amended' }, t)).status).toBe(200);
+      expect((await api.get('requesterA', `/fhir/${e.observation}`)).body.valueCodeableConcept.coding[0].code).toBe('260385009');
     });
   });
 
