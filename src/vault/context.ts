@@ -1,6 +1,6 @@
 import { forbidden, invalidInput } from '../kernel/index.js';
 import { ALL_TENANTS, mayActFor, type Principal } from '../auth/index.js';
-import { defaultPurpose, PURPOSES } from './policy.js';
+import { defaultPurpose, mayClaimPurpose, PURPOSES } from './policy.js';
 
 /** Everything the vault needs to know about one request besides its payload. */
 export interface AccessContext {
@@ -40,7 +40,8 @@ export function accessContext(principal: Principal, facts: RequestFacts): Access
     tenant = named[0]!;
   }
   const purpose = facts.purposeOfUse ?? defaultPurpose(principal.role);
-  if (!PURPOSES.includes(purpose)) throw invalidInput(`unknown purpose of use '${purpose}' (one of: ${PURPOSES.join(', ')})`);
+  if (!PURPOSES.includes(purpose)) throw invalidInput(`unknown purpose of use (one of: ${PURPOSES.join(', ')})`);
+  if (!mayClaimPurpose(principal.role, purpose)) throw forbidden(`role '${principal.role}' may not claim that purpose of use`);
   return Object.freeze({
     principal,
     tenant,

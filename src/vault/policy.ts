@@ -83,7 +83,27 @@ export function defaultPurpose(role: Principal['role']): string {
   }
 }
 
-export const PURPOSES: readonly string[] = Object.freeze(['TREAT', 'HOPERAT', 'HSYSADMIN', 'HQUALIMP', 'PUBHLTH', 'HRESCH', 'PATRQT']);
+export const PURPOSES: readonly string[] = Object.freeze(['TREAT', 'HOPERAT', 'HSYSADMIN', 'HQUALIMP', 'PUBHLTH', 'COC', 'HLEGAL']);
+
+/**
+ * The purposes each role may claim (HL7 v3 PurposeOfUse). The audit log records the claim, so
+ * a role may only claim what its work can be: a requester treats (or screens), the lab operates
+ * and assures quality, the log keeper administers. Break-glass (ETREAT) comes with issue 3.
+ */
+const ROLE_PURPOSES: Readonly<Record<Principal['role'], readonly string[]>> = Object.freeze({
+  requester: ['TREAT', 'COC', 'PUBHLTH'],
+  registrar: ['HOPERAT', 'TREAT'],
+  analyst: ['HOPERAT', 'HQUALIMP'],
+  validator: ['HOPERAT', 'HQUALIMP'],
+  instrument: ['HOPERAT'],
+  'security-officer': ['HSYSADMIN', 'HLEGAL'],
+  admin: ['HSYSADMIN'],
+  importer: ['HSYSADMIN', 'HOPERAT'],
+});
+
+export function mayClaimPurpose(role: Principal['role'], purpose: string): boolean {
+  return ROLE_PURPOSES[role]?.includes(purpose) ?? false;
+}
 
 /** Statuses a requester may see: nothing before it is authorised. */
 export const RELEASED_REPORT_STATUSES: readonly string[] = Object.freeze(['final', 'amended']);

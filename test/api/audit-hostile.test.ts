@@ -63,6 +63,7 @@ describe('hostile request values and refusals outside the vault are still audite
   it.each([
     ['a tenant the principal does not act for', 'requesterA', { tenant: 'other-tenant' }, 403],
     ['an unknown purpose of use', 'requesterA', { headers: { 'x-purpose-of-use': 'CURIOSITY' } }, 400],
+    ['a purpose the role may not claim', 'requesterA', { headers: { 'x-purpose-of-use': 'HSYSADMIN' } }, 403],
     ['no tenant from a principal of several', 'analyst', {}, 400],
   ] as const)('records a refusal for %s', async (_what, who, options, status) => {
     let got = 0;

@@ -100,6 +100,14 @@ describe.each(BACKENDS)('NEN 7513 audit of every access (%s)', (backend) => {
     }
   });
 
+  it('keeps entries and signed checkpoints append-only in the database itself', async () => {
+    await f.app.audit.checkpoint();
+    const [entries, checkpoints] = backend === 'sqlite' ? ['audit_entries', 'audit_checkpoints'] : ['audit.entries', 'audit.checkpoints'];
+    for (const sql of [`DELETE FROM ${checkpoints}`, `UPDATE ${checkpoints} SET note = 'x'`, `DELETE FROM ${entries} WHERE seq = 0`, `UPDATE ${entries} SET action = 'R'`]) {
+      await expect(f.rawSql(sql), sql).rejects.toThrow(/append-only/);
+    }
+  });
+
   it('verifies: every leaf, the MAC chain, the tree and the signed checkpoints', async () => {
     await f.app.audit.checkpoint();
     const result = await verify(f);

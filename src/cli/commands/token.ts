@@ -18,6 +18,13 @@ export async function tokenCreate(app: App, opts: TokenCreateOptions): Promise<{
     role: opts.role, tenants: opts.tenant, displayName: opts.name, instrument: opts.instrument ?? null,
   });
   const issued = await issueApiToken(deps, principal.id, opts.ttlDays === undefined ? 90 : opts.ttlDays);
-  await auditOperatorAction(app, 'C', 'token-create', [{ type: 'Principal', id: principal.id }, { type: 'Credential', id: issued.id }]);
+  try {
+    await auditOperatorAction(app, 'C', 'token-create', [{ type: 'Principal', id: principal.id }, { type: 'Credential', id: issued.id }]);
+  } catch (e) {
+    // No credential without its audit entry: take it back before reporting the failure.
+    await app.store.revokeApiToken(issued.id, systemClock.now().toISOString());
+    await app.store.setPrincipalDisabled(principal.id, true);
+    throw e;
+  }
   return { principalId: principal.id, token: issued.token, expiresAt: issued.expiresAt };
 }

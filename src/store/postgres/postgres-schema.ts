@@ -96,6 +96,11 @@ const MIGRATIONS: readonly string[] = [
     FOR EACH STATEMENT EXECUTE FUNCTION audit.forbid_change();
   CREATE TRIGGER entry_patients_append_only BEFORE UPDATE OR DELETE ON audit.entry_patients
     FOR EACH ROW EXECUTE FUNCTION audit.forbid_change();
+  -- Signed checkpoints are the evidence against truncation: append-only as well.
+  CREATE TRIGGER checkpoints_append_only BEFORE UPDATE OR DELETE ON audit.checkpoints
+    FOR EACH ROW EXECUTE FUNCTION audit.forbid_change();
+  CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON audit.checkpoints
+    FOR EACH STATEMENT EXECUTE FUNCTION audit.forbid_change();
   `,
 ];
 

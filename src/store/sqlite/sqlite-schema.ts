@@ -92,6 +92,11 @@ const MIGRATIONS: readonly string[] = [
     BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
   CREATE TRIGGER audit_entry_patients_no_delete BEFORE DELETE ON audit_entry_patients
     BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+  -- Signed checkpoints are the evidence against truncation: append-only as well.
+  CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+    BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+  CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+    BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
   `,
 ];
 
