@@ -78,6 +78,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     clock,
     random,
     logger,
+    coalesce: store.backend === 'sqlite',
     ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
   });
   const node = options.node ?? 'labkluis';

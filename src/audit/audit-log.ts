@@ -32,6 +32,12 @@ export interface AuditLogOptions {
   readonly random: Random;
   readonly logger: AuditLogger;
   readonly checkpointEvery?: { readonly entries: number; readonly ms: number };
+  /**
+   * Yield one macrotask before each store write so that requests ready in the same turn of the
+   * event loop share it. For stores whose writes run synchronously (SQLite), where otherwise
+   * every append is its own fsync; an asynchronous store (PostgreSQL) groups by itself.
+   */
+  readonly coalesce?: boolean;
 }
 
 interface Waiter {
@@ -49,6 +55,7 @@ export class AuditLog {
   readonly #random: Random;
   readonly #logger: AuditLogger;
   readonly #every: { readonly entries: number; readonly ms: number };
+  readonly #coalesce: boolean;
 
   #queue: Waiter[] = [];
   #writing: Promise<void> | null = null;
@@ -60,7 +67,7 @@ export class AuditLog {
   #checkpointing: Promise<unknown> = Promise.resolve();
 
   constructor(options: AuditLogOptions) {
-    const { store, macKey, signer, origin, clock, random, logger, checkpointEvery = { entries: 256, ms: 1000 } } = options;
+    const { store, macKey, signer, origin, clock, random, logger, checkpointEvery = { entries: 256, ms: 1000 }, coalesce = false } = options;
     checkMacKey(macKey);
     if (origin.length === 0 || /[\n\r]/.test(origin)) throw new TypeError('origin must be one non-empty line');
     const { entries, ms } = checkpointEvery;
@@ -75,6 +82,7 @@ export class AuditLog {
     this.#random = random;
     this.#logger = logger;
     this.#every = Object.freeze({ entries, ms });
+    this.#coalesce = coalesce;
     this.#lastCheckpointAt = clock.now().getTime();
   }
 
@@ -97,6 +105,7 @@ export class AuditLog {
   /** Writes queued groups one store call at a time until the queue is empty. */
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
+      if (this.#coalesce) await new Promise<void>((resolve) => setImmediate(resolve));
       const group = this.#queue;
       this.#queue = [];
       try {

@@ -10,7 +10,7 @@ import type { RecordCodec } from './records.js';
 import { authorises, checkFourEyes, checkWrite } from './rules.js';
 import { inAuthorisedReport } from './released.js';
 import type { TenantDirectory } from './tenants.js';
-import type { Trail } from './trail.js';
+import type { AuditObjectRef, Trail } from './trail.js';
 
 type AnyResource = Resource & { id: string; meta?: Resource['meta'] };
 const WRITABLE = new Set(['Patient', 'ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport']);
@@ -97,7 +97,9 @@ export class VaultWrites {
       const at = this.#clock.now().toISOString();
       const persons: Versioned<PersonRow>[] = [];
       const resources: Versioned<ResourceRow>[] = [];
-      const drafts = [];
+      // A transaction is one event: one entry for what it created and one for what it updated,
+      // each naming every object and every patient (pseudonym) it touched.
+      const events = { C: { patients: [] as string[], objects: [] as AuditObjectRef[] }, U: { patients: [] as string[], objects: [] as AuditObjectRef[] } };
       for (const p of planned) {
         p.resource.meta = { ...(p.resource.meta ?? {}), versionId: String(p.version), lastUpdated: at };
         const expectedVersion = p.previous ? p.previous.version : null;
@@ -111,14 +113,13 @@ export class VaultWrites {
           resources.push({ row, expectedVersion });
           pseudonym = row.pseudonym;
         }
-        drafts.push(this.#trail.draft(ctx, {
-          action: p.method === 'POST' ? 'C' : 'U',
-          operation,
-          patients: pseudonym ? [pseudonym] : [],
-          objects: [{ type: p.type, id: p.id, version: p.version }],
-          outcome: 'success',
-        }));
+        const event = events[p.method === 'POST' ? 'C' : 'U'];
+        if (pseudonym) event.patients.push(pseudonym);
+        event.objects.push({ type: p.type, id: p.id, version: p.version });
       }
+      const drafts = (['C', 'U'] as const)
+        .filter((action) => events[action].objects.length > 0)
+        .map((action) => this.#trail.draft(ctx, { action, operation, ...events[action], outcome: 'success' }));
       const rows = await this.#store.commit({ tenants: newTenants, persons, resources }, this.#trail.log.sealerFor(drafts));
       this.#trail.log.noteAppended(rows);
       const back = readsBack(ctx.principal.role);

@@ -27,11 +27,13 @@ describe.each(BACKENDS)('NEN 7513 audit of every access (%s)', (backend) => {
   });
   afterAll(() => f.cleanup());
 
-  it('records each created resource as a C entry with its patient pseudonym', async () => {
+  it('records every created resource in a C entry with its patient pseudonym (one entry per transaction)', async () => {
     const creates = (await entries(f)).filter((e) => e.action === 'C' && e.patients.includes(ep.pseudonym));
-    const objects = creates.map((e) => `${e.objects[0]!.type}/${e.objects[0]!.id}`);
+    const objects = creates.flatMap((e) => e.objects.map((o) => `${o.type}/${o.id}`));
     expect(objects).toEqual(expect.arrayContaining([ep.patient, ep.order, ep.specimen, ep.observation, ep.report]));
-    const e = creates.find((x) => x.objects[0]!.type === 'Patient')!;
+    const e = creates.find((x) => x.objects.some((o) => o.type === 'Patient'))!;
+    expect(e.operation).toBe('transaction');
+    expect(e.objects.map((o) => o.type)).toEqual(['Patient', 'ServiceRequest', 'Specimen']);
     expect(e.principal?.id).toBe(f.principalIds.registrar);
     expect(e.principal?.role).toBe('registrar');
     expect(e.tenant).toBe(f.tenants.a);
