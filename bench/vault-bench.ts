@@ -9,8 +9,10 @@
  *   4. where a target is missed, a CPU profile of that phase folded into cost centres.
  *
  * Writes bench/results/<date>-vault.json and the results block of bench/README.md.
- * Flags: --quick (small counts; writes nothing unless --write, then <date>-vault-quick.json only), --no-postgres, --no-profile,
- * --profile (profile every phase), --no-experiment (skip the group-commit what-if).
+ * Flags: --quick (small counts; writes nothing unless --write, then <date>-vault-quick.json only),
+ * --no-write (print only), --no-postgres, --no-profile, --aa (calibration: both vaults on AES),
+ * --profile (profile every phase), --no-experiment (skip the group-commit what-if, which runs
+ * only when reads under load get about one audit entry per durable append).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -21,7 +23,7 @@ import type { AccessContext } from '../src/vault/index.js';
 import { Cleanup, openBenchApp, postgresAvailable, type BenchApp } from './lib/fixtures.js';
 import { createTenants, ingest, ingestPaired, Workload, type IngestResult, type ReportIds } from './lib/ingest.js';
 import { cipherMicro, type CipherMicro } from './lib/crypto-micro.js';
-import { machineInfo } from './lib/machine.js';
+import { fsyncProbe, machineInfo } from './lib/machine.js';
 import { countPgQueries } from './lib/pg-count.js';
 import { profiled, summariseProfile, type ProfileSummary } from './lib/profile.js';
 import { ReadSession, type ReadPhase } from './lib/read-load.js';
@@ -34,16 +36,19 @@ const CONFIG = Object.freeze({
   quick: QUICK,
   resourcesPerConfiguration: QUICK ? 3_000 : 20_000,
   encryptionRounds: QUICK ? 2 : 8,
-  warmupResources: QUICK ? 400 : 1_500,
+  warmupResources: QUICK ? 400 : 1_000,
   largeBundleEpisodes: 50,
   readConcurrency: 16,
   readWarmupRequests: QUICK ? 300 : 1_000,
   readRequests: QUICK ? 2_000 : 10_000,
   readSweepConcurrency: [1, 4] as readonly number[],
-  readSweepRequests: QUICK ? 300 : 1_000,
-  profileIngestResources: QUICK ? 800 : 4_000,
-  profileReadRequests: QUICK ? 500 : 2_000,
-  experimentReadRequests: QUICK ? 1_000 : 5_000,
+  readSweepRequests: QUICK ? 300 : 600,
+  readOpenLoopRates: [200, 400] as readonly number[],
+  readOpenLoopRequests: QUICK ? 400 : 1_500,
+  profileIngestResources: QUICK ? 800 : 2_500,
+  profileReadRequests: QUICK ? 500 : 1_000,
+  experimentChunkRequests: QUICK ? 200 : 500,
+  experimentPairs: 3,
   postgres: !args.has('--no-postgres'),
   profile: args.has('--no-profile') ? 'never' : args.has('--profile') ? 'always' : 'on-miss',
   experiment: !args.has('--no-experiment'),
@@ -96,8 +101,15 @@ export interface BenchResults {
   /** The same reads at lower concurrency: where the p99 target would hold. */
   readSweep: { backend: string; phase: ReadPhase }[];
   experiments: { label: string; backend: string; phase: ReadPhase }[];
+  /** 4 KiB write + fdatasync in the temp dir, taken again before each section: the disk moves too. */
+  fsyncProbes: { before: string; p50: number; mean: number }[];
   profiles: ProfileSummary[];
   verdicts: { target: string; measured: string; met: boolean }[];
+  /**
+   * Per-transaction fixed cost, modelled from the two shapes: small-bundle time per
+   * transaction minus its resources at the large-bundle cost per resource.
+   */
+  perTransaction: { backend: string; fixedMs: number; fixedCpuMs: number; fixedWaitMs: number; shareOfSmallPercent: number }[];
   durationSeconds?: number;
   loadAvgAtEnd?: number[];
   cleanupFailures?: string[];
@@ -118,7 +130,7 @@ async function main(): Promise<void> {
   log(`machine: ${machine.nproc} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB, node ${machine.node}, tmp on ${machine.tmpFilesystem}, 4 KiB fdatasync p50 ${machine.fdatasync4kMs.p50} ms, load ${machine.loadAvgAtStart.join(' ')}`);
   const results: BenchResults = {
     schema: 'labkluis-bench/vault/1', machine, config: CONFIG, targets: TARGETS,
-    postgres: { available: false }, ingest: {}, encryption: [], reads: {}, readSweep: [], experiments: [], profiles: [], verdicts: [],
+    postgres: { available: false }, ingest: {}, encryption: [], reads: {}, readSweep: [], experiments: [], fsyncProbes: [], perTransaction: [], profiles: [], verdicts: [],
   };
   try {
     await sqliteSection(results);
@@ -136,12 +148,13 @@ async function main(): Promise<void> {
     results.cleanupFailures = failures;
   }
   results.verdicts = verdicts(results);
+  results.perTransaction = perTransactionModel(results);
   results.durationSeconds = round((performance.now() - started) / 1000, 1);
   results.loadAvgAtEnd = loadavg().map((l) => round(l, 2));
   log('');
   for (const v of results.verdicts) log(`${v.met ? 'met   ' : 'MISSED'}  ${v.target}: ${v.measured}`);
   log(`done in ${results.durationSeconds} s`);
-  if (!QUICK || args.has('--write')) writeResults(results);
+  if ((!QUICK || args.has('--write')) && !args.has('--no-write')) writeResults(results);
 }
 
 /** SQLite: AES and null-cipher vaults side by side, ingest in interleaved rounds, then reads. */
@@ -149,7 +162,7 @@ async function sqliteSection(results: BenchResults): Promise<void> {
   log('\n== SQLite ==');
   const perConfig = CONFIG.resourcesPerConfiguration;
   const reserve = CONFIG.profileIngestResources * 2 + CONFIG.warmupResources * 2 + 2_000;
-  const apps: Record<'aes' | 'null', { bench: BenchApp; workload: Workload; contexts: Map<string, AccessContext> }> = {} as never;
+  const apps = {} as Record<'aes' | 'null', { bench: BenchApp; workload: Workload; contexts: Map<string, AccessContext> }>;
   for (const cipher of ['aes', 'null'] as const) {
     // --aa: calibration run, both vaults on AES; the "overhead" then shows the noise floor.
     const real = cipher === 'aes' || args.has('--aa') ? 'aes-256-gcm' : 'null';
@@ -159,6 +172,7 @@ async function sqliteSection(results: BenchResults): Promise<void> {
     apps[cipher] = { bench, workload, contexts };
   }
   const reports: ReportIds = new Map();
+  probe(results, 'sqlite ingest');
   for (const cipher of ['aes', 'null'] as const) {
     const { bench, workload, contexts } = apps[cipher];
     await ingest(bench.app, contexts, workload.small(CONFIG.warmupResources), cipher === 'aes' ? reports : undefined);
@@ -202,6 +216,7 @@ async function postgresSection(results: BenchResults): Promise<void> {
   const workload = Workload.generate(perConfig * 2 + CONFIG.profileIngestResources * 2 + CONFIG.warmupResources * 2 + 2_000);
   const contexts = await createTenants(bench.app, workload);
   const reports: ReportIds = new Map();
+  probe(results, 'postgres ingest');
   await ingest(bench.app, contexts, workload.small(CONFIG.warmupResources), reports);
   await ingest(bench.app, contexts, workload.large(CONFIG.warmupResources, CONFIG.largeBundleEpisodes), reports);
   const pg = {} as Record<Shape, ShapeResult>;
@@ -295,6 +310,7 @@ function shapeResult(shape: Shape, r: IngestResult): ShapeResult {
 async function readSection(results: BenchResults, backend: 'sqlite' | 'postgres', app: App, reports: ReportIds): Promise<ReadPhase> {
   const [tenant, ids] = [...reports].sort((a, b) => b[1].length - a[1].length)[0] ?? [];
   if (!tenant || !ids) throw new Error('no final reports were ingested');
+  probe(results, `${backend} reads`);
   const session = await ReadSession.start(app, tenant, ids, CONFIG.readConcurrency);
   try {
     await session.run(CONFIG.readWarmupRequests);
@@ -305,18 +321,24 @@ async function readSection(results: BenchResults, backend: 'sqlite' | 'postgres'
       results.readSweep.push({ backend, phase: p });
       log(`${backend} reads, ${c} client${c === 1 ? '' : 's'}: ${fmt(p.requestsPerSecond)} req/s, p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms`);
     }
+    for (const rate of CONFIG.readOpenLoopRates) {
+      const p = await session.runOpen(CONFIG.readOpenLoopRequests, rate);
+      results.readSweep.push({ backend, phase: p });
+      log(`${backend} reads, open loop at ${rate} req/s: achieved ${fmt(p.requestsPerSecond)} req/s, p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms`);
+    }
     if (due(phase.latencyMs.p99 > TARGETS.readP99Ms)) {
       const { result, profile, wallMs } = await profiled(() => session.run(CONFIG.profileReadRequests));
       results.profiles.push(summariseProfile(profile, `${backend} reads over HTTP (server thread)`, wallMs, result.requests, 'request'));
       log(`profiled ${backend} reads (${result.requests} requests)`);
     }
-    if (CONFIG.experiment && phase.latencyMs.p99 > TARGETS.readP99Ms) {
-      session.appendMode = 'yield-before-append';
-      await session.run(CONFIG.readWarmupRequests);
-      const what = await session.run(CONFIG.experimentReadRequests);
-      session.appendMode = 'as-is';
-      results.experiments.push({ label: 'what-if: yield one macrotask before each durable audit append (bench-only wrapper)', backend, phase: what });
-      log(`${backend} what-if (yield before append): ${fmt(what.requestsPerSecond)} req/s, p50 ${what.latencyMs.p50} ms, p99 ${what.latencyMs.p99} ms; ${what.auditAppends.entriesPerAppend} entries per append`);
+    // Only when group commit is not grouping (about one entry per durable append under load).
+    if (CONFIG.experiment && phase.latencyMs.p99 > TARGETS.readP99Ms && phase.auditAppends.entriesPerAppend < 1.5) {
+      const ab = await session.alternate(CONFIG.experimentChunkRequests, CONFIG.experimentPairs);
+      for (const [mode, p] of Object.entries(ab)) {
+        const label = mode === 'as-is' ? 'what-if baseline: as is, in alternation with the row below' : 'what-if: yield one macrotask before each durable audit append (bench-only wrapper)';
+        results.experiments.push({ label, backend, phase: p });
+        log(`${backend} ${mode}: ${fmt(p.requestsPerSecond)} req/s, p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms; ${p.auditAppends.entriesPerAppend} entries per append`);
+      }
     }
     return phase;
   } finally {
@@ -338,8 +360,32 @@ async function ingestProfiles(
   }
 }
 
+function probe(results: BenchResults, before: string): void {
+  const p = fsyncProbe();
+  results.fsyncProbes.push({ before, ...p });
+  log(`[${before}] 4 KiB fdatasync p50 ${p.p50} ms, mean ${p.mean} ms; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
 function due(missed: boolean): boolean {
   return CONFIG.profile === 'always' || (CONFIG.profile === 'on-miss' && missed);
+}
+
+function perTransactionModel(r: BenchResults): BenchResults['perTransaction'] {
+  const out: BenchResults['perTransaction'] = [];
+  for (const backend of ['sqlite', 'postgres'] as const) {
+    const x = r.ingest[backend];
+    if (!x) continue;
+    const smallTxMs = (x.small.seconds * 1000) / x.small.transactions;
+    const smallTxCpuMs = (x.small.cpu.ownCpuSeconds * 1000) / x.small.transactions;
+    const perResMs = (x.large.seconds * 1000) / x.large.resources;
+    const fixedMs = smallTxMs - x.small.resourcesPerTransaction * perResMs;
+    const fixedCpuMs = smallTxCpuMs - x.small.resourcesPerTransaction * x.large.cpuMsPerResource;
+    out.push({
+      backend, fixedMs: round(fixedMs, 2), fixedCpuMs: round(fixedCpuMs, 2), fixedWaitMs: round(fixedMs - fixedCpuMs, 2),
+      shareOfSmallPercent: round((fixedMs / smallTxMs) * 100, 0),
+    });
+  }
+  return out;
 }
 
 function verdicts(r: BenchResults): BenchResults['verdicts'] {

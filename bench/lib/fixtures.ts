@@ -51,7 +51,10 @@ export interface BenchApp {
   close(): Promise<void>;
 }
 
-export async function openBenchApp(cleanup: Cleanup, backend: Backend, cipher: CipherName, label: string): Promise<BenchApp> {
+export async function openBenchApp(
+  cleanup: Cleanup, backend: Backend, cipher: CipherName, label: string,
+  options: { checkpointEvery?: { entries: number; ms: number } } = {},
+): Promise<BenchApp> {
   const tmp = mkdtempSync(join(tmpdir(), 'labkluis-bench-'));
   cleanup.add(`remove ${tmp}`, () => rmSync(tmp, { recursive: true, force: true }));
   const dataDir = join(tmp, 'data');
@@ -71,6 +74,7 @@ export async function openBenchApp(cleanup: Cleanup, backend: Backend, cipher: C
   const app = await createApp({
     dataDir, storeConfig, kms, origin, clock: systemClock, random: systemRandom, logger: createLogger('silent'),
     ...(cipher === 'null' ? { cipher: nullCipherForBenchmarkOnly() } : {}),
+    ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
   });
   let closed: Promise<void> | null = null;
   const close = () => (closed ??= app.close());
@@ -104,7 +108,7 @@ async function asAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
 /** True when the PostgreSQL server answers. */
 export async function postgresAvailable(): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
   try {
-    const version = await asAdmin(async (c) => String((await c.query<{ v: string }>('SHOW server_version')).rows[0]?.v));
+    const version = await asAdmin(async (c) => String((await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v));
     const settings = await asAdmin(async (c) => {
       const rows = (await c.query<{ name: string; setting: string }>(
         "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'shared_buffers') ORDER BY name",

@@ -4,7 +4,7 @@
  * floor under every durable commit).
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, fdatasyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { availableParallelism, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -20,6 +20,11 @@ export interface MachineInfo {
   readonly tmpFilesystem: string;
   readonly sqliteVersion: string;
   readonly fdatasync4kMs: { readonly p50: number; readonly mean: number };
+  /**
+   * A bare better-sqlite3 transaction in WAL mode on the same disk (rows of 1 KiB, no indexes):
+   * the floor under any vault commit, with the vault's synchronous=FULL and with NORMAL.
+   */
+  readonly sqliteCommitFloorMs: Record<'FULL' | 'NORMAL', { readonly rows7: number; readonly rows330: number }>;
   readonly loadAvgAtStart: readonly number[];
   /** The code measured: HEAD and the source files that differ from it (a shared checkout moves). */
   readonly source: { readonly commit: string; readonly uncommitted: readonly string[] };
@@ -36,6 +41,7 @@ export function machineInfo(): MachineInfo {
     tmpFilesystem: filesystemOf(tmpdir()),
     sqliteVersion: sqliteVersion(),
     fdatasync4kMs: fsyncProbe(tmpdir(), 200),
+    sqliteCommitFloorMs: { FULL: sqliteCommitFloor('FULL'), NORMAL: sqliteCommitFloor('NORMAL') },
     loadAvgAtStart: loadavg().map((l) => round(l, 2)),
     source: sourceState(),
   };
@@ -88,8 +94,33 @@ function sqliteVersion(): string {
   }
 }
 
+function sqliteCommitFloor(sync: 'FULL' | 'NORMAL'): { rows7: number; rows330: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'labkluis-bench-commit-'));
+  const db = new Database(join(dir, 'floor.sqlite'));
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${sync}`);
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)');
+    const insert = db.prepare('INSERT INTO t (body) VALUES (?)');
+    const body = Buffer.alloc(1024, 0x5a);
+    const tx = db.transaction((n: number) => {
+      for (let i = 0; i < n; i++) insert.run(body);
+    });
+    const time = (rows: number, n: number) => {
+      tx.immediate(rows);
+      const t = performance.now();
+      for (let i = 0; i < n; i++) tx.immediate(rows);
+      return round((performance.now() - t) / n, 3);
+    };
+    return { rows7: time(7, 200), rows330: time(330, 30) };
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** n times: write 4 KiB and fdatasync it, in the temp directory the vaults use. */
-function fsyncProbe(dir: string, n: number): { p50: number; mean: number } {
+export function fsyncProbe(dir: string = tmpdir(), n = 100): { p50: number; mean: number } {
   const path = join(dir, `labkluis-bench-fsync-${process.pid}.bin`);
   const fd = openSync(path, 'w');
   const block = Buffer.alloc(4096, 0x5a);

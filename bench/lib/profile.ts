@@ -115,6 +115,16 @@ export function summariseProfile(profile: CpuProfile, label: string, wallMs: num
         found = SQLITE_BEGIN_COMMIT;
         break;
       }
+      // Once hot, V8 may inline the wrapper into the store's `run(() => db.transaction(...))`
+      // lambda; a native call whose caller is that lambda is then BEGIN or COMMIT too.
+      if (child !== null && child.url === '' && child.functionName === 'run' && frame.functionName === '' && has(frame, '/src/store/sqlite/')) {
+        const up = parent.get(cur);
+        const above = up === undefined ? null : byId.get(up)!.callFrame;
+        if (above && above.functionName === 'run' && has(above, '/src/store/sqlite/')) {
+          found = SQLITE_BEGIN_COMMIT;
+          break;
+        }
+      }
       const rule = RULES.find(([, test]) => test(frame));
       if (rule) {
         found = rule[0];

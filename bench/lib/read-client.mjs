@@ -5,7 +5,7 @@
  * Latency is taken from just before fetch() until the body has been read.
  *
  * Plain JavaScript on purpose: worker threads do not inherit tsx's loader on Node 20.
- * Messages: in { requests, concurrency }, out { ok: true, result: PhaseResult } or { ok: false, error }
+ * Messages: in { requests, concurrency, rate? } (rate: open loop, see openPhase), out { ok: true, result: PhaseResult } or { ok: false, error }
  * (types in read-load.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -42,8 +42,42 @@ async function phase(requests, concurrency) {
   return { latenciesMs, seconds: (performance.now() - started) / 1000, statuses, bytes };
 }
 
-parentPort.on('message', (/** @type {{ requests: number, concurrency: number }} */ msg) => {
-  phase(msg.requests, msg.concurrency).then(
+/**
+ * Open loop: requests start on a fixed schedule (`rate` per second) whether or not earlier ones
+ * have finished, and latency counts from the scheduled start, so a stall is not hidden by the
+ * clients politely waiting (no coordinated omission).
+ * @param {number} requests
+ * @param {number} rate
+ */
+async function openPhase(requests, rate) {
+  const latenciesMs = new Float64Array(requests);
+  /** @type {Record<string, number>} */
+  const statuses = {};
+  let bytes = 0;
+  const one = async (/** @type {number} */ i, /** @type {number} */ due) => {
+    const id = setup.ids[Math.floor(Math.random() * setup.ids.length)];
+    const res = await fetch(`${setup.baseUrl}/fhir/DiagnosticReport/${id}`, { headers });
+    const body = await res.arrayBuffer();
+    latenciesMs[i] = performance.now() - due;
+    bytes += body.byteLength;
+    statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+  };
+  const interval = 1000 / rate;
+  const started = performance.now();
+  /** @type {Promise<void>[]} */
+  const inFlight = [];
+  for (let i = 0; i < requests; i++) {
+    const due = started + i * interval;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    inFlight.push(one(i, due));
+  }
+  await Promise.all(inFlight);
+  return { latenciesMs, seconds: (performance.now() - started) / 1000, statuses, bytes };
+}
+
+parentPort.on('message', (/** @type {{ requests: number, concurrency: number, rate?: number }} */ msg) => {
+  (msg.rate ? openPhase(msg.requests, msg.rate) : phase(msg.requests, msg.concurrency)).then(
     (result) => parentPort.postMessage({ ok: true, result }, [result.latenciesMs.buffer]),
     (e) => parentPort.postMessage({ ok: false, error: e instanceof Error ? `${e.message} ${String(e.cause ?? '')}` : String(e) }),
   );

@@ -21,6 +21,15 @@ interface ClientSetup {
   readonly token: string;
   readonly ids: readonly string[];
 }
+interface RawPhase {
+  readonly requests: number;
+  readonly result: PhaseResult;
+  readonly cpu: CpuUse;
+  readonly wallSeconds: number;
+  readonly calls: number;
+  readonly entries: number;
+  readonly pgQueries: number;
+}
 interface PhaseResult {
   readonly latenciesMs: Float64Array;
   readonly seconds: number;
@@ -30,7 +39,10 @@ interface PhaseResult {
 
 export interface ReadPhase {
   readonly requests: number;
+  /** Closed loop: clients, each waiting for its answer. 0 for an open-loop phase. */
   readonly concurrency: number;
+  /** Open loop only: requests started per second on a fixed schedule. */
+  readonly offeredRate?: number;
   readonly seconds: number;
   readonly requestsPerSecond: number;
   readonly latencyMs: LatencySummary;
@@ -86,11 +98,34 @@ export class ReadSession {
     return new ReadSession(worker, close, counter, concurrency, baseUrl, app.store.backend);
   }
 
-  set appendMode(mode: AppendMode) {
-    this.#counter.mode = mode;
+  /** One phase: `requests` reads by `concurrency` clients. */
+  async run(requests: number, concurrency = this.concurrency): Promise<ReadPhase> {
+    return this.#merge([await this.#raw(requests, concurrency)], concurrency);
   }
 
-  async run(requests: number, concurrency = this.concurrency): Promise<ReadPhase> {
+  /** One open-loop phase: `requests` reads started at `rate` per second. */
+  async runOpen(requests: number, rate: number): Promise<ReadPhase> {
+    return { ...this.#merge([await this.#raw(requests, 0, rate)], 0), offeredRate: rate };
+  }
+
+  /**
+   * A/B in one stretch of time: chunks of `perChunk` requests alternate between the append
+   * modes (ABBA order), so load from elsewhere falls on both alike; each mode's chunks merged.
+   */
+  async alternate(perChunk: number, pairs: number, concurrency = this.concurrency): Promise<Record<AppendMode, ReadPhase>> {
+    const parts: Record<AppendMode, RawPhase[]> = { 'as-is': [], 'yield-before-append': [] };
+    for (let i = 0; i < pairs; i++) {
+      const order: AppendMode[] = i % 2 === 0 ? ['as-is', 'yield-before-append'] : ['yield-before-append', 'as-is'];
+      for (const mode of order) {
+        this.#counter.mode = mode;
+        parts[mode].push(await this.#raw(perChunk, concurrency));
+      }
+    }
+    this.#counter.mode = 'as-is';
+    return { 'as-is': this.#merge(parts['as-is'], concurrency), 'yield-before-append': this.#merge(parts['yield-before-append'], concurrency) };
+  }
+
+  async #raw(requests: number, concurrency: number, rate?: number): Promise<RawPhase> {
     this.#counter.calls = 0;
     this.#counter.entries = 0;
     const cpuStart = cpuSnapshot();
@@ -107,21 +142,45 @@ export class ReadSession {
       };
       this.#worker.once('message', onMessage);
       this.#worker.once('error', onError);
-      this.#worker.postMessage({ requests, concurrency });
+      this.#worker.postMessage({ requests, concurrency, ...(rate ? { rate } : {}) });
     });
-    const cpu = cpuSince(cpuStart);
-    const { calls, entries } = this.#counter;
+    const end = cpuSnapshot();
+    return {
+      requests, result, cpu: cpuSince(cpuStart, end), wallSeconds: (end.wallMs - cpuStart.wallMs) / 1000,
+      calls: this.#counter.calls, entries: this.#counter.entries, pgQueries: pgQueries.count - pgBefore,
+    };
+  }
+
+  #merge(parts: readonly RawPhase[], concurrency: number): ReadPhase {
+    const requests = parts.reduce((n, p) => n + p.requests, 0);
+    const seconds = parts.reduce((n, p) => n + p.result.seconds, 0);
+    const wall = parts.reduce((n, p) => n + p.wallSeconds, 0);
+    const latencies = new Float64Array(requests);
+    let at = 0;
+    const statuses: Record<string, number> = {};
+    for (const p of parts) {
+      latencies.set(p.result.latenciesMs, at);
+      at += p.result.latenciesMs.length;
+      for (const [k, v] of Object.entries(p.result.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
+    }
+    const calls = parts.reduce((n, p) => n + p.calls, 0);
+    const entries = parts.reduce((n, p) => n + p.entries, 0);
+    const pgTrips = parts.reduce((n, p) => n + p.pgQueries, 0);
     return {
       requests,
       concurrency,
-      seconds: round(result.seconds, 3),
-      requestsPerSecond: round(requests / result.seconds, 0),
-      latencyMs: summarise(result.latenciesMs),
-      statuses: result.statuses,
-      meanResponseBytes: Math.round(result.bytes / requests),
+      seconds: round(seconds, 3),
+      requestsPerSecond: round(requests / seconds, 0),
+      latencyMs: summarise(latencies),
+      statuses,
+      meanResponseBytes: Math.round(parts.reduce((n, p) => n + p.result.bytes, 0) / requests),
       auditAppends: { calls, entries, entriesPerAppend: round(entries / Math.max(1, calls), 2) },
-      cpu,
-      ...(this.#backend === 'postgres' ? { pgRoundTripsPerRequest: Math.round(((pgQueries.count - pgBefore) / requests) * 100) / 100 } : {}),
+      cpu: {
+        ownCpuSeconds: round(parts.reduce((n, p) => n + p.cpu.ownCpuSeconds, 0), 3),
+        otherCores: round(parts.reduce((n, p) => n + p.cpu.otherCores * p.wallSeconds, 0) / wall, 2),
+        stealCores: round(parts.reduce((n, p) => n + p.cpu.stealCores * p.wallSeconds, 0) / wall, 2),
+      },
+      ...(this.#backend === 'postgres' ? { pgRoundTripsPerRequest: round(pgTrips / requests, 2) } : {}),
     };
   }
 

@@ -24,10 +24,15 @@ export function renderResults(r: BenchResults, resultsFile: string): string {
   out.push(`Run of ${m.date.slice(0, 16).replace('T', ' ')} UTC (${r.durationSeconds ?? '?'} s; raw figures in [\`${resultsFile}\`](${resultsFile})).`);
   out.push('');
   out.push(`Machine: \`nproc\` = ${m.nproc}, ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Node ${m.node}, Linux ${m.kernel}, SQLite ${m.sqliteVersion}, `
-    + `temp data on ${m.tmpFilesystem} (4 KiB write + fdatasync: p50 ${m.fdatasync4kMs.p50} ms), `
+    + `temp data on ${m.tmpFilesystem} (4 KiB write + fdatasync: p50 ${m.fdatasync4kMs.p50} ms; a bare SQLite WAL transaction of 7 / 330 rows of 1 KiB: `
+    + `${m.sqliteCommitFloorMs.FULL.rows7} / ${m.sqliteCommitFloorMs.FULL.rows330} ms with synchronous=FULL, ${m.sqliteCommitFloorMs.NORMAL.rows7} / ${m.sqliteCommitFloorMs.NORMAL.rows330} ms with NORMAL), `
     + `PostgreSQL ${r.postgres.available ? r.postgres.version : `not measured (${r.postgres.reason ?? 'unavailable'})`}. `
     + `Load average at start ${m.loadAvgAtStart.join(' / ')}, at end ${(r.loadAvgAtEnd ?? []).join(' / ')}. `
     + `Code: ${m.source.commit}${m.source.uncommitted.length ? ` plus uncommitted changes in ${m.source.uncommitted.map((f) => `\`${f}\``).join(', ')}` : ''}.`);
+  if (r.fsyncProbes.length > 0) {
+    out.push('');
+    out.push(`fdatasync p50 / mean again before each section: ${r.fsyncProbes.map((p) => `${p.before} ${p.p50} / ${p.mean} ms`).join('; ')}.`);
+  }
   out.push('');
   out.push('**Targets**');
   out.push('');
@@ -53,6 +58,13 @@ export function renderResults(r: BenchResults, resultsFile: string): string {
     if (s) ingestRow('PostgreSQL', s, s.pgRoundTripsPerTransaction !== undefined ? ` (${s.pgRoundTripsPerTransaction} round trips / transaction)` : '');
   }
   out.push('');
+
+  for (const t of r.perTransaction) {
+    out.push(`${t.backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'}: a transaction costs about **${t.fixedMs} ms on top of its resources** `
+      + `(${t.fixedCpuMs} ms of it CPU in this process, ${t.fixedWaitMs} ms waiting: fsync${t.backend === 'postgres' ? ', round trips, the server' : ''}), `
+      + `${t.shareOfSmallPercent}% of a one-episode transaction (small-bundle time per transaction minus its resources at the large-bundle cost per resource).`);
+    out.push('');
+  }
 
   if (r.encryption.length > 0) {
     out.push(`**Encryption overhead** (SQLite, same run: an AES vault and a null-cipher vault fed alternately, transaction by transaction in ABBA order, each transaction timed on its own; split into ${r.config.encryptionRounds} consecutive rounds to show the spread)`);
@@ -84,7 +96,8 @@ export function renderResults(r: BenchResults, resultsFile: string): string {
     }
     for (const x of r.readSweep) {
       const p = x.phase;
-      out.push(`| ${x.backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, ${p.concurrency} client${p.concurrency === 1 ? '' : 's'} | ${fmtInt(p.requests)} | ${fmtInt(p.requestsPerSecond)} | ${ms(p.latencyMs.p50)} | ${ms(p.latencyMs.p90)} | ${ms(p.latencyMs.p99)} | ${ms(p.latencyMs.max)} | ${p.auditAppends.entriesPerAppend} | ${p.cpu.otherCores} | ${Object.entries(p.statuses).map(([k, v]) => `${k}×${v}`).join(' ')} |`);
+      const who = p.offeredRate ? `open loop, ${p.offeredRate} req/s offered` : `${p.concurrency} client${p.concurrency === 1 ? '' : 's'}`;
+      out.push(`| ${x.backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, ${who} | ${fmtInt(p.requests)} | ${fmtInt(p.requestsPerSecond)} | ${ms(p.latencyMs.p50)} | ${ms(p.latencyMs.p90)} | ${ms(p.latencyMs.p99)} | ${ms(p.latencyMs.max)} | ${p.auditAppends.entriesPerAppend} | ${p.cpu.otherCores} | ${Object.entries(p.statuses).map(([k, v]) => `${k}×${v}`).join(' ')} |`);
     }
     for (const x of r.experiments) {
       const p = x.phase;
