@@ -3,11 +3,10 @@
  * directory, a temp keyring outside it, SQLite or a fresh PostgreSQL database, a silent
  * logger. Everything made here is registered with a Cleanup and removed at the end.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { asAdmin, createTestDatabase, type TestDatabase } from '../../test/support/postgres.js';
 import { createApp, createLogger, type App } from '../../src/app.js';
 import { createPrincipal, issueApiToken } from '../../src/auth/index.js';
 import { createLocalKeyring, nullCipherForBenchmarkOnly } from '../../src/crypto/index.js';
@@ -16,9 +15,6 @@ import type { StoreConfig } from '../../src/config/index.js';
 
 export type Backend = 'sqlite' | 'postgres';
 export type CipherName = 'aes-256-gcm' | 'null';
-
-/** The maintenance-database URL; the same default and override as the tests use. */
-export const PG_ADMIN_URL = process.env.LABKLUIS_BENCH_PG ?? process.env.LABKLUIS_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** Cleanup steps, run last-in first-out, each even if an earlier one fails. */
 export class Cleanup {
@@ -89,21 +85,7 @@ export async function requesterToken(app: App, tenant: string): Promise<string> 
   return (await issueApiToken(deps, principal.id, 1)).token;
 }
 
-export interface BenchDatabase {
-  readonly name: string;
-  readonly connectionString: string;
-  drop(): Promise<void>;
-}
-
-async function asAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
+export type BenchDatabase = TestDatabase;
 
 /** True when the PostgreSQL server answers. */
 export async function postgresAvailable(): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
@@ -121,23 +103,7 @@ export async function postgresAvailable(): Promise<{ ok: true; version: string }
   }
 }
 
-/**
- * A throwaway database, made the way test/support/postgres.ts makes one: a random lowercase
- * hex name (spliced into DDL, so it must need no quoting); drop() also removes the part roles
- * the store creates, which are named after the database.
- */
-export async function createBenchDatabase(): Promise<BenchDatabase> {
-  const name = `labkluis_bench_${randomBytes(6).toString('hex')}`;
-  await asAdmin((c) => c.query(`CREATE DATABASE ${name}`));
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    name,
-    connectionString: url.toString(),
-    drop: () => asAdmin(async (c) => {
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      const { rows } = await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)', [`${name}_`]);
-      for (const { rolname } of rows) await c.query(`DROP ROLE IF EXISTS "${rolname}"`);
-    }),
-  };
+/** A throwaway database (the tests' helper, with its own name prefix); drop() also removes its part roles. */
+export function createBenchDatabase(): Promise<BenchDatabase> {
+  return createTestDatabase('labkluis_bench_');
 }
