@@ -30,6 +30,12 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     bodyLimit: deps.bodyLimitBytes ?? 32 * 1024 * 1024,
     trustProxy: false,
     return503OnClosing: true,
+    // Errors the router raises before any route runs (an over-long path parameter, a bad URL)
+    // answer like every other error: an OperationOutcome that does not echo the request.
+    frameworkErrors: (error, _req, reply: FastifyReply) => {
+      const out = outcomeOf(error);
+      void reply.code(out.status).type(FHIR_JSON).send(out.body);
+    },
   });
   const log = deps.logger;
   const metadata = capabilityStatement(deps.version, new Date().toISOString().slice(0, 10));

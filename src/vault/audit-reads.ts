@@ -5,7 +5,8 @@ import type { AuditQuery, Store } from '../store/index.js';
 import type { AccessContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { authorize } from './policy.js';
-import type { Trail } from './trail.js';
+import { auditId } from './audit-safe.js';
+import type { AuditObjectRef, Trail } from './trail.js';
 
 const PARAMS = new Set(['patient', 'agent', 'date', '_count', '_cursor']);
 
@@ -23,14 +24,13 @@ export class AuditReads {
   }
 
   async search(ctx: AccessContext, params: URLSearchParams): Promise<{ events: AuditEvent[]; next: string | null }> {
-    // Known filters with their values (pseudonyms, principal ids, dates; made safe by the trail);
-    // unknown parameters by name only, since their values could be anything, a name or a BSN.
-    const query: Record<string, string[]> = {};
-    for (const [k, v] of params) (query[PARAMS.has(k) ? k : `unknown.${k}`] ??= []).push(PARAMS.has(k) ? v : '-');
-    const objects = [{ type: 'AuditEvent', query }];
+    // Until the query has parsed, only which parameters were sent (unknown names hashed): a
+    // value typed into a search box could be a name or a birth date.
+    const objects: AuditObjectRef[] = [{ type: 'AuditEvent', query: { params: [...new Set(params.keys())].map((k) => (PARAMS.has(k) ? k : auditId(k))) } }];
     try {
       authorize(ctx.principal, 'search', 'AuditEvent');
       const q = parseAuditQuery(params);
+      objects[0] = { type: 'AuditEvent', query: describe(q.query) };
       const query: AuditQuery = { ...q.query, ...(ctx.tenant === '*' ? {} : { tenant: ctx.tenant }), limit: q.count + 1 };
       const rows = await this.#store.searchAudit(query);
       const page = rows.slice(0, q.count);
@@ -49,8 +49,8 @@ function parseAuditQuery(params: URLSearchParams): { query: Omit<AuditQuery, 'li
   let count = 50;
   for (const [name, value] of params) {
     if (!PARAMS.has(name)) throw invalidInput(`unknown search parameter '${name}' for AuditEvent`, [{ expression: name, diagnostics: 'not supported' }]);
-    if (name === 'patient') query.patient = value.replace(/^Patient\//, '');
-    else if (name === 'agent') query.principalId = value;
+    if (name === 'patient') query.patient = idParam('patient', value.replace(/^Patient\//, ''));
+    else if (name === 'agent') query.principalId = idParam('agent', value);
     else if (name === '_cursor') query.afterSeq = decodeCursor(value);
     else if (name === '_count') {
       if (!/^\d{1,4}$/.test(value) || Number(value) < 1) throw invalidInput('_count must be a positive number', [{ expression: '_count', diagnostics: 'malformed' }]);
@@ -64,4 +64,19 @@ function parseAuditQuery(params: URLSearchParams): { query: Omit<AuditQuery, 'li
     }
   }
   return { query, count };
+}
+
+function idParam(name: string, value: string): string {
+  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(value)) throw invalidInput(`${name} must be an id`, [{ expression: name, diagnostics: 'not an id' }]);
+  return value;
+}
+
+/** The parsed query as the log keeps it: ids in the shapes the server gives out, dates normalised. */
+function describe(q: Omit<AuditQuery, 'limit'>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  if (q.patient) out.patient = [auditId(q.patient)];
+  if (q.principalId) out.agent = [auditId(q.principalId)];
+  if (q.from) out.from = [q.from];
+  if (q.to) out.to = [q.to];
+  return out;
 }

@@ -7,18 +7,41 @@ import { createHash } from 'node:crypto';
  * five-year append-only log. Safe values pass; anything else is replaced by a short hash that
  * still lets a security officer correlate repeated attempts.
  */
-const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
-const BSN_SHAPED = /^\s*\d{8,9}\s*$/;
+const SERVER_ID = /^[a-z2-7]{26}$/; // what randomId() gives: resources, pseudonyms, principals
+const HANDLE = /^[a-z][a-z0-9-]{1,63}$/; // tenant ids, 'local-<user>'
+const TYPE_NAME = /^[A-Z][A-Za-z]{1,63}$/;
+const DIGIT_RUN = /\d{4}/; // years, BSNs, phone numbers: never part of an id worth keeping in clear
+const USER_AGENT = /^[A-Za-z][A-Za-z0-9._-]*\/[A-Za-z0-9._-]+(?: [\x20-\x7e]*)?$/; // product/version first
 const PRINTABLE = /^[\x20-\x7e]+$/;
+const BSN_SHAPED = /^\s*\d{8,9}\s*$/;
 
 const digest = (value: string): string => createHash('sha256').update(value, 'utf8').digest('hex').slice(0, 16);
 
-/** An id or pseudonym: kept if it is a FHIR id that does not look like a BSN, else 'h-<hash>'. */
+/**
+ * An id, pseudonym or tenant as the caller sent it: kept only in the shapes this server gives
+ * out (random base32 ids; lowercase handles without runs of digits), else 'h-<hash>'. A date or
+ * a BSN with separators typed into an id never reaches the log in clear.
+ */
 export function auditId(value: string): string {
-  return FHIR_ID.test(value) && !BSN_SHAPED.test(value) ? value : `h-${digest(value)}`;
+  return SERVER_ID.test(value) || (HANDLE.test(value) && !DIGIT_RUN.test(value)) ? value : `h-${digest(value)}`;
 }
 
-/** Free text (a user agent, a query value): kept if short, printable and not BSN-shaped. */
+/** Any value, hashed: for names the caller chose that do not exist (a tenant header, say). */
+export function opaque(value: string): string {
+  return `h-${digest(value)}`;
+}
+
+/** A FHIR type name as the caller sent it. */
+export function auditType(value: string): string {
+  return TYPE_NAME.test(value) ? value : `h-${digest(value)}`;
+}
+
+/** Free text (a query value): kept if short, printable and not BSN-shaped, else hashed. */
 export function auditText(value: string, max = 200): string {
   return value.length > 0 && value.length <= max && PRINTABLE.test(value) && !BSN_SHAPED.test(value) ? value : `sha256:${digest(value)}`;
+}
+
+/** A user agent: kept when it looks like one (product/version first), else hashed. */
+export function auditUserAgent(value: string): string {
+  return value.length <= 200 && USER_AGENT.test(value) && !DIGIT_RUN.test(value.split('/')[0]!) ? value : `sha256:${digest(value)}`;
 }

@@ -6,6 +6,7 @@ import type { AccessContext } from './context.js';
 import { authorize, identityView, type FhirType } from './policy.js';
 import { pseudonymisedPatient, type RecordCodec } from './records.js';
 import { visibleStatuses } from './rules.js';
+import { auditId } from './audit-safe.js';
 import { inAuthorisedReport } from './released.js';
 import type { TenantDirectory } from './tenants.js';
 import type { AuditObjectRef, Trail } from './trail.js';
@@ -54,6 +55,12 @@ export class VaultReads {
       } else {
         const row = await this.#store.getResource(ctx.tenant, type as ResourceType, id, version);
         if (!row || !(await this.#visible(ctx, row))) throw notFound(`${type}/${id} not found`);
+        // Roles that see released records only get the current version: an older one may
+        // never have been authorised (a withdrawn result, a report since reopened).
+        if (version !== undefined && visibleStatuses(ctx.principal.role, type) !== null) {
+          const current = await this.#store.getResource(ctx.tenant, type as ResourceType, id);
+          if (current?.version !== version) throw notFound(`${type}/${id} not found`);
+        }
         patients = row.pseudonym ? [row.pseudonym] : [];
         resource = await this.#codec.openResource(row);
       }
@@ -91,7 +98,7 @@ export class VaultReads {
       objects[0] = { type: 'Patient', query: { identifier: [token] } };
       rows = await this.#store.findPersonsByBsn(ctx.tenant, token);
     } else if (q.ids && q.ids.length > 0) {
-      objects[0] = { type: 'Patient', query: { _id: [...q.ids] } };
+      objects[0] = { type: 'Patient', query: { _id: q.ids.map(auditId) } };
       const found = await Promise.all(q.ids.map((id) => this.#store.getPerson(ctx.tenant, id)));
       rows = found.filter((r) => r !== null);
     } else {
@@ -151,7 +158,7 @@ function describeQuery(
   subject: readonly string[] | undefined, tokens: string[][], statuses: readonly string[] | undefined, from?: string, to?: string,
 ): Record<string, string[]> {
   const q: Record<string, string[]> = {};
-  if (subject) q.subject = [...subject];
+  if (subject) q.subject = subject.map(auditId);
   tokens.forEach((group, i) => (q[`token.${i}`] = group)); // AND over groups, OR within one
   if (statuses) q.status = [...statuses];
   if (from || to) q.date = [`${from ?? ''}..${to ?? ''}`];

@@ -2,7 +2,7 @@ import type { AuditDraft, AuditLog, PurposeOfUse } from '../audit/index.js';
 import { isLabkluisError, type ErrorCode } from '../kernel/index.js';
 import type { Role } from '../store/index.js';
 import type { AccessContext } from './context.js';
-import { auditId, auditText } from './audit-safe.js';
+import { auditId, auditText, auditType, auditUserAgent } from './audit-safe.js';
 
 /** What an entry needs to know about the request; a refused request may lack a principal or tenant. */
 export type AuditContext = Omit<AccessContext, 'principal' | 'tenant'> & {
@@ -56,7 +56,7 @@ export class Trail {
       objects: ev.objects.map(safeObject),
       outcome: ev.outcome,
       errorCode: (ev.errorCode ?? null) as ErrorCode | null,
-      accessPoint: { ip: auditText(ctx.ip ?? 'local', 64), userAgent: ctx.userAgent === null ? null : auditText(ctx.userAgent), node: this.#node },
+      accessPoint: { ip: auditText(ctx.ip ?? 'local', 64), userAgent: ctx.userAgent === null ? null : auditUserAgent(ctx.userAgent), node: this.#node },
       emergency: ctx.emergency,
     };
   }
@@ -97,7 +97,7 @@ export class Trail {
 
 function safeObject(o: AuditObjectRef): AuditObjectRef {
   return {
-    type: auditId(o.type),
+    type: auditType(o.type),
     ...(o.id === undefined ? {} : { id: auditId(o.id) }),
     ...(o.version === undefined || !Number.isSafeInteger(o.version) || o.version < 1 ? {} : { version: o.version }),
     ...(o.query === undefined ? {} : {

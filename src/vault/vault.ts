@@ -10,6 +10,7 @@ import { accessContext, type AccessContext, type RequestFacts } from './context.
 import { authorize, defaultPurpose, PURPOSES, type FhirType } from './policy.js';
 import { VaultReads, type SearchPage } from './reads.js';
 import { RecordCodec } from './records.js';
+import { opaque } from './audit-safe.js';
 import { TenantDirectory, TENANT_ID } from './tenants.js';
 import { Trail, type AuditContext } from './trail.js';
 import { VaultWrites, type WriteResult } from './writes.js';
@@ -78,8 +79,11 @@ export class Vault {
   async recordRefusal(principal: Principal, facts: RequestFacts, what: { action: 'C' | 'R' | 'U' | 'E'; type?: string }, error: unknown): Promise<void> {
     if (this.#trail.wasAudited(error) || isLabkluisError(error, 'ERR_AUDIT_UNAVAILABLE')) return;
     const purpose = facts.purposeOfUse && PURPOSES.includes(facts.purposeOfUse) ? facts.purposeOfUse : defaultPurpose(principal.role);
+    // The tenant asked for is kept when it exists (a probe of another tenant); any other header value is hashed.
+    const asked = facts.tenant ?? null;
+    const tenant = asked === null || asked === ALL_TENANTS ? null : (await this.#deps.store.getTenant(asked).catch(() => null)) ? asked : opaque(asked);
     await this.#trail.refusal(
-      { principal, tenant: facts.tenant ?? null, purposeOfUse: purpose, ip: facts.ip ?? null, userAgent: facts.userAgent ?? null, emergency: false },
+      { principal, tenant, purposeOfUse: purpose, ip: facts.ip ?? null, userAgent: facts.userAgent ?? null, emergency: false },
       { action: what.action, operation: 'request', patients: [], objects: what.type ? [{ type: what.type }] : [] },
       error,
     );

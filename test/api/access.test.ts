@@ -152,7 +152,10 @@ describe.each(BACKENDS)('access rules over the API (%s)', (backend) => {
       const amended = await api.put('validator2', `/fhir/${e.report}`, { ...reopened.body, status: 'amended' }, t);
       expect(amended.status).toBe(200);
       expect(amended.body.meta.versionId).toBe('4');
-      expect((await api.get('requesterA', `/fhir/${e.report}/_history/2`)).body.status).toBe('final');
+      expect((await api.get('validator1', `/fhir/${e.report}/_history/2`, t)).body.status).toBe('final');
+      // requesters get the current version only: v3 (reopened) was never released to them
+      expect((await api.get('requesterA', `/fhir/${e.report}/_history/3`)).status).toBe(404);
+      expect((await api.get('requesterA', `/fhir/${e.report}/_history/4`)).status).toBe(200);
       const now = (await api.get('requesterA', `/fhir/${e.report}`)).body;
       expect([now.status, now.conclusion]).toEqual(['amended', 'Aangepast advies [SYNTHETISCH]']);
     });
@@ -183,6 +186,8 @@ describe.each(BACKENDS)('access rules over the API (%s)', (backend) => {
       expect((await api.put('validator2', `/fhir/${e.report}`, { ...reopened, status: 'amended' }, t)).status).toBe(403);
       expect((await api.put('validator1', `/fhir/${e.report}`, { ...reopened, status: 'amended' }, t)).status).toBe(200);
       expect((await api.get('requesterA', `/fhir/${e.observation}`)).body.valueCodeableConcept.coding[0].code).toBe('260385009');
+      // the withdrawn first value was never authorised: not even by version id
+      expect((await api.get('requesterA', `/fhir/${e.observation}/_history/1`)).status).toBe(404);
     });
   });
 

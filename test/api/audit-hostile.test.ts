@@ -87,6 +87,25 @@ describe('hostile request values and refusals outside the vault are still audite
     expect(unknown.map((e) => [e.operation, e.errorCode])).toEqual([['request', 'ERR_NOT_FOUND']]);
   });
 
+  it('keeps typed personal data in ids, headers and audit-log searches out of the log', async () => {
+    const typed = ['Jan Jansen 01-02-1970', '1234-56-782', '1970-01-01', '123.456.782'];
+    const sent: Promise<unknown>[] = [];
+    for (const v of typed) {
+      sent.push(api.get('requesterA', `/fhir/Patient/${encodeURIComponent(v)}`));
+      sent.push(api.get('requesterA', `/fhir/Observation?subject=${encodeURIComponent(v)}`));
+      sent.push(api.get('requesterA', `/fhir/${ep.report}`, { tenant: v }));
+      sent.push(api.get('requesterA', `/fhir/${ep.report}`, { headers: { 'user-agent': v } }));
+      sent.push(api.get('securityOfficer', `/fhir/AuditEvent?patient=${encodeURIComponent(v)}`));
+      // (a valid date bound of an audit-log search is kept, normalised: it is the range looked at)
+      sent.push(api.get('securityOfficer', `/fhir/AuditEvent?agent=${encodeURIComponent(v)}`));
+    }
+    const entries = await added(() => Promise.all(sent));
+    expect(entries.length).toBe(sent.length);
+    const log = JSON.stringify(entries);
+    for (const v of typed) expect(log).not.toContain(v);
+    expect(log).not.toMatch(/Jansen/);
+  });
+
   it('keeps values of unknown audit-log search parameters out of the log', async () => {
     const entries = await added(() => api.get('securityOfficer', '/fhir/AuditEvent?family=Test-Jansen&birthdate=1970-01-01'));
     expect(entries).toHaveLength(1);

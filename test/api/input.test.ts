@@ -214,6 +214,15 @@ describe.each(BACKENDS)('bad input is refused with a 4xx and changes nothing (%s
       expect((await api.get('analyst', `/fhir/DiagnosticReport?subject=${e.patient}&status=preliminary`, { tenant: f.tenants.a })).body.entry).toHaveLength(1);
     });
 
+    it('answers an over-long path with an OperationOutcome that does not echo it', async () => {
+      const long = 'x'.repeat(150);
+      const r = await api.get('requesterA', `/fhir/Patient/${long}`);
+      expect(r.status).toBeGreaterThanOrEqual(400);
+      expect(r.status).toBeLessThan(500);
+      expect(r.body.resourceType).toBe('OperationOutcome');
+      expect(r.text).not.toContain(long);
+    });
+
     it('refuses a Patient search without a BSN or id: no listing of people', async () => {
       expect((await api.get('registrar', '/fhir/Patient', { tenant: f.tenants.a })).status).toBe(400);
     });
