@@ -1,5 +1,6 @@
 import type { AuditEvent } from 'fhir/r4.js';
 import { toAuditEvent } from '../audit/index.js';
+import { ID_PATTERN } from '../domain/index.js';
 import { invalidInput, isLabkluisError } from '../kernel/index.js';
 import type { AuditQuery, Store } from '../store/index.js';
 import type { AccessContext } from './context.js';
@@ -67,7 +68,7 @@ function parseAuditQuery(params: URLSearchParams): { query: Omit<AuditQuery, 'li
 }
 
 function idParam(name: string, value: string): string {
-  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(value)) throw invalidInput(`${name} must be an id`, [{ expression: name, diagnostics: 'not an id' }]);
+  if (!ID_PATTERN.test(value)) throw invalidInput(`${name} must be an id`, [{ expression: name, diagnostics: 'not an id' }]);
   return value;
 }
 

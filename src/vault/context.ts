@@ -1,4 +1,5 @@
 import { forbidden, invalidInput } from '../kernel/index.js';
+import { ID_PATTERN } from '../domain/index.js';
 import { ALL_TENANTS, mayActFor, type Principal } from '../auth/index.js';
 import { defaultPurpose, mayClaimPurpose, PURPOSES } from './policy.js';
 
@@ -20,8 +21,6 @@ export interface RequestFacts {
   readonly userAgent?: string | null | undefined;
 }
 
-const TENANT_ID = /^[A-Za-z0-9\-.]{1,64}$/;
-
 /**
  * Picks the tenant a request acts for: the one named (it must be one of the principal's), or
  * the principal's only tenant. A principal of tenant A can never name tenant B. '*' (all
@@ -30,7 +29,7 @@ const TENANT_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 export function accessContext(principal: Principal, facts: RequestFacts): AccessContext {
   let tenant = facts.tenant ?? null;
   if (tenant !== null) {
-    if (!TENANT_ID.test(tenant) && tenant !== ALL_TENANTS) throw invalidInput('the tenant header is not a valid id');
+    if (!ID_PATTERN.test(tenant) && tenant !== ALL_TENANTS) throw invalidInput('the tenant header is not a valid id');
     if (!mayActFor(principal, tenant)) throw forbidden('this principal does not act for that tenant');
   } else {
     const named = principal.tenants.filter((t) => t !== ALL_TENANTS);

@@ -1,7 +1,6 @@
 import { invalidInput } from '../kernel/index.js';
+import { ID_PATTERN } from '../domain/index.js';
 import type { AccessContext } from './context.js';
-
-export const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /** Paging cursors are positions, not secrets: every page is authorised and tenant-scoped again. */
 export function encodeCursor(pos: number): string {
@@ -16,5 +15,5 @@ export function decodeCursor(cursor: string): number {
 
 /** Clinical operations always name one concrete tenant. */
 export function assertClinicalTenant(ctx: AccessContext): void {
-  if (!FHIR_ID.test(ctx.tenant)) throw invalidInput('name one tenant for this request');
+  if (!ID_PATTERN.test(ctx.tenant)) throw invalidInput('name one tenant for this request');
 }

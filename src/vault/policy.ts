@@ -83,8 +83,6 @@ export function defaultPurpose(role: Principal['role']): string {
   }
 }
 
-export const PURPOSES: readonly string[] = Object.freeze(['TREAT', 'HOPERAT', 'HSYSADMIN', 'HQUALIMP', 'PUBHLTH', 'COC', 'HLEGAL']);
-
 /**
  * The purposes each role may claim (HL7 v3 PurposeOfUse). The audit log records the claim, so
  * a role may only claim what its work can be: a requester treats (or screens), the lab operates
@@ -100,6 +98,9 @@ const ROLE_PURPOSES: Readonly<Record<Principal['role'], readonly string[]>> = Ob
   admin: ['HSYSADMIN'],
   importer: ['HSYSADMIN', 'HOPERAT'],
 });
+
+/** Every purpose some role may claim. */
+export const PURPOSES: readonly string[] = Object.freeze([...new Set(Object.values(ROLE_PURPOSES).flat())]);
 
 export function mayClaimPurpose(role: Principal['role'], purpose: string): boolean {
   return ROLE_PURPOSES[role]?.includes(purpose) ?? false;

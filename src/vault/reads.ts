@@ -1,7 +1,7 @@
 import type { Resource } from 'fhir/r4.js';
 import { invalidInput, isLabkluisError, notFound } from '../kernel/index.js';
 import type { ResourceRow, ResourceType, Store } from '../store/index.js';
-import { BSN_SYSTEM, parseSearch, type SearchType } from '../domain/index.js';
+import { BSN_SYSTEM, ID_PATTERN, parseSearch, type SearchType } from '../domain/index.js';
 import type { AccessContext } from './context.js';
 import { authorize, identityView, type FhirType } from './policy.js';
 import { pseudonymisedPatient, type RecordCodec } from './records.js';
@@ -10,7 +10,7 @@ import { auditId } from './audit-safe.js';
 import { inAuthorisedReport } from './released.js';
 import type { TenantDirectory } from './tenants.js';
 import type { AuditObjectRef, Trail } from './trail.js';
-import { assertClinicalTenant, decodeCursor, encodeCursor, FHIR_ID } from './cursor.js';
+import { assertClinicalTenant, decodeCursor, encodeCursor } from './cursor.js';
 
 export interface SearchPage {
   readonly resources: readonly (Resource & { id: string })[];
@@ -44,7 +44,7 @@ export class VaultReads {
       authorize(ctx.principal, 'read', type);
       assertClinicalTenant(ctx);
       await this.#tenants.assertExists(ctx.tenant);
-      if (!FHIR_ID.test(id)) throw notFound(`${type}/${id} not found`);
+      if (!ID_PATTERN.test(id)) throw notFound(`${type}/${id} not found`);
       let resource: Resource & { id: string };
       if (type === 'Patient') {
         const row = await this.#store.getPerson(ctx.tenant, id);

@@ -9,7 +9,12 @@ import { RELEASED_OBSERVATION_STATUSES, RELEASED_REPORT_STATUSES } from './polic
  */
 type AnyResource = Resource & { id?: string; status?: string; device?: { reference?: string } };
 
-const AUTHORISED = new Set(['final', 'amended']);
+const AUTHORISED = new Set(RELEASED_REPORT_STATUSES);
+
+/** Final and amended: statuses only a validator sets, and the only ones a requester sees. */
+export function isAuthorisedStatus(status: string | null | undefined): boolean {
+  return AUTHORISED.has(status ?? '');
+}
 
 /** Checks a create or update before anything is written. `previous` is the current version on update. */
 export function checkWrite(principal: Principal, next: AnyResource, previous: AnyResource | null): void {

@@ -2,22 +2,21 @@ import type { Bundle, BundleEntry, Resource } from 'fhir/r4.js';
 import { conflict, forbidden, invalidInput, invalidResource, isLabkluisError, notFound, randomId, type Clock, type Random } from '../kernel/index.js';
 import { canonicalJson, type JsonValue } from '../audit/index.js';
 import type { PersonRow, ResourceRow, ResourceType, Store, TenantRow, Versioned } from '../store/index.js';
-import { listReferences, rewriteReferences, validateResource } from '../domain/index.js';
+import { ID_PATTERN, listReferences, referencedId, rewriteReferences, validateResource } from '../domain/index.js';
 import type { AccessContext } from './context.js';
-import { assertClinicalTenant, FHIR_ID } from './cursor.js';
+import { assertClinicalTenant } from './cursor.js';
 import { authorize, readsBack, type FhirType } from './policy.js';
 import type { RecordCodec } from './records.js';
-import { authorises, checkFourEyes, checkWrite } from './rules.js';
+import { authorises, checkFourEyes, checkWrite, isAuthorisedStatus } from './rules.js';
 import { inAuthorisedReport } from './released.js';
 import { bundleRequests, validateAt, type WriteRequest } from './bundle-requests.js';
 import type { TenantDirectory } from './tenants.js';
 import type { AuditObjectRef, Trail } from './trail.js';
 
 type AnyResource = Resource & { id: string; meta?: Resource['meta'] };
-const WRITABLE = new Set(['Patient', 'ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport']);
+// The records the vault keeps: what may be written here, and what a reference is checked against.
+const VAULT_TYPES = new Set(['Patient', 'ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport']);
 export const MAX_ENTRIES = 1000;
-const AUTHORISING = new Set(['final', 'amended']);
-const LOOKED_UP = new Set(['Patient', 'ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport']);
 
 interface Planned {
   readonly index: number;
@@ -141,7 +140,7 @@ export class VaultWrites {
     for (const [index, req] of requests.entries()) {
       const where = inBundle ? `Bundle.entry[${index}]` : req.type;
       const tenantCreation = operation === 'create-tenant' && req.type === 'Organization';
-      if (!WRITABLE.has(req.type) && !tenantCreation) throw invalidInput(`${where}: ${req.type} cannot be written here`);
+      if (!VAULT_TYPES.has(req.type) && !tenantCreation) throw invalidInput(`${where}: ${req.type} cannot be written here`);
       const type = req.type as FhirType;
       authorize(ctx.principal, req.method === 'POST' ? 'create' : 'update', type);
       const resource = (req.validated ? req.resource : validateAt(req.resource, inBundle, index, this.#clock)) as AnyResource;
@@ -152,7 +151,7 @@ export class VaultWrites {
         // A tenant's Organization keeps the id the tenant was created under.
         id = tenantCreation && typeof resource.id === 'string' ? resource.id : randomId(this.#random);
       } else {
-        if (!req.id || !FHIR_ID.test(req.id)) throw invalidInput(`${where}: an update names the id in its url`);
+        if (!req.id || !ID_PATTERN.test(req.id)) throw invalidInput(`${where}: an update names the id in its url`);
         if (resource.id !== undefined && resource.id !== req.id) throw invalidResource(`${where}: the resource id does not match the url`, [{ expression: `${type}.id`, diagnostics: 'id differs from the url' }]);
         id = req.id;
         previous = await this.#current(ctx, type, id);
@@ -196,7 +195,7 @@ export class VaultWrites {
    */
   async #exists(tenant: string, reference: string, cache: Map<string, boolean>): Promise<boolean> {
     const [type, id] = reference.split('/') as [string, string];
-    if (!LOOKED_UP.has(type)) return true;
+    if (!VAULT_TYPES.has(type)) return true;
     let found = cache.get(reference);
     if (found === undefined) {
       found = type === 'Patient'
@@ -230,13 +229,13 @@ export class VaultWrites {
       const row = await this.#store.getResource(ctx.tenant, 'DiagnosticReport', p.id, v);
       if (row) history.push(row);
     }
-    const everAuthorised = history.some((r) => AUTHORISING.has(r.status ?? ''));
+    const everAuthorised = history.some((r) => isAuthorisedStatus(r.status));
     const status = (p.resource as { status?: string }).status ?? '';
     if (status === 'final' && everAuthorised) throw forbidden("this report was authorised before: authorise the new version as 'amended'");
     if (status === 'amended' && !everAuthorised) throw forbidden("only a report that was authorised can be 'amended'");
     if (!authorises(p.resource)) return;
 
-    const enteredBy = new Set<string>(history.filter((r) => !AUTHORISING.has(r.status ?? '')).map((r) => r.enteredBy));
+    const enteredBy = new Set<string>(history.filter((r) => !isAuthorisedStatus(r.status)).map((r) => r.enteredBy));
     if (!p.previous || contentChanged(p.previous.resource, p.resource)) enteredBy.add(ctx.principal.id);
     const results = ((p.resource as { result?: { reference?: string }[] }).result ?? []).map((r) => r.reference ?? '');
     for (const ref of results) {
@@ -244,8 +243,8 @@ export class VaultWrites {
         enteredBy.add(ctx.principal.id);
         continue;
       }
-      const m = /^Observation\/([A-Za-z0-9\-.]{1,64})$/.exec(ref);
-      const current = m ? await this.#store.getResource(ctx.tenant, 'Observation', m[1]!) : null;
+      const id = referencedId(ref, 'Observation');
+      const current = id ? await this.#store.getResource(ctx.tenant, 'Observation', id) : null;
       if (!current) throw invalidResource(`DiagnosticReport.result: ${ref} does not exist in this tenant`, [{ expression: 'DiagnosticReport.result', diagnostics: 'unknown result' }]);
       for (let v = 1; v <= current.version; v++) {
         const row = v === current.version ? current : await this.#store.getResource(ctx.tenant, 'Observation', current.id, v);
