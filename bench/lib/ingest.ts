@@ -148,6 +148,38 @@ export async function ingest(app: App, contexts: Map<string, AccessContext>, ite
   return { resources, transactions: items.length, seconds, resourcesPerSecond: resources / seconds, cpu, ...pgTrips };
 }
 
+/**
+ * The same small bundles as `labkluis import` and `labkluis demo` send them: per tenant, in
+ * slices handed to app.vault.transactions(), which keeps each bundle its own atomic, audited
+ * transaction and lets consecutive ones share a durable commit.
+ */
+export async function ingestGrouped(app: App, contexts: Map<string, AccessContext>, items: readonly WorkItem[], slice: number, reports?: ReportIds): Promise<IngestResult> {
+  const byTenant = new Map<string, number[]>();
+  items.forEach((item, i) => byTenant.set(item.tenant, [...(byTenant.get(item.tenant) ?? []), i]));
+  const responses: unknown[] = new Array(items.length);
+  let resources = 0;
+  let commits = 0;
+  const cpuStart = cpuSnapshot();
+  const pgBefore = pgQueries.count;
+  const started = performance.now();
+  for (const [tenant, indices] of byTenant) {
+    const ctx = contexts.get(tenant)!;
+    for (let at = 0; at < indices.length; at += slice) {
+      const part = indices.slice(at, at + slice);
+      const outcome = await app.vault.transactions(ctx, part.map((i) => items[i]!.bundle));
+      if (outcome.refused) throw outcome.refused.error;
+      outcome.responses.forEach((r, j) => (responses[part[j]!] = r));
+      for (const i of part) resources += items[i]!.resources;
+      commits++;
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuSince(cpuStart);
+  if (reports) collectReports(items, responses, reports);
+  const pgTrips = app.store.backend === 'postgres' ? { pgRoundTripsPerTransaction: Math.round(((pgQueries.count - pgBefore) / items.length) * 100) / 100 } : {};
+  return { resources, transactions: items.length, seconds, resourcesPerSecond: resources / seconds, cpu, ...pgTrips };
+}
+
 export interface Side {
   readonly app: App;
   readonly contexts: Map<string, AccessContext>;

@@ -41,21 +41,24 @@ export function renderResults(r: BenchResults, resultsFile: string): string {
   for (const v of r.verdicts) out.push(`| ${v.target} | ${v.measured} | ${v.met ? 'met' : '**missed**'} |`);
   out.push('');
 
-  out.push('**Ingest** (app.vault.transaction, local importer, one transaction after another; AES-256-GCM unless noted)');
+  out.push('**Ingest** (app.vault.transaction, local importer, one transaction after another; "grouped": the same small bundles through app.vault.transactions in slices of 64, each still its own atomic, audited transaction, as `labkluis import` and `demo` send them; AES-256-GCM unless noted)');
   out.push('');
   out.push('| backend | bundles | resources / transaction | resources | transactions | seconds | resources/s | CPU ms / resource | other load (cores) |');
   out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   const ingestRow = (backend: string, s: NonNullable<BenchResults['ingest']['sqlite']>['small'], cipher = '') =>
-    out.push(`| ${backend}${cipher} | ${s.shape === 'small' ? '1 episode each' : `${s.episodesPerTransaction} episodes merged`} | ${s.resourcesPerTransaction} | ${fmtInt(s.resources)} | ${fmtInt(s.transactions)} | ${s.seconds.toFixed(1)} | **${fmtInt(s.resourcesPerSecond)}** | ${s.cpuMsPerResource.toFixed(3)} | ${s.cpu.otherCores} |`);
+    out.push(`| ${backend}${cipher} | ${s.shape === 'small' ? '1 episode each' : s.shape === 'grouped' ? '1 episode each, grouped (import/demo)' : `${s.episodesPerTransaction} episodes merged`} | ${s.resourcesPerTransaction} | ${fmtInt(s.resources)} | ${fmtInt(s.transactions)} | ${s.seconds.toFixed(1)} | **${fmtInt(s.resourcesPerSecond)}** | ${s.cpuMsPerResource.toFixed(3)} | ${s.cpu.otherCores} |`);
   for (const shape of ['small', 'large'] as const) {
     const s = r.ingest.sqlite?.[shape];
     if (s) ingestRow('SQLite', s);
     const e = r.encryption.find((x) => x.shape === shape);
     if (e) ingestRow('SQLite', e.null, ', null cipher');
+    if (shape === 'small' && r.ingestGrouped.sqlite) ingestRow('SQLite', r.ingestGrouped.sqlite);
   }
   for (const shape of ['small', 'large'] as const) {
     const s = r.ingest.postgres?.[shape];
     if (s) ingestRow('PostgreSQL', s, s.pgRoundTripsPerTransaction !== undefined ? ` (${s.pgRoundTripsPerTransaction} round trips / transaction)` : '');
+    const g = r.ingestGrouped.postgres;
+    if (shape === 'small' && g) ingestRow('PostgreSQL', g, g.pgRoundTripsPerTransaction !== undefined ? ` (${g.pgRoundTripsPerTransaction} round trips / bundle)` : '');
   }
   out.push('');
 

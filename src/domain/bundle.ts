@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import type { Bundle } from './fhir-types.js';
 import { resourceBase, str } from './datatypes.js';
-import { ID_PATTERN, listReferences, rewriteReferences, URN_UUID_PATTERN, type Path } from './references.js';
+import { copyJson } from './json-copy.js';
+import { ID_PATTERN, listReferences, rewriteReferencesUndoably, URN_UUID_PATTERN, type Path } from './references.js';
 import { checkLabResource, zodProblems, type Checked } from './resource-check.js';
 import { asArray, asObject, asString, type Problem, type RuleContext } from './rules.js';
 
@@ -46,8 +47,12 @@ export function checkBundle(json: unknown, ctx: RuleContext): Checked<Bundle> {
     else targets.set(fullUrl, asString(asObject(entry?.resource)?.resourceType) ?? '');
   });
 
-  entries.forEach((e, i) => {
-    const entry = asObject(e);
+  // One copy of the whole bundle: entries are checked on it (references swapped for typed
+  // placeholders and back) and it is the value returned, so the caller may change it freely.
+  const copy = copyJson(raw);
+  const copies = asArray(copy.entry);
+  entries.forEach((_, i) => {
+    const entry = asObject(copies[i]);
     if (entry === undefined) return;
     const resource = asObject(entry.resource);
     const prefix = ['entry', i, 'resource'];
@@ -66,13 +71,15 @@ export function checkBundle(json: unknown, ctx: RuleContext): Checked<Bundle> {
         problems.push({ path: [...prefix, ...ref.segments, 'reference'], message: 'refers to a fullUrl that is not in this bundle' });
       }
     }
-    const probe = structuredClone(resource);
-    rewriteReferences(probe, (r) => (targets.get(r) ? `${targets.get(r)}/placeholder` : undefined));
-    problems.push(...under(prefix, checkLabResource(probe, ctx, true).problems));
+    const restore = rewriteReferencesUndoably(resource, (r) => (targets.get(r) ? `${targets.get(r)}/placeholder` : undefined));
+    try {
+      problems.push(...under(prefix, checkLabResource(resource, ctx, true).problems));
+    } finally {
+      restore();
+    }
     problems.push(...requestProblems(asObject(entry.request), resource, i));
   });
-  // A copy, like the zod output for single resources: the caller may change it freely.
-  return problems.length === 0 ? { value: structuredClone(raw) as unknown as Bundle, problems } : { problems };
+  return problems.length === 0 ? { value: copy as unknown as Bundle, problems } : { problems };
 }
 
 /** POST url names the type (the server assigns the id); PUT url is 'Type/id' of this resource. */

@@ -81,24 +81,43 @@ export type ReferenceMapping = ReadonlyMap<string, string> | ((reference: string
  * Returns how many references changed.
  */
 export function rewriteReferences(resource: unknown, mapping: ReferenceMapping): number {
+  return swapReferences(resource, mapping).length;
+}
+
+/**
+ * rewriteReferences that remembers what it changed: calling the returned undo puts every
+ * original reference back. Lets a check run on a resource with its references substituted
+ * without copying the resource first.
+ */
+export function rewriteReferencesUndoably(resource: unknown, mapping: ReferenceMapping): () => void {
+  const swapped = swapReferences(resource, mapping);
+  return () => {
+    for (const [node, original] of swapped) node.reference = original;
+  };
+}
+
+function swapReferences(resource: unknown, mapping: ReferenceMapping): [Record<string, unknown>, string][] {
   const lookup = typeof mapping === 'function' ? mapping : (r: string) => mapping.get(r);
-  let changed = 0;
+  const swapped: [Record<string, unknown>, string][] = [];
   const walk = (node: unknown): void => {
     if (Array.isArray(node)) {
-      node.forEach(walk);
+      for (const item of node) walk(item);
     } else if (isObject(node)) {
       if (typeof node.reference === 'string') {
         const next = lookup(node.reference);
         if (next !== undefined && next !== node.reference) {
+          swapped.push([node, node.reference]);
           node.reference = next;
-          changed++;
         }
       }
-      for (const value of Object.values(node)) if (typeof value === 'object') walk(value);
+      for (const key in node) {
+        const value = node[key];
+        if (typeof value === 'object' && value !== null) walk(value);
+      }
     }
   };
   walk(resource);
-  return changed;
+  return swapped;
 }
 
 /**

@@ -2,6 +2,6 @@ export { Vault } from './vault.js';
 export type { VaultDeps } from './vault.js';
 export type { AccessContext, RequestFacts } from './context.js';
 export type { SearchPage } from './reads.js';
-export type { WriteResult } from './writes.js';
+export type { BatchOutcome, BatchRefusal, WriteResult } from './writes.js';
 export type { FhirType, Action } from './policy.js';
 export { isAllowed, identityView } from './policy.js';

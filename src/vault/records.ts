@@ -2,7 +2,7 @@ import type { Resource } from 'fhir/r4.js';
 import { blindToken, type DataKeys, type RecordCipher } from '../crypto/index.js';
 import { LabkluisError } from '../kernel/index.js';
 import type { PersonRow, ResourceRow, ResourceType } from '../store/index.js';
-import { BSN_SYSTEM, indexFieldsOf, type LabResource } from '../domain/index.js';
+import { BSN_SYSTEM, indexFieldsOf, type IndexToken, type LabResource } from '../domain/index.js';
 
 /**
  * Turns resources into rows the store may hold (ciphertext + blind tokens) and back.
@@ -46,8 +46,18 @@ export class RecordCodec {
   async sealResource(tenant: string, resource: Resource & { id: string }, version: number, enteredBy: string, at: string): Promise<ResourceRow> {
     const type = resource.resourceType as ResourceType;
     const fields = indexFieldsOf(resource as LabResource);
-    const tokens = await Promise.all(fields.tokens.map((t) => this.token(tenant, t.param, t.system, t.value)));
-    const unique = await Promise.all(fields.unique.map((t) => this.token(tenant, t.param, t.system, t.value)));
+    const indexKey = (await this.#keys.current(tenant, 'index')).key;
+    // One MAC per distinct (param, system, value): unique tokens (the barcode) are also
+    // searched like any other token, so they go in both lists.
+    const made = new Map<string, string>();
+    const tokenOf = (t: IndexToken): string => {
+      const slot = `${t.param}\x1f${t.system ?? ''}\x1f${t.value}`;
+      let token = made.get(slot);
+      if (token === undefined) made.set(slot, (token = blindToken(indexKey, t.param, t.system, t.value)));
+      return token;
+    };
+    const unique = fields.unique.map(tokenOf);
+    const tokens = [...new Set([...fields.tokens.map(tokenOf), ...unique])];
     const key = await this.#keys.current(tenant, 'clinical');
     return {
       tenant,
@@ -57,8 +67,7 @@ export class RecordCodec {
       pseudonym: fields.subject,
       status: fields.status,
       date: fields.date,
-      // Unique tokens (the barcode) are searched like any other token, so they go in both lists.
-      tokens: [...new Set([...tokens, ...unique])],
+      tokens,
       uniqueTokens: [...new Set(unique)],
       body: this.#cipher.seal(key, { tenant, type, id: resource.id, version }, Buffer.from(JSON.stringify(resource))),
       enteredBy,

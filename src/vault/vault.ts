@@ -13,7 +13,7 @@ import { RecordCodec } from './records.js';
 import { opaque } from './audit-safe.js';
 import { TenantDirectory, TENANT_ID } from './tenants.js';
 import { Trail, type AuditContext } from './trail.js';
-import { VaultWrites, type WriteResult } from './writes.js';
+import { VaultWrites, type BatchOutcome, type WriteResult } from './writes.js';
 
 export interface VaultDeps {
   readonly store: Store;
@@ -70,6 +70,14 @@ export class Vault {
 
   transaction(ctx: AccessContext, bundle: unknown): Promise<Bundle> {
     return this.#writes.transaction(ctx, bundle);
+  }
+
+  /**
+   * Many transaction Bundles in order (import, demo): each atomic and audited as its own
+   * transaction, small ones sharing durable commits. Stops at the first refused bundle.
+   */
+  transactions(ctx: AccessContext, bundles: readonly unknown[]): Promise<BatchOutcome> {
+    return this.#writes.transactions(ctx, bundles);
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4.js';
 import { conflict, forbidden, invalidInput, invalidResource, isLabkluisError, notFound, randomId, type Clock, type Random } from '../kernel/index.js';
-import { canonicalJson, type JsonValue } from '../audit/index.js';
+import { canonicalJson, type AuditDraft, type JsonValue } from '../audit/index.js';
 import type { PersonRow, ResourceRow, ResourceType, Store, TenantRow, Versioned } from '../store/index.js';
 import { ID_PATTERN, listReferences, referencedId, rewriteReferences, validateResource } from '../domain/index.js';
 import type { AccessContext } from './context.js';
@@ -17,6 +17,35 @@ type AnyResource = Resource & { id: string; meta?: Resource['meta'] };
 // The records the vault keeps: what may be written here, and what a reference is checked against.
 const VAULT_TYPES = new Set(['Patient', 'ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport']);
 export const MAX_ENTRIES = 1000;
+/** How much one grouped commit of several bundles holds at most. */
+export const GROUP_LIMITS = { bundles: 64, resources: 1000 } as const;
+
+/** What transactions() did: the responses of the committed bundles, and the refusal that stopped it. */
+export interface BatchOutcome {
+  readonly responses: Bundle[];
+  readonly refused?: BatchRefusal;
+}
+export interface BatchRefusal {
+  /** Index of the refused bundle; every bundle before it was committed. */
+  readonly index: number;
+  readonly error: unknown;
+}
+
+/** A write planned, checked and sealed: rows and audit drafts ready for one store commit. */
+interface PreparedWrite {
+  readonly tenants: readonly TenantRow[];
+  readonly persons: readonly Versioned<PersonRow>[];
+  readonly resources: readonly Versioned<ResourceRow>[];
+  readonly drafts: readonly AuditDraft[];
+  readonly results: WriteResult[];
+  readonly refusal: Refusal;
+}
+interface Refusal {
+  readonly ctx: AccessContext;
+  readonly operation: string;
+  readonly action: 'C' | 'U';
+  readonly objects: readonly AuditObjectRef[];
+}
 
 interface Planned {
   readonly index: number;
@@ -53,6 +82,90 @@ export class VaultWrites {
 
   /** A transaction Bundle (already shape-checked by the caller or not: it is checked here). */
   async transaction(ctx: AccessContext, bundle: unknown): Promise<Bundle> {
+    const [response] = await this.#commit([await this.#prepareBundle(ctx, bundle, true)]);
+    return response!;
+  }
+
+  /**
+   * Several transaction Bundles from one principal and tenant (import, demo): each one atomic,
+   * with its own audit entries, exactly as if sent one after another, but committed in groups
+   * so that many small bundles share one durable commit. Stops at the first bundle the vault
+   * refuses: every bundle before it is committed, it and the ones after it are not.
+   *
+   * Only bundles that create and nothing else share a commit: an update may depend on what an
+   * earlier bundle of the group changes (a report authorised there locks its results; a result
+   * entered there counts for four eyes), so a bundle with an update always goes alone, after
+   * the group before it has committed.
+   *
+   * A bundle is first prepared against the store as it is before its group commits. If that
+   * fails (it may refer to a record of an earlier bundle in the group) or the group's commit
+   * fails (two bundles updating one record), the group so far is committed or replayed bundle
+   * by bundle, and the bundle is tried again on its own: only that outcome counts, and only
+   * that one is audited as a refusal.
+   */
+  async transactions(ctx: AccessContext, bundles: readonly unknown[], limits = GROUP_LIMITS): Promise<BatchOutcome> {
+    const responses: Bundle[] = [];
+    let group: { index: number; input: unknown; prepared: PreparedWrite }[] = [];
+    let groupResources = 0;
+    const flush = async (): Promise<BatchRefusal | null> => {
+      const pending = group;
+      group = [];
+      groupResources = 0;
+      if (pending.length === 0) return null;
+      try {
+        responses.push(...(await this.#commit(pending.map((g) => g.prepared))));
+        return null;
+      } catch (e) {
+        if (isLabkluisError(e, 'ERR_AUDIT_UNAVAILABLE')) throw e;
+        // Nothing of the group was written: replay it one bundle at a time.
+        for (const g of pending) {
+          try {
+            responses.push(await this.transaction(ctx, g.input));
+          } catch (error) {
+            if (isLabkluisError(error, 'ERR_AUDIT_UNAVAILABLE')) throw error;
+            return { index: g.index, error };
+          }
+        }
+        return null;
+      }
+    };
+    for (let index = 0; index < bundles.length; index++) {
+      const input = bundles[index];
+      if (!createsOnly(input)) {
+        const refused = await flush();
+        if (refused) return { responses, refused };
+        try {
+          responses.push(await this.transaction(ctx, input));
+          continue;
+        } catch (error) {
+          if (isLabkluisError(error, 'ERR_AUDIT_UNAVAILABLE')) throw error;
+          return { responses, refused: { index, error } };
+        }
+      }
+      let prepared: PreparedWrite;
+      try {
+        prepared = await this.#prepareBundle(ctx, input, group.length === 0);
+      } catch (error) {
+        if (isLabkluisError(error, 'ERR_AUDIT_UNAVAILABLE')) throw error;
+        if (group.length === 0) return { responses, refused: { index, error } }; // alone, audited: final
+        const refused = await flush();
+        if (refused) return { responses, refused };
+        index--; // again, on its own
+        continue;
+      }
+      group.push({ index, input, prepared });
+      groupResources += prepared.results.length;
+      if (group.length >= limits.bundles || groupResources >= limits.resources) {
+        const refused = await flush();
+        if (refused) return { responses, refused };
+      }
+    }
+    const refused = await flush();
+    return refused ? { responses, refused } : { responses };
+  }
+
+  /** Validates and plans one bundle; refusals are audited only when `audited` (a final answer). */
+  async #prepareBundle(ctx: AccessContext, bundle: unknown, audited: boolean): Promise<PreparedWrite> {
     let requests: WriteRequest[];
     try {
       // The whole bundle in one pass: every entry, and every urn:uuid reference pointing at an
@@ -61,29 +174,61 @@ export class VaultWrites {
       const validated = validateResource(bundle, { clock: this.#clock }) as unknown as Bundle;
       requests = bundleRequests(validated).map((r) => ({ ...r, validated: true }));
     } catch (e) {
-      await this.#trail.refusal(ctx, { action: 'C', operation: 'transaction', patients: [], objects: [{ type: 'Bundle' }] }, e);
+      if (audited) await this.#trail.refusal(ctx, { action: 'C', operation: 'transaction', patients: [], objects: [{ type: 'Bundle' }] }, e);
       throw e;
     }
-    const results = await this.apply(ctx, requests, 'transaction');
-    return {
+    return this.#prepare(ctx, requests, 'transaction', [], audited);
+  }
+
+  /** Commits prepared writes as one store transaction; a transaction-response Bundle for each. */
+  async #commit(prepared: readonly PreparedWrite[]): Promise<Bundle[]> {
+    await this.#commitWrites(prepared);
+    return prepared.map((p) => ({
       resourceType: 'Bundle',
       type: 'transaction-response',
-      entry: results.map((r): BundleEntry => ({
+      entry: p.results.map((r): BundleEntry => ({
         ...(r.resource ? { resource: r.resource } : {}),
         response: { status: r.status, location: r.location, etag: r.etag, lastModified: r.lastModified },
       })),
-    };
+    }));
+  }
+
+  async #commitWrites(prepared: readonly PreparedWrite[]): Promise<void> {
+    try {
+      const rows = await this.#store.commit({
+        tenants: prepared.flatMap((p) => p.tenants),
+        persons: prepared.flatMap((p) => p.persons),
+        resources: prepared.flatMap((p) => p.resources),
+      }, this.#trail.log.sealerFor(prepared.flatMap((p) => p.drafts)));
+      this.#trail.log.noteAppended(rows);
+    } catch (e) {
+      if (!isLabkluisError(e, 'ERR_AUDIT_UNAVAILABLE') && prepared.length === 1) await this.#refuse(prepared[0]!.refusal, e);
+      throw e;
+    }
   }
 
   async apply(ctx: AccessContext, requests: readonly WriteRequest[], operation: string, newTenants: readonly TenantRow[] = []): Promise<WriteResult[]> {
-    const objects = requests.map((r) => ({ type: r.type, ...(r.id ? { id: r.id } : {}) }));
-    let planned: Planned[] = [];
+    const prepared = await this.#prepare(ctx, requests, operation, newTenants, true);
+    await this.#commitWrites([prepared]);
+    return prepared.results;
+  }
+
+  /**
+   * Plans, checks and seals a write without committing it. When `audited`, a refusal is
+   * recorded before it is thrown; otherwise the caller tries again and records the outcome.
+   */
+  async #prepare(ctx: AccessContext, requests: readonly WriteRequest[], operation: string, newTenants: readonly TenantRow[], audited: boolean): Promise<PreparedWrite> {
+    const refusal: Refusal = {
+      ctx, operation,
+      action: requests.length > 0 && requests.every((r) => r.method === 'PUT') ? 'U' : 'C',
+      objects: requests.map((r) => ({ type: r.type, ...(r.id ? { id: r.id } : {}) })),
+    };
     try {
       assertClinicalTenant(ctx);
       if (!newTenants.some((t) => t.id === ctx.tenant)) await this.#tenants.assertExists(ctx.tenant);
       if (requests.length === 0) throw invalidInput('nothing to write');
       if (requests.length > MAX_ENTRIES) throw invalidInput(`at most ${MAX_ENTRIES} entries per transaction`);
-      planned = await this.#plan(ctx, requests, operation);
+      const planned = await this.#plan(ctx, requests, operation);
       const at = this.#clock.now().toISOString();
       const persons: Versioned<PersonRow>[] = [];
       const resources: Versioned<ResourceRow>[] = [];
@@ -110,10 +255,8 @@ export class VaultWrites {
       const drafts = (['C', 'U'] as const)
         .filter((action) => events[action].objects.length > 0)
         .map((action) => this.#trail.draft(ctx, { action, operation, ...events[action], outcome: 'success' }));
-      const rows = await this.#store.commit({ tenants: newTenants, persons, resources }, this.#trail.log.sealerFor(drafts));
-      this.#trail.log.noteAppended(rows);
       const back = readsBack(ctx.principal.role);
-      return planned.map((p) => ({
+      const results = planned.map((p) => ({
         status: p.method === 'POST' ? '201 Created' : '200 OK',
         location: `${p.type}/${p.id}/_history/${p.version}`,
         etag: `W/"${p.version}"`,
@@ -123,13 +266,15 @@ export class VaultWrites {
         version: p.version,
         resource: back ? p.resource : null,
       }));
+      return { tenants: newTenants, persons, resources, drafts, results, refusal };
     } catch (e) {
-      if (!isLabkluisError(e, 'ERR_AUDIT_UNAVAILABLE')) {
-        const action = requests.every((r) => r.method === 'PUT') ? 'U' : 'C';
-        await this.#trail.refusal(ctx, { action, operation, patients: [], objects }, e);
-      }
+      if (audited && !isLabkluisError(e, 'ERR_AUDIT_UNAVAILABLE')) await this.#refuse(refusal, e);
       throw e;
     }
+  }
+
+  async #refuse(r: Refusal, error: unknown): Promise<void> {
+    await this.#trail.refusal(r.ctx, { action: r.action, operation: r.operation, patients: [], objects: r.objects }, error);
   }
 
   async #plan(ctx: AccessContext, requests: readonly WriteRequest[], operation: string): Promise<Planned[]> {
@@ -253,6 +398,12 @@ export class VaultWrites {
     }
     checkFourEyes(ctx.principal, enteredBy);
   }
+}
+
+/** A bundle whose every entry is a POST (anything malformed counts as not: it goes alone). */
+function createsOnly(bundle: unknown): boolean {
+  const entries = (bundle as { entry?: unknown } | null)?.entry;
+  return Array.isArray(entries) && entries.every((e) => (e as { request?: { method?: unknown } } | null)?.request?.method === 'POST');
 }
 
 /** Whether two versions differ in anything but their status and server metadata. */

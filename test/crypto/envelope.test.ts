@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createHmac } from 'node:crypto';
 import { aesGcmCipher, blindToken } from '../../src/crypto/index.js';
 import { isLabkluisError, systemRandom } from '../../src/kernel/index.js';
 
@@ -63,5 +64,24 @@ describe('blind index', () => {
     expect(blindToken(k1, 'identifier', 'other', '999990019')).not.toBe(t);
     expect(t).not.toContain('999990019');
     expect(t).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  });
+
+  it('is HMAC-SHA256 over length-prefixed UTF-8 fields, truncated to 128 bits (stored tokens stay valid)', () => {
+    const key = Buffer.alloc(32, 7);
+    const reference = (param: string, system: string, value: string): string => {
+      const mac = createHmac('sha256', key);
+      for (const field of [param, system, value]) {
+        const bytes = Buffer.from(field, 'utf8');
+        const len = Buffer.alloc(4);
+        len.writeUInt32BE(bytes.length);
+        mac.update(len).update(bytes);
+      }
+      return mac.digest().subarray(0, 16).toString('base64url');
+    };
+    expect(blindToken(key, 'code', 'http://loinc.org', '77379-6')).toBe(reference('code', 'http://loinc.org', '77379-6'));
+    expect(blindToken(key, 'code', undefined, '77379-6')).toBe(reference('code', '', '77379-6'));
+    expect(blindToken(key, 'naam', 'sÿstém', 'Ĳsbrand 🧪')).toBe(reference('naam', 'sÿstém', 'Ĳsbrand 🧪'));
+    // Moving bytes between fields changes the token.
+    expect(blindToken(key, 'ab', 'c', 'd')).not.toBe(blindToken(key, 'a', 'bc', 'd'));
   });
 });

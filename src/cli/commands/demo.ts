@@ -1,10 +1,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Bundle } from 'fhir/r4.js';
 import { dirname, join } from 'node:path';
 import { generateDemo } from '../../demo/index.js';
 import { ORGANIZATION_KINDS } from '../../domain/index.js';
 import { configPath } from '../../config/index.js';
 import { systemClock, systemRandom } from '../../kernel/index.js';
-import type { AccessContext } from '../../vault/index.js';
 import { openApp } from '../open-app.js';
 import { operator } from '../operator.js';
 import type { Paths } from '../paths.js';
@@ -22,6 +22,9 @@ export interface DemoOptions {
 
 interface DemoToken { readonly handle: string; readonly tenant: string; readonly token: string }
 type DemoTokens = Record<string, DemoToken[]>;
+
+/** Episodes handed to the vault at a time (the progress bar moves per slice). */
+const DEMO_SLICE = 64;
 
 /**
  * Loads the synthetic demo into a vault (initialising one on SQLite if there is none), once.
@@ -41,16 +44,24 @@ export async function demo(paths: Paths, o: DemoOptions, out: (line: string) => 
         const kind = code && (ORGANIZATION_KINDS as readonly string[]).includes(code) ? code : 'client';
         await app.vault.createTenant(importer, { ip: 'local', userAgent: 'labkluis-cli demo' }, org, kind);
       }
-      const contexts = new Map<string, AccessContext>();
+      // Per tenant, in slices: each episode is its own atomic transaction; the vault lets
+      // consecutive ones share durable commits.
+      const byTenant = new Map<string, Bundle[]>();
+      data.bundles.forEach((bundle, i) => {
+        const tenant = data.tenantOf[i]!;
+        byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), bundle]);
+      });
       const bar = progress('demo', data.bundles.length);
       let resources = 0;
-      for (const [i, bundle] of data.bundles.entries()) {
-        const tenant = data.tenantOf[i]!;
-        let ctx = contexts.get(tenant);
-        if (!ctx) contexts.set(tenant, (ctx = app.vault.context(importer, { tenant, ip: 'local', userAgent: 'labkluis-cli demo' })));
-        await app.vault.transaction(ctx, bundle);
-        resources += bundle.entry?.length ?? 0;
-        bar.advance();
+      for (const [tenant, bundles] of byTenant) {
+        const ctx = app.vault.context(importer, { tenant, ip: 'local', userAgent: 'labkluis-cli demo' });
+        for (let i = 0; i < bundles.length; i += DEMO_SLICE) {
+          const slice = bundles.slice(i, i + DEMO_SLICE);
+          const outcome = await app.vault.transactions(ctx, slice);
+          if (outcome.refused) throw outcome.refused.error;
+          resources += slice.reduce((n, b) => n + (b.entry?.length ?? 0), 0);
+          bar.advance(slice.length);
+        }
       }
       bar.stop();
       const tokens = await demoTokens(app, data.organizations.map((org) => org.id!));

@@ -9,6 +9,7 @@ import { progress } from '../progress.js';
 
 const MAX_FILE_BYTES = 512 * 1024 * 1024;
 const CHUNK = 500;
+const BUNDLES_AT_ONCE = 64;
 
 export interface ImportSummary {
   readonly transactions: number;
@@ -45,12 +46,25 @@ export async function importFile(app: App, file: string, tenant: string): Promis
   let transactions = 0;
   let resources = 0;
   try {
-    for (const unit of units) {
+    for (let u = 0; u < units.length; u++) {
+      const unit = units[u]!;
       if (unit.kind === 'bundle') {
-        await app.vault.transaction(ctx, unit.bundle);
-        transactions++;
-        resources += unit.bundle.entry?.length ?? 0;
-        bar.advance(unit.bundle.entry?.length ?? 0);
+        // Consecutive bundle lines go to the vault together: each stays its own atomic
+        // transaction, and small ones share durable commits.
+        const run: Bundle[] = [];
+        for (; u < units.length && run.length < BUNDLES_AT_ONCE; u++) {
+          const next = units[u]!;
+          if (next.kind !== 'bundle') break;
+          run.push(next.bundle);
+        }
+        u--;
+        const outcome = await app.vault.transactions(ctx, run);
+        for (const bundle of run.slice(0, outcome.responses.length)) {
+          transactions++;
+          resources += bundle.entry?.length ?? 0;
+          bar.advance(bundle.entry?.length ?? 0);
+        }
+        if (outcome.refused) throw outcome.refused.error;
         continue;
       }
       for (let i = 0; i < unit.resources.length; i += CHUNK) {

@@ -98,6 +98,11 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
     BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
   `,
+  // 2: the tokens of a retired version are deleted by primary key (the row keeps its token
+  // list), so the second index on every token insert goes.
+  `
+  DROP INDEX clinical_tokens_pos;
+  `,
 ];
 
 /** Connection settings; applied on every open, before anything else runs. */

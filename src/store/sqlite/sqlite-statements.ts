@@ -34,9 +34,9 @@ const SQL = {
       unique_tokens, body, entered_by, last_updated, is_current)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
   retireResource: `UPDATE clinical_resources SET is_current = 0
-    WHERE tenant = ? AND type = ? AND id = ? AND version = ? AND is_current = 1 RETURNING pos`,
+    WHERE tenant = ? AND type = ? AND id = ? AND version = ? AND is_current = 1 RETURNING pos, tokens`,
   insertToken: 'INSERT OR IGNORE INTO clinical_tokens (tenant, token, pos) VALUES (?, ?, ?)',
-  deleteTokens: 'DELETE FROM clinical_tokens WHERE pos = ?',
+  deleteToken: 'DELETE FROM clinical_tokens WHERE tenant = ? AND token = ? AND pos = ?',
   claimUniqueToken: 'INSERT INTO clinical_unique_tokens (tenant, token, type, id) VALUES (?, ?, ?, ?)',
   releaseUniqueTokens: 'DELETE FROM clinical_unique_tokens WHERE tenant = ? AND type = ? AND id = ?',
   getCurrentResource: 'SELECT * FROM clinical_resources WHERE tenant = ? AND type = ? AND id = ? AND is_current = 1',

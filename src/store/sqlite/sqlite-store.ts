@@ -113,10 +113,10 @@ export class SqliteStore implements Store {
   #writeResource({ row: r, expectedVersion }: Versioned<ResourceRow>): void {
     const s = this.#s;
     if (expectedVersion !== null) {
-      const old = s.retireResource.get(r.tenant, r.type, r.id, expectedVersion) as { pos: number } | undefined;
+      const old = s.retireResource.get(r.tenant, r.type, r.id, expectedVersion) as { pos: number; tokens: string } | undefined;
       if (old === undefined) throw conflictError('resource version mismatch');
       // The search index and the unique claims follow the current version only.
-      s.deleteTokens.run(old.pos);
+      for (const token of JSON.parse(old.tokens) as string[]) s.deleteToken.run(r.tenant, token, old.pos);
       s.releaseUniqueTokens.run(r.tenant, r.type, r.id);
     }
     const pos = s.insertResource.run(
