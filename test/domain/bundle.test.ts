@@ -8,6 +8,20 @@ describe('Bundle validation', () => {
     const b = valid(transaction()) as Bundle;
     expect(b.entry).toHaveLength(5);
   });
+  it('returns a copy with references as sent, leaving the input untouched', () => {
+    const input = transaction();
+    const before = JSON.stringify(input);
+    const b = valid(input) as Bundle;
+    expect(JSON.stringify(input)).toBe(before);
+    expect(JSON.stringify(b)).toBe(before); // urn:uuid references back in place after the typed check
+    (b.entry![3]!.resource as { status?: string }).status = 'cancelled';
+    expect(JSON.stringify(input)).toBe(before);
+  });
+  it('refuses an entry with a "__proto__" element and pollutes nothing', () => {
+    const b = JSON.parse(JSON.stringify(transaction()).replace('"resourceType":"Patient"', '"__proto__":{"polluted":1},"resourceType":"Patient"'));
+    expectRefused(b, 'Bundle.entry[0].resource.__proto__', /unknown element/);
+    expect(({} as { polluted?: number }).polluted).toBeUndefined();
+  });
   it('accepts only type transaction', () => {
     expectRefused({ ...transaction(), type: 'batch' }, 'Bundle.type', /transaction/);
   });
