@@ -6,6 +6,7 @@
  *
  * Timestamps are ISO-8601 UTC strings produced by the injected clock, never by the database.
  */
+import type { AccountStore } from './account-types.js';
 
 export type Role =
   | 'registrar'
@@ -167,6 +168,8 @@ export interface AuditQuery {
 
 export interface Store {
   readonly backend: 'sqlite' | 'postgres';
+  /** Human sign-in: accounts, enrolment links, sessions, refresh tokens (account-types.ts). */
+  readonly accounts: AccountStore;
   /** Creates or upgrades the schema; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe } from 'vitest';
 import type { Store } from '../../src/store/index.js';
+import { describeAccountContract } from './contract-accounts.js';
 import { describeAuditContract } from './contract-audit.js';
 import { describeCoreContract } from './contract-core.js';
 import { describePersonContract } from './contract-persons.js';
@@ -50,5 +51,6 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
     describeResourceContract(ctx);
     describeSearchContract(ctx);
     describeAuditContract(ctx);
+    describeAccountContract(ctx);
   });
 }

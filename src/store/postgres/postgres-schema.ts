@@ -102,6 +102,25 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON audit.checkpoints
     FOR EACH STATEMENT EXECUTE FUNCTION audit.forbid_change();
   `,
+  // 2: human sign-in (accounts, one-time enrolment links, device-bound sessions, refresh tokens).
+  `
+  CREATE TABLE core.accounts (
+    principal_id text PRIMARY KEY REFERENCES core.principals (id),
+    username text NOT NULL UNIQUE, password_hash text, password_changed_at text,
+    totp_allowed boolean NOT NULL, created_at text NOT NULL);
+  CREATE TABLE core.enrolment_links (
+    secret_hash bytea PRIMARY KEY, principal_id text NOT NULL REFERENCES core.principals (id),
+    purpose text NOT NULL, created_by text, created_at text NOT NULL, expires_at text NOT NULL, used_at text);
+  CREATE TABLE core.sessions (
+    id text PRIMARY KEY, principal_id text NOT NULL REFERENCES core.principals (id), jkt text NOT NULL,
+    created_at text NOT NULL, last_seen_at text NOT NULL, idle_seconds integer NOT NULL,
+    absolute_expires_at text NOT NULL, authenticated_at text NOT NULL, auth_method text NOT NULL,
+    revoked_at text, revoked_reason text, ip text, user_agent text);
+  CREATE INDEX sessions_principal ON core.sessions (principal_id, created_at);
+  CREATE TABLE core.refresh_tokens (
+    secret_hash bytea PRIMARY KEY, session_id text NOT NULL REFERENCES core.sessions (id),
+    created_at text NOT NULL, expires_at text NOT NULL, used_at text);
+  `,
 ];
 
 /** Roles and schemas; run on every migrate, before the tables. */
@@ -130,6 +149,10 @@ function grants(roles: RoleNames): string {
   GRANT SELECT, INSERT ON core.tenants, core.principals, core.api_tokens, core.data_keys TO ${r.core};
   GRANT UPDATE (disabled) ON core.principals TO ${r.core};
   GRANT UPDATE (revoked_at) ON core.api_tokens TO ${r.core};
+  GRANT SELECT, INSERT ON core.accounts, core.enrolment_links, core.sessions, core.refresh_tokens TO ${r.core};
+  GRANT UPDATE (password_hash, password_changed_at) ON core.accounts TO ${r.core};
+  GRANT UPDATE (used_at) ON core.enrolment_links, core.refresh_tokens TO ${r.core};
+  GRANT UPDATE (last_seen_at, authenticated_at, revoked_at, revoked_reason) ON core.sessions TO ${r.core};
 
   GRANT USAGE ON SCHEMA identity TO ${r.identity};
   GRANT SELECT, INSERT ON identity.persons TO ${r.identity};

@@ -10,6 +10,7 @@ import type {
   ApiTokenRow, AuditHead, AuditQuery, AuditRow, AuditSealer, CheckpointRow, DataKeyRow, KeyPurpose,
   PersonRow, PrincipalRow, ResourceQuery, ResourceRow, ResourceType, Store, TenantRow, WriteBatch,
 } from '../types.js';
+import { PostgresAccounts } from './postgres-accounts.js';
 import { appendSealed, writePersons, writeResources } from './postgres-commit.js';
 import {
   toApiToken, toAudit, toCheckpoint, toDataKey, toHead, toPerson, toPrincipal, toResource, toTenant,
@@ -54,6 +55,7 @@ export class PostgresStore implements Store {
   readonly backend = 'postgres' as const;
   readonly #pool: pg.Pool;
   #runner: Promise<PgRunner> | null = null;
+  readonly accounts: PostgresAccounts = new PostgresAccounts(() => this.#run());
 
   constructor(options: { readonly connectionString: string; readonly poolSize?: number }) {
     const { connectionString, poolSize = 10 } = options;

@@ -103,6 +103,29 @@ const MIGRATIONS: readonly string[] = [
   `
   DROP INDEX clinical_tokens_pos;
   `,
+  // 3: human sign-in (accounts, one-time enrolment links, device-bound sessions, refresh tokens).
+  `
+  CREATE TABLE core_accounts (
+    principal_id TEXT PRIMARY KEY REFERENCES core_principals (id),
+    username TEXT NOT NULL UNIQUE, password_hash TEXT, password_changed_at TEXT,
+    totp_allowed INTEGER NOT NULL, created_at TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE core_enrolment_links (
+    secret_hash BLOB PRIMARY KEY, principal_id TEXT NOT NULL REFERENCES core_principals (id),
+    purpose TEXT NOT NULL, created_by TEXT, created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT
+  ) STRICT;
+  CREATE TABLE core_sessions (
+    id TEXT PRIMARY KEY, principal_id TEXT NOT NULL REFERENCES core_principals (id), jkt TEXT NOT NULL,
+    created_at TEXT NOT NULL, last_seen_at TEXT NOT NULL, idle_seconds INTEGER NOT NULL,
+    absolute_expires_at TEXT NOT NULL, authenticated_at TEXT NOT NULL, auth_method TEXT NOT NULL,
+    revoked_at TEXT, revoked_reason TEXT, ip TEXT, user_agent TEXT
+  ) STRICT;
+  CREATE INDEX core_sessions_principal ON core_sessions (principal_id, created_at);
+  CREATE TABLE core_refresh_tokens (
+    secret_hash BLOB PRIMARY KEY, session_id TEXT NOT NULL REFERENCES core_sessions (id),
+    created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT
+  ) STRICT;
+  `,
 ];
 
 /** Connection settings; applied on every open, before anything else runs. */

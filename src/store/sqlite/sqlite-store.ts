@@ -6,9 +6,9 @@
  */
 import Database from 'better-sqlite3';
 import { LabkluisError } from '../../kernel/index.js';
-import {
-  checkBatch, checkLimit, checkResourceQuery, conflictError, distinctPatients, runSealer, storeError,
-} from '../batch-check.js';
+import { checkBatch, checkLimit, checkResourceQuery, conflictError, distinctPatients, runSealer } from '../batch-check.js';
+import { SqliteAccounts } from './sqlite-accounts.js';
+import { mustChange, one, run } from './sqlite-run.js';
 import type {
   ApiTokenRow, AuditHead, AuditQuery, AuditRow, AuditSealer, CheckpointRow, DataKeyRow, KeyPurpose,
   PersonRow, PrincipalRow, ResourceQuery, ResourceRow, ResourceType, Store, TenantRow, Versioned, WriteBatch,
@@ -26,12 +26,14 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   #stmts: Statements | null = null;
   readonly #dynamic: StatementCache;
+  readonly accounts: SqliteAccounts;
 
   constructor(options: { readonly path: string }) {
     if (typeof options.path !== 'string' || options.path === '') throw new TypeError('path is required');
     this.#db = run(() => new Database(options.path));
     run(() => applyPragmas(this.#db));
     this.#dynamic = new StatementCache(this.#db);
+    this.accounts = new SqliteAccounts(this.#db);
   }
 
   /** Statements exist only after migrate(): they refer to tables it creates. */
@@ -189,34 +191,4 @@ export class SqliteStore implements Store {
 /** Two different roots for one size mean two histories of the log: never keep quiet about it. */
 function forkedCheckpoint(): LabkluisError {
   return new LabkluisError('ERR_INTEGRITY', 'a checkpoint for this size already exists with another root');
-}
-
-function one<T>(raw: unknown, map: (r: Raw) => T): T | null {
-  return raw === undefined ? null : map(raw as Raw);
-}
-
-function mustChange(changes: number): void {
-  if (changes === 0) throw new LabkluisError('ERR_NOT_FOUND', 'no such record');
-}
-
-/**
- * Runs driver work and translates driver errors. Key violations are conflicts;
- * other SQLite errors become ERR_STORE without the driver message (it can quote values).
- * Anything else (a LabkluisError, a TypeError from misuse, a sealer's own error) passes.
- */
-const CONFLICT_CODES = new Set(['SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY', 'SQLITE_CONSTRAINT_FOREIGNKEY']);
-
-function run<T>(work: () => T): T {
-  try {
-    return work();
-  } catch (e) {
-    if (e instanceof Database.SqliteError) {
-      if (CONFLICT_CODES.has(e.code)) throw conflictError('a record with this key already exists');
-      throw storeError('sqlite', e.code);
-    }
-    if (e instanceof TypeError && /database connection is not open/.test(e.message)) {
-      throw storeError('sqlite', 'CLOSED');
-    }
-    throw e;
-  }
 }
