@@ -13,8 +13,11 @@ export interface Principal {
   readonly tenants: readonly string[];
   readonly instrument: string | null;
   readonly displayName: string;
-  readonly authMethod: 'api-token' | 'local-cli';
+  readonly authMethod: 'api-token' | 'local-cli' | 'session';
+  /** The API token id, or the session id for a signed-in person. */
   readonly credentialId: string | null;
+  /** Signed-in people only: when the last second-factor assertion was made (step-up needs a recent one). */
+  readonly authenticatedAt?: string;
 }
 
 export const ALL_TENANTS = '*';
@@ -29,6 +32,21 @@ export function principalFromRow(row: PrincipalRow, credentialId: string): Princ
     displayName: row.displayName,
     authMethod: 'api-token',
     credentialId,
+  });
+}
+
+/** A signed-in person, through a live device-bound session. */
+export function principalFromSession(row: PrincipalRow, session: { id: string; authenticatedAt: string }): Principal {
+  return Object.freeze({
+    id: row.id,
+    kind: row.kind,
+    role: row.role,
+    tenants: Object.freeze([...row.tenants]),
+    instrument: row.instrument,
+    displayName: row.displayName,
+    authMethod: 'session',
+    credentialId: session.id,
+    authenticatedAt: session.authenticatedAt,
   });
 }
 

@@ -1,0 +1,104 @@
+/**
+ * Replay cache for DPoP proof identifiers (RFC 9449 §11.1): a key is remembered until its
+ * expiry so that the same proof is accepted once. The interface is async so that a
+ * PostgreSQL-backed cache shared by several nodes can implement it later.
+ *
+ * MemoryReplayCache keeps at most `maxEntries` unexpired keys. When it is full it does not
+ * evict unexpired keys (that would reopen a replay window for exactly the proofs an attacker
+ * wants to replay); it fails closed and throws ERR_STORE, so the request fails with a 503 and
+ * the operator sees a capacity problem rather than a flood of false replay alarms.
+ */
+import { LabkluisError, type Clock } from '../kernel/index.js';
+
+export interface ReplayCache {
+  /**
+   * Resolves true the first time `key` is remembered, false when it is already present and
+   * not expired. An entry counts as present while the clock reads at most `expiresAtMs`.
+   * Rejects (fails closed) when the cache cannot record the key.
+   */
+  remember(key: string, expiresAtMs: number): Promise<boolean>;
+}
+
+export interface MemoryReplayCacheOptions {
+  readonly clock: Clock;
+  /** Hard cap on unexpired entries; default 100,000. */
+  readonly maxEntries?: number;
+}
+
+export const DEFAULT_REPLAY_CACHE_ENTRIES = 100_000;
+
+export class MemoryReplayCache implements ReplayCache {
+  readonly #clock: Clock;
+  readonly #max: number;
+  readonly #expiry = new Map<string, number>();
+  readonly #heap = new ExpiryHeap(); // same entries as #expiry, ordered by expiry: pruning is O(log n) each
+
+  constructor({ clock, maxEntries = DEFAULT_REPLAY_CACHE_ENTRIES }: MemoryReplayCacheOptions) {
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new TypeError('maxEntries must be a positive integer');
+    this.#clock = clock;
+    this.#max = maxEntries;
+  }
+
+  /** Number of unexpired entries (after pruning). */
+  get size(): number {
+    this.#prune(this.#clock.now().getTime());
+    return this.#expiry.size;
+  }
+
+  async remember(key: string, expiresAtMs: number): Promise<boolean> {
+    if (typeof key !== 'string' || key.length === 0) throw new TypeError('key must be a non-empty string');
+    if (!Number.isFinite(expiresAtMs)) throw new TypeError('expiresAtMs must be a finite number');
+    this.#prune(this.#clock.now().getTime());
+    if (this.#expiry.has(key)) return false;
+    if (this.#expiry.size >= this.#max) throw new LabkluisError('ERR_STORE', 'the DPoP replay cache is full');
+    this.#expiry.set(key, expiresAtMs);
+    this.#heap.push(expiresAtMs, key);
+    return true;
+  }
+
+  #prune(nowMs: number): void {
+    for (let top = this.#heap.peek(); top !== undefined && top.at < nowMs; top = this.#heap.peek()) {
+      this.#heap.pop();
+      this.#expiry.delete(top.key);
+    }
+  }
+}
+
+/** A binary min-heap on expiry time. */
+class ExpiryHeap {
+  readonly #items: { at: number; key: string }[] = [];
+
+  peek(): { at: number; key: string } | undefined {
+    return this.#items[0];
+  }
+
+  push(at: number, key: string): void {
+    const a = this.#items;
+    a.push({ at, key });
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p]!.at <= a[i]!.at) break;
+      [a[p], a[i]] = [a[i]!, a[p]!];
+      i = p;
+    }
+  }
+
+  pop(): void {
+    const a = this.#items;
+    const last = a.pop();
+    if (last === undefined || a.length === 0) return;
+    a[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < a.length && a[l]!.at < a[m]!.at) m = l;
+      if (r < a.length && a[r]!.at < a[m]!.at) m = r;
+      if (m === i) return;
+      [a[m], a[i]] = [a[i]!, a[m]!];
+      i = m;
+    }
+  }
+}
