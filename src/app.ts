@@ -4,7 +4,8 @@ import { AuditLog } from './audit/index.js';
 import { authenticateApiToken, type Principal } from './auth/index.js';
 import type { StoreConfig } from './config/index.js';
 import { aesGcmCipher, DataKeys, type Kms, type RecordCipher } from './crypto/index.js';
-import { buildServer } from './api/index.js';
+import { buildServer, type CredentialRequest } from './api/index.js';
+import { looksLikeAccessToken, MemoryReplayCache, Sessions, type SessionPolicy } from './sessions/index.js';
 import { LabkluisError, type Clock, type Random } from './kernel/index.js';
 import { createPostgresStore, createSqliteStore, type Store } from './store/index.js';
 import { Vault } from './vault/index.js';
@@ -29,6 +30,8 @@ export interface AppOptions {
   readonly checkpointEvery?: { entries: number; ms: number };
   /** An already-open store (tests that share one database between two apps). */
   readonly store?: Store;
+  /** Session timeouts (defaults: 5-minute access tokens, 15 minutes idle, 12 hours absolute). */
+  readonly sessionPolicy?: Partial<SessionPolicy>;
 }
 
 export interface App {
@@ -37,7 +40,9 @@ export interface App {
   readonly audit: AuditLog;
   readonly keys: DataKeys;
   readonly logger: Logger;
+  /** An API token's principal (service principals and tests). */
   readonly authenticate: (token: string) => Promise<Principal>;
+  readonly sessions: Sessions;
   server(options: { baseUrl: string; version?: string }): ReturnType<typeof buildServer>;
   close(): Promise<void>;
 }
@@ -84,10 +89,31 @@ export async function createApp(options: AppOptions): Promise<App> {
   const node = options.node ?? 'labkluis';
   const vault = new Vault({ store, keys, cipher: options.cipher ?? aesGcmCipher(random), audit, clock, random, node });
   const authenticate = (token: string) => authenticateApiToken({ store, clock }, token);
+  const sessions = new Sessions({
+    store, keys, clock, random,
+    // One node's memory; several nodes over PostgreSQL each keep their own (a proof is sent to one node).
+    replay: new MemoryReplayCache({ clock }),
+    events: (e) => vault.recordAccountEvent({
+      kind: e.kind, reason: e.reason, principalId: e.principalId, sessionId: e.sessionId, ip: e.ip, userAgent: e.userAgent,
+      outcome: e.kind === 'session-opened' || e.kind === 'session-refreshed' || e.kind === 'session-revoked' ? 'success' : 'denied',
+    }),
+    ...(options.sessionPolicy ? { policy: options.sessionPolicy } : {}),
+  });
+  // A session's access token comes as 'DPoP <jwt>' with its proof; an API token as 'Bearer lkt_…'.
+  const authenticateRequest = async (r: CredentialRequest): Promise<Principal> => {
+    const token = /^\S+ +(\S+)$/.exec(r.authorization?.trim() ?? '')?.[1];
+    if (token !== undefined && looksLikeAccessToken(token)) return sessions.authenticate(r.authorization, r);
+    if (token === undefined || !/^bearer /i.test(r.authorization ?? '')) {
+      throw new LabkluisError('ERR_UNAUTHENTICATED', 'this request needs a credential (Authorization: DPoP … or Bearer …)');
+    }
+    return authenticate(token);
+  };
 
   return {
-    store, vault, audit, keys, logger, authenticate,
-    server: ({ baseUrl, version = VERSION }) => buildServer({ vault, authenticate, onRefusedCredential: (facts, error) => vault.recordRefusedCredential(facts, error), logger, baseUrl, version }),
+    store, vault, audit, keys, logger, authenticate, sessions,
+    server: ({ baseUrl, version = VERSION }) => buildServer({
+      vault, authenticate: authenticateRequest, onRefusedCredential: (facts, error) => vault.recordRefusedCredential(facts, error), logger, baseUrl, version,
+    }),
     close: async () => {
       await audit.close();
       if (!options.store) await store.close();

@@ -1,3 +1,3 @@
 export { buildServer } from './server.js';
-export type { ServerDeps } from './server.js';
+export type { CredentialRequest, ServerDeps } from './server.js';
 export { outcomeOf } from './outcome.js';

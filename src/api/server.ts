@@ -7,9 +7,21 @@ import { capabilityStatement } from './capability.js';
 import { outcomeOf, simple } from './outcome.js';
 import { facts, routes, type Caller } from './routes.js';
 
+/** What authentication sees of a request: the credential, the proof, and where it came from. */
+export interface CredentialRequest {
+  readonly authorization: string | undefined;
+  readonly dpop: string | readonly string[] | undefined;
+  readonly method: string;
+  /** The request URL as the client addressed it: the public base URL plus the path and query. */
+  readonly url: string;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
 export interface ServerDeps {
   readonly vault: Vault;
-  readonly authenticate: (token: string) => Promise<Principal>;
+  /** The principal behind a request's credential (API token, or a session token with its DPoP proof). */
+  readonly authenticate: (request: CredentialRequest) => Promise<Principal>;
   /** Records a refused credential in the audit log (never the credential itself). */
   readonly onRefusedCredential: (facts: { ip: string; userAgent: string | null }, error: unknown) => Promise<void>;
   readonly logger: Logger;
@@ -84,7 +96,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       await deps.vault.recordRefusal(who.principal, facts(req), { action, ...(type ? { type } : {}) }, error);
     }
     if (out.status >= 500) log.error({ errorCode: out.errorCode, kind: error instanceof LabkluisError ? 'labkluis' : 'internal' }, 'request failed');
-    if (out.status === 401) reply.header('www-authenticate', 'Bearer realm="labkluis"');
+    if (out.status === 401) reply.header('www-authenticate', 'DPoP algs="ES256 EdDSA", Bearer realm="labkluis"');
     reply.code(out.status).type(FHIR_JSON);
     return out.body;
   });
@@ -93,13 +105,14 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
 async function authenticate(req: FastifyRequest, deps: ServerDeps): Promise<Caller> {
   const header = req.headers.authorization;
-  const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : null;
+  const f = facts(req);
   let principal: Principal;
   try {
-    if (!token) throw new LabkluisError('ERR_UNAUTHENTICATED', 'this request needs a credential (Authorization: Bearer …)');
-    principal = await deps.authenticate(token);
+    principal = await deps.authenticate({
+      authorization: typeof header === 'string' ? header : undefined, dpop: req.headers.dpop,
+      method: req.method, url: `${deps.baseUrl}${req.url}`, ip: f.ip, userAgent: f.userAgent,
+    });
   } catch (e) {
-    const f = facts(req);
     await deps.onRefusedCredential({ ip: f.ip, userAgent: f.userAgent }, e);
     throw e;
   }

@@ -75,7 +75,8 @@ export type PreparedEntry = Omit<AuditEntry, 'seq'>;
 const ACTIONS: readonly string[] = ['C', 'R', 'U', 'D', 'E'];
 const OUTCOMES: readonly string[] = ['success', 'denied', 'failed'];
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
-const OPERATION = /^[a-z][a-z0-9-]{0,39}$/;
+/** A lowercase name, optionally with a machine reason after a colon: 'read', 'token-replay:key-mismatch'. */
+const OPERATION = /^[a-z][a-z0-9-]{0,39}(?::[a-z][a-z0-9-]{0,39})?$/;
 const BSN_SHAPED = /^\d{8,9}$/;
 
 function refuse(field: string, why: string): never {

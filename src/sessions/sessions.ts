@@ -237,7 +237,8 @@ export class Sessions {
   async #revoke(session: SessionRow, reason: string, request: Pick<RequestProof, 'ip' | 'userAgent'>, kind: SessionEvent['kind']): Promise<boolean> {
     const revoked = await this.#store.accounts.revokeSession(session.id, this.#clock.now().toISOString(), reason);
     // A theft signal is raised even when the session had already ended: someone still holds its token.
-    if (revoked || kind !== 'session-revoked') await this.#event(kind, session.principalId, session.id, reason, request);
+    // The event names the reason once: 'token-replay' with 'key-mismatch', not 'token-replay:key-mismatch'.
+    if (revoked || kind !== 'session-revoked') await this.#event(kind, session.principalId, session.id, reason.replace(`${kind}:`, ''), request);
     return revoked;
   }
 

@@ -1,5 +1,5 @@
 export { Vault } from './vault.js';
-export type { VaultDeps } from './vault.js';
+export type { AccountEvent, VaultDeps } from './vault.js';
 export type { AccessContext, RequestFacts } from './context.js';
 export type { SearchPage } from './reads.js';
 export type { BatchOutcome, BatchRefusal, WriteResult } from './writes.js';

@@ -1,8 +1,8 @@
 import type { Bundle, Organization, Resource } from 'fhir/r4.js';
 import type { AuditLog } from '../audit/index.js';
-import { ALL_TENANTS, type Principal } from '../auth/index.js';
+import { ALL_TENANTS, principalFromRow, type Principal } from '../auth/index.js';
 import type { DataKeys, RecordCipher } from '../crypto/index.js';
-import { conflict, forbidden, invalidResource, isLabkluisError, randomId, type Clock, type Random } from '../kernel/index.js';
+import { conflict, forbidden, invalidResource, isLabkluisError, randomId, type Clock, type ErrorCode, type Random } from '../kernel/index.js';
 import type { Store } from '../store/index.js';
 import { validateResource } from '../domain/index.js';
 import { AuditReads } from './audit-reads.js';
@@ -14,6 +14,18 @@ import { opaque } from './audit-safe.js';
 import { TenantDirectory, TENANT_ID } from './tenants.js';
 import { Trail, type AuditContext } from './trail.js';
 import { VaultWrites, type BatchOutcome, type WriteResult } from './writes.js';
+
+/** An account or session event for the audit log (no secrets, no personal data). */
+export interface AccountEvent {
+  readonly kind: string; // 'sign-in', 'session-opened', 'token-replay', ...
+  readonly reason?: string; // a stable machine reason: 'key-mismatch', 'idle-timeout', ...
+  readonly principalId: string | null;
+  readonly sessionId: string | null;
+  readonly outcome: 'success' | 'denied' | 'failed';
+  readonly errorCode?: ErrorCode;
+  readonly ip?: string | null;
+  readonly userAgent?: string | null;
+}
 
 export interface VaultDeps {
   readonly store: Store;
@@ -103,6 +115,28 @@ export class Vault {
       { principal: null, tenant: null, purposeOfUse: 'HSYSADMIN', ip: facts.ip ?? null, userAgent: facts.userAgent ?? null, emergency: false },
       { action: 'E', operation: 'token-refused', patients: [], objects: [{ type: 'Credential' }] },
       error,
+    );
+  }
+
+  /**
+   * Sign-in, session and factor events (issue 3) as NEN 7513 entries: action E, the event
+   * kind (and its machine reason) as the operation, the session as the object. A failed or
+   * refused event is recorded as denied. Resolves once durable; throws ERR_AUDIT_UNAVAILABLE
+   * otherwise, so the caller fails closed.
+   */
+  async recordAccountEvent(event: AccountEvent): Promise<void> {
+    const row = event.principalId === null ? null : await this.#deps.store.getPrincipal(event.principalId);
+    const principal = row === null ? null : principalFromRow(row, event.sessionId ?? '');
+    const denied = event.outcome !== 'success';
+    await this.#trail.record(
+      {
+        principal, tenant: null, purposeOfUse: 'HSYSADMIN', ip: event.ip ?? null, userAgent: event.userAgent ?? null, emergency: false,
+      },
+      {
+        action: 'E', operation: event.reason ? `${event.kind}:${event.reason}` : event.kind, patients: [],
+        objects: event.sessionId ? [{ type: 'Session', id: event.sessionId }] : [{ type: 'Account' }],
+        outcome: event.outcome, ...(denied ? { errorCode: event.errorCode ?? 'ERR_UNAUTHENTICATED' } : {}),
+      },
     );
   }
 

@@ -25,7 +25,7 @@ describe.each(BACKENDS)('access rules over the API (%s)', (backend) => {
         const r = await api.get(null, url);
         expect(r.status).toBe(401);
         expect(r.body.resourceType).toBe('OperationOutcome');
-        expect(r.headers['www-authenticate']).toMatch(/^Bearer/);
+        expect(r.headers['www-authenticate']).toMatch(/^DPoP algs="[^"]+", Bearer realm="labkluis"$/);
       }
       expect((await api.post(null, '/fhir', fhir.intakeBundle().bundle)).status).toBe(401);
     });
