@@ -8,7 +8,9 @@ import { buildServer, type CredentialRequest } from './api/index.js';
 import { looksLikeAccessToken, MemoryReplayCache, Sessions, type SessionPolicy } from './sessions/index.js';
 import { LabkluisError, type Clock, type Random } from './kernel/index.js';
 import { createPostgresStore, createSqliteStore, type Store } from './store/index.js';
-import { Vault } from './vault/index.js';
+import { Vault, type AccountEvent } from './vault/index.js';
+import { AccountAdmin, SignIn, SignInThrottle } from './accounts/index.js';
+import { Passkeys } from './passkeys/index.js';
 
 /**
  * The composition root (STYLE.md §1): the one place that builds every part and hands it down.
@@ -30,6 +32,11 @@ export interface AppOptions {
   readonly checkpointEvery?: { entries: number; ms: number };
   /** An already-open store (tests that share one database between two apps). */
   readonly store?: Store;
+  /**
+   * The URL people and clients use to reach this server (default http://localhost:8080). It is
+   * the WebAuthn origin (its host the relying party id) and the base of every DPoP htu.
+   */
+  readonly publicUrl?: string;
   /** Session timeouts (defaults: 5-minute access tokens, 15 minutes idle, 12 hours absolute). */
   readonly sessionPolicy?: Partial<SessionPolicy>;
 }
@@ -43,7 +50,11 @@ export interface App {
   /** An API token's principal (service principals and tests). */
   readonly authenticate: (token: string) => Promise<Principal>;
   readonly sessions: Sessions;
-  server(options: { baseUrl: string; version?: string }): ReturnType<typeof buildServer>;
+  readonly signIn: SignIn;
+  readonly accounts: AccountAdmin;
+  readonly publicUrl: string;
+  /** The HTTP server; baseUrl defaults to publicUrl. */
+  server(options?: { baseUrl?: string; version?: string }): ReturnType<typeof buildServer>;
   close(): Promise<void>;
 }
 
@@ -54,6 +65,20 @@ export function openStore(dataDir: string, config: StoreConfig, postgresUrl?: st
   const url = postgresUrl ?? config.url;
   if (!url) throw new LabkluisError('ERR_CONFIG', 'PostgreSQL needs a URL: set LABKLUIS_PG_URL');
   return createPostgresStore({ connectionString: url });
+}
+
+/** An http(s) origin without path, query or credentials: what WebAuthn and DPoP compare against. */
+function checkPublicUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new LabkluisError('ERR_CONFIG', 'the public URL is not a URL');
+  }
+  if ((u.protocol !== 'https:' && !(u.protocol === 'http:' && u.hostname === 'localhost')) || u.username || u.password || u.pathname !== '/' || u.search || u.hash) {
+    throw new LabkluisError('ERR_CONFIG', 'the public URL is https://host[:port] (http only for localhost), without a path');
+  }
+  return u.origin;
 }
 
 /** A logger that cannot carry personal data by accident: known personal fields are censored. */
@@ -89,10 +114,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   const node = options.node ?? 'labkluis';
   const vault = new Vault({ store, keys, cipher: options.cipher ?? aesGcmCipher(random), audit, clock, random, node });
   const authenticate = (token: string) => authenticateApiToken({ store, clock }, token);
+  const publicUrl = checkPublicUrl(options.publicUrl ?? 'http://localhost:8080');
+  // One node's memory; several nodes over PostgreSQL each keep their own (a proof is sent to one node).
+  const replay = new MemoryReplayCache({ clock });
   const sessions = new Sessions({
-    store, keys, clock, random,
-    // One node's memory; several nodes over PostgreSQL each keep their own (a proof is sent to one node).
-    replay: new MemoryReplayCache({ clock }),
+    store, keys, clock, random, replay,
     events: (e) => vault.recordAccountEvent({
       kind: e.kind, reason: e.reason, principalId: e.principalId, sessionId: e.sessionId, ip: e.ip, userAgent: e.userAgent,
       outcome: e.kind === 'session-opened' || e.kind === 'session-refreshed' || e.kind === 'session-revoked' ? 'success' : 'denied',
@@ -109,10 +135,18 @@ export async function createApp(options: AppOptions): Promise<App> {
     return authenticate(token);
   };
 
+  const accountEvents = (e: AccountEvent) => vault.recordAccountEvent(e);
+  const passkeys = new Passkeys({
+    store: store.passkeys, clock, random, rpId: new URL(publicUrl).hostname, rpName: 'labkluis', origins: [publicUrl], challengeTtlSeconds: 600,
+  });
+  const signIn = new SignIn({ store, passkeys, sessions, throttle: new SignInThrottle({ clock }), replay, clock, random, events: accountEvents });
+  const accounts = new AccountAdmin({ store, signIn, sessions, clock, random, events: accountEvents });
+
   return {
-    store, vault, audit, keys, logger, authenticate, sessions,
-    server: ({ baseUrl, version = VERSION }) => buildServer({
-      vault, authenticate: authenticateRequest, onRefusedCredential: (facts, error) => vault.recordRefusedCredential(facts, error), logger, baseUrl, version,
+    store, vault, audit, keys, logger, authenticate, sessions, signIn, accounts, publicUrl,
+    server: ({ baseUrl = publicUrl, version = VERSION } = {}) => buildServer({
+      vault, auth: { signIn, admin: accounts, sessions }, authenticate: authenticateRequest,
+      onRefusedCredential: (facts, error) => vault.recordRefusedCredential(facts, error), logger, baseUrl, version,
     }),
     close: async () => {
       await audit.close();

@@ -1,7 +1,15 @@
 /**
- * Accounts: how human passwords are stored and which new passwords are accepted.
+ * Accounts of people: passwords (argon2id, the new-password policy), enrolment through one-time
+ * links, sign-in with password and passkey, throttling, step-up and account administration.
  * The only public face of src/accounts.
  */
 export { PASSWORD_HASH_PARAMS, dummyVerify, hashPassword, needsRehash, verifyPassword } from './passwords.js';
 export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, checkNewPassword, passwordAdvice } from './password-policy.js';
 export type { PasswordContext, PasswordReason, PasswordVerdict } from './password-policy.js';
+export { SignIn, USERNAME } from './sign-in.js';
+export type { Facts, SignInDeps } from './sign-in.js';
+export { AccountAdmin, FIRST_ADMIN_TTL_SECONDS, INVITE_TTL_SECONDS } from './admin.js';
+export type { Invitation, NewAccount } from './admin.js';
+export { SignInThrottle, ACCOUNT_RULE, ADDRESS_RULE } from './throttle.js';
+export type { ThrottleRule } from './throttle.js';
+export { requireStepUp, STEP_UP_MAX_AGE_SECONDS } from './step-up.js';

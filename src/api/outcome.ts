@@ -16,6 +16,7 @@ const MAP: Record<ErrorCode, { status: number; code: IssueCode; expose: boolean 
   ERR_FORBIDDEN: { status: 403, code: 'forbidden', expose: true },
   ERR_NOT_FOUND: { status: 404, code: 'not-found', expose: true },
   ERR_CONFLICT: { status: 409, code: 'conflict', expose: true },
+  ERR_RATE_LIMITED: { status: 429, code: 'throttled', expose: true },
   ERR_AUDIT_UNAVAILABLE: { status: 503, code: 'transient', expose: true },
   ERR_STORE: { status: 503, code: 'transient', expose: false },
   ERR_DECRYPTION_FAILED: { status: 500, code: 'exception', expose: false },

@@ -15,7 +15,7 @@ export interface RouteDeps {
 }
 
 export interface Route {
-  readonly method: 'GET' | 'POST' | 'PUT';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly url: string;
   readonly public?: true;
   readonly handler: (req: FastifyRequest, reply: FastifyReply, deps: RouteDeps, who: Caller | null) => Promise<unknown>;

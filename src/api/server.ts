@@ -5,6 +5,7 @@ import { LabkluisError } from '../kernel/index.js';
 import type { Vault } from '../vault/index.js';
 import { capabilityStatement } from './capability.js';
 import { outcomeOf, simple } from './outcome.js';
+import { authRoutes, type AuthDeps } from './auth-routes.js';
 import { facts, routes, type Caller } from './routes.js';
 
 /** What authentication sees of a request: the credential, the proof, and where it came from. */
@@ -20,6 +21,8 @@ export interface CredentialRequest {
 
 export interface ServerDeps {
   readonly vault: Vault;
+  /** Sign-in, sessions and accounts (the /auth routes). */
+  readonly auth: Omit<AuthDeps, 'baseUrl'>;
   /** The principal behind a request's credential (API token, or a session token with its DPoP proof). */
   readonly authenticate: (request: CredentialRequest) => Promise<Principal>;
   /** Records a refused credential in the audit log (never the credential itself). */
@@ -78,6 +81,19 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
         reply.type(FHIR_JSON);
         if (body === null) return reply.send();
         return body;
+      },
+    });
+  }
+
+  for (const route of authRoutes) {
+    app.route({
+      method: route.method,
+      url: route.url,
+      ...(route.public ? {} : { onRequest: async (req: FastifyRequest) => void callers.set(req, await authenticate(req, deps)) }),
+      handler: async (req: FastifyRequest, reply: FastifyReply) => {
+        const who = route.public ? null : callers.get(req)!;
+        const body = await route.handler(req, reply, { ...deps.auth, baseUrl: deps.baseUrl }, who);
+        return reply.type('application/json; charset=utf-8').send(body);
       },
     });
   }

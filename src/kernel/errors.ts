@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'ERR_FORBIDDEN' // principal known, action not allowed
   | 'ERR_NOT_FOUND' // absent, or present in a tenant the caller may not see
   | 'ERR_CONFLICT' // version mismatch, duplicate, or state that forbids the change
+  | 'ERR_RATE_LIMITED' // too many attempts: back off and try again later
   | 'ERR_AUDIT_UNAVAILABLE' // audit append failed: the request fails closed
   | 'ERR_DECRYPTION_FAILED' // ciphertext or key does not verify (says nothing more)
   | 'ERR_KEYRING' // keyring missing, unreadable, or in a forbidden place

@@ -63,4 +63,13 @@ export class MemoryPasskeyStore implements PasskeyStore {
     this.#challenges.set(id, used);
     return used;
   }
+
+  async deleteExpiredChallenges(before: string): Promise<number> {
+    const cutoff = Date.parse(before);
+    let deleted = 0;
+    for (const [id, row] of this.#challenges) {
+      if (Date.parse(row.expiresAt) <= cutoff && this.#challenges.delete(id)) deleted++;
+    }
+    return deleted;
+  }
 }

@@ -67,9 +67,13 @@ export interface AccountStore {
   insertAccount(principal: PrincipalRow, account: AccountRow): Promise<void>;
   getAccount(principalId: string): Promise<AccountRow | null>;
   findAccountByUsername(username: string): Promise<AccountRow | null>;
+  /** Whether any person has an account (the first admin is made only while none has). */
+  anyAccount(): Promise<boolean>;
   setPasswordHash(principalId: string, passwordHash: string, at: string): Promise<void>; // ERR_NOT_FOUND
 
   insertEnrolmentLink(row: EnrolmentLinkRow): Promise<void>;
+  /** The link as stored (used or not, expired or not), or null: for checking before spending it. */
+  getEnrolmentLink(secretHash: Buffer): Promise<EnrolmentLinkRow | null>;
   /**
    * Marks the link used when it exists, is unused and has not expired at `at`, and returns it;
    * otherwise null. Of two concurrent callers exactly one gets the row.

@@ -7,6 +7,7 @@
  * Timestamps are ISO-8601 UTC strings produced by the injected clock, never by the database.
  */
 import type { AccountStore } from './account-types.js';
+import type { PasskeyStore } from './passkey-types.js';
 
 export type Role =
   | 'registrar'
@@ -170,6 +171,8 @@ export interface Store {
   readonly backend: 'sqlite' | 'postgres';
   /** Human sign-in: accounts, enrolment links, sessions, refresh tokens (account-types.ts). */
   readonly accounts: AccountStore;
+  /** Registered passkeys and single-use ceremony challenges (passkey-types.ts). */
+  readonly passkeys: PasskeyStore;
   /** Creates or upgrades the schema; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;

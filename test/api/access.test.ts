@@ -107,7 +107,7 @@ describe.each(BACKENDS)('access rules over the API (%s)', (backend) => {
 
     it('cannot read anything, not even what it wrote', async () => {
       const r = await api.post('instrument', '/fhir/Observation', fhir.hpvObservation(ep.patient, ep.specimen, { device: `Device/${f.instrumentDevice}` }));
-      const own = String(r.headers.location).replace('http://labkluis.test', '').replace(/\/_history\/1$/, '');
+      const own = String(r.headers.location).replace('https://labkluis.test', '').replace(/\/_history\/1$/, '');
       expect((await api.get('instrument', own)).status).toBe(403);
       expect((await api.get('instrument', `/fhir/${ep.patient}`)).status).toBe(403);
       expect((await api.get('instrument', '/fhir/Observation?status=final')).status).toBe(403);
@@ -165,7 +165,7 @@ describe.each(BACKENDS)('access rules over the API (%s)', (backend) => {
       const t = { tenant: f.tenants.a };
       // the instrument reports a final result: still not for the requester
       const r = await api.post('instrument', '/fhir/Observation', fhir.hpvObservation(e.patient, e.specimen, { device: `Device/${f.instrumentDevice}` }));
-      const instrumentResult = String(r.headers.location).replace('http://labkluis.test', '').replace(/\/_history\/1$/, '');
+      const instrumentResult = String(r.headers.location).replace('https://labkluis.test', '').replace(/\/_history\/1$/, '');
       expect((await api.get('requesterA', instrumentResult)).status).toBe(404);
       expect((await api.get('requesterA', `/fhir/${e.observation}`)).status).toBe(404);
       expect((await api.get('requesterA', `/fhir/Observation?subject=${e.patient}`)).body.entry ?? []).toHaveLength(0);

@@ -189,7 +189,7 @@ describe.each(BACKENDS)('bad input is refused with a 4xx and changes nothing (%s
         expect(r.body.entry.length).toBeLessThanOrEqual(2);
         seen.push(...r.body.entry.map((x: { resource: { id: string } }) => x.resource.id));
         const next = r.body.link.find((l: { relation: string }) => l.relation === 'next');
-        url = next ? next.url.replace('http://labkluis.test', '') : null;
+        url = next ? next.url.replace('https://labkluis.test', '') : null;
         pages++;
       }
       expect(pages).toBe(3);

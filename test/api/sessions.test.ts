@@ -11,7 +11,7 @@ import { apiClient, episode, type Episode } from '../support/api.js';
 import { principalRow } from '../support/store-fixtures.js';
 import { BACKENDS, createVaultFixture, type VaultFixture } from '../support/vault-fixture.js';
 
-const BASE = 'http://labkluis.test';
+const BASE = 'https://labkluis.test';
 
 describe.each(BACKENDS)('session tokens over HTTP (%s)', (backend) => {
   let f: VaultFixture;

@@ -39,6 +39,17 @@ export function describeAccountContract(ctx: ContractContext): void {
   };
 
   describe('accounts', () => {
+    it('tells whether any account exists', async () => {
+      const { store, cleanup } = await ctx.fresh();
+      try {
+        expect(await store.accounts.anyAccount()).toBe(false);
+        const p = principalRow({ kind: 'human' });
+        await store.accounts.insertAccount(p, account(p.id));
+        expect(await store.accounts.anyAccount()).toBe(true);
+      } finally {
+        await cleanup();
+      }
+    });
     it('inserts the principal and its account together, found by id and by username', async () => {
       const { p, a } = await newAccount({ totpAllowed: true });
       expect(await ctx.store().getPrincipal(p.id)).toEqual(p);
@@ -72,7 +83,10 @@ export function describeAccountContract(ctx: ContractContext): void {
       const l = link(p.id, { purpose: 'first-admin' });
       await accounts().insertEnrolmentLink(l);
       expect(await accounts().consumeEnrolmentLink(randomBytes(32), T1)).toBeNull();
+      expect(await accounts().getEnrolmentLink(l.secretHash)).toEqual(l); // looking does not spend it
+      expect(await accounts().getEnrolmentLink(randomBytes(32))).toBeNull();
       expect(await accounts().consumeEnrolmentLink(l.secretHash, T1)).toEqual({ ...l, usedAt: T1 });
+      expect(await accounts().getEnrolmentLink(l.secretHash)).toEqual({ ...l, usedAt: T1 });
       expect(await accounts().consumeEnrolmentLink(l.secretHash, T1)).toBeNull();
       const expired = link(p.id);
       await accounts().insertEnrolmentLink(expired);

@@ -8,6 +8,7 @@ import type { Store } from '../../src/store/index.js';
 import { describeAccountContract } from './contract-accounts.js';
 import { describeAuditContract } from './contract-audit.js';
 import { describeCoreContract } from './contract-core.js';
+import { describePasskeyContract } from './contract-passkeys.js';
 import { describePersonContract } from './contract-persons.js';
 import { describeResourceContract } from './contract-resources.js';
 import { describeSearchContract } from './contract-search.js';
@@ -52,5 +53,6 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
     describeSearchContract(ctx);
     describeAuditContract(ctx);
     describeAccountContract(ctx);
+    describePasskeyContract(ctx);
   });
 }

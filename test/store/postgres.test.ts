@@ -75,6 +75,16 @@ describe('postgres part roles', () => {
     await expect(client.query("UPDATE audit.entries SET time = 'x'")).rejects.toMatchObject({ code: '42501' });
   });
 
+  it("the core role may change only a passkey's counter and last use, and a challenge's use", async () => {
+    expect(await asRole('core', "UPDATE core.passkeys SET counter = counter, last_used_at = 'x'")).toBe('ok');
+    expect(await asRole('core', "UPDATE core.passkeys SET public_key = '\\x00'")).toBe('42501');
+    expect(await asRole('core', "UPDATE core.passkeys SET principal_id = 'x'")).toBe('42501');
+    expect(await asRole('core', "UPDATE core.passkey_challenges SET used_at = 'x'")).toBe('ok');
+    expect(await asRole('core', "UPDATE core.passkey_challenges SET expires_at = 'x'")).toBe('42501');
+    expect(await asRole('core', 'DELETE FROM core.passkey_challenges')).toBe('ok');
+    expect(await asRole('clinical', 'SELECT * FROM core.passkeys')).toBe('42501');
+  });
+
   it('part roles cannot log in', async () => {
     const { rows } = await client.query<{ rolname: string; rolcanlogin: boolean }>(
       'SELECT rolname, rolcanlogin FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY rolname', [`${db.name}_`]);

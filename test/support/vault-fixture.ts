@@ -19,6 +19,8 @@ import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { createTempDir, type TempDir } from './tmp.js';
 
 export type Backend = 'sqlite' | 'postgres';
+/** Where the fixture's server says it lives: the WebAuthn origin and the base of DPoP htu values. */
+export const PUBLIC_URL = 'https://labkluis.test';
 export const BACKENDS: readonly Backend[] = ['sqlite', 'postgres'];
 
 export type Who =
@@ -61,10 +63,10 @@ export async function createVaultFixture(
   const { mkdirSync } = await import('node:fs');
   mkdirSync(dataDir, { recursive: true });
   const app = await createApp({
-    dataDir, storeConfig, kms, origin, clock: systemClock, random: systemRandom, logger: options.logger ?? createLogger('silent'),
+    dataDir, storeConfig, kms, origin, publicUrl: PUBLIC_URL, clock: systemClock, random: systemRandom, logger: options.logger ?? createLogger('silent'),
     ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
   });
-  const server = app.server({ baseUrl: 'http://labkluis.test' });
+  const server = app.server();
 
   const importer = localImporter('fixture');
   const tenantA = await app.vault.createTenant(importer, { ip: 'local' }, organization('Huisartsenpraktijk Synthetisch A'));

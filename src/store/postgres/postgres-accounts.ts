@@ -18,6 +18,8 @@ const SQL = {
     (principal_id, username, password_hash, password_changed_at, totp_allowed, created_at) VALUES ($1, $2, $3, $4, $5, $6)`),
   getAccount: q('get_account', 'SELECT * FROM core.accounts WHERE principal_id = $1'),
   findAccount: q('find_account', 'SELECT * FROM core.accounts WHERE username = $1'),
+  anyAccount: q('any_account', 'SELECT 1 AS one FROM core.accounts LIMIT 1'),
+  getLink: q('get_link', 'SELECT * FROM core.enrolment_links WHERE secret_hash = $1'),
   setPassword: q('set_password', `UPDATE core.accounts SET password_hash = $2, password_changed_at = $3
     WHERE principal_id = $1 RETURNING 1`),
   insertLink: q('insert_link', `INSERT INTO core.enrolment_links
@@ -73,12 +75,18 @@ export class PostgresAccounts implements AccountStore {
   async findAccountByUsername(username: string): Promise<AccountRow | null> {
     return first(await this.#read(SQL.findAccount, [username]), toAccount);
   }
+  async anyAccount(): Promise<boolean> {
+    return (await this.#read(SQL.anyAccount, [])).length > 0;
+  }
   async setPasswordHash(principalId: string, passwordHash: string, at: string): Promise<void> {
     if ((await this.#write(SQL.setPassword, [principalId, passwordHash, at])).length !== 1) throw notFound();
   }
 
   async insertEnrolmentLink(l: EnrolmentLinkRow): Promise<void> {
     await this.#write(SQL.insertLink, [l.secretHash, l.principalId, l.purpose, l.createdBy, l.createdAt, l.expiresAt, l.usedAt]);
+  }
+  async getEnrolmentLink(secretHash: Buffer): Promise<EnrolmentLinkRow | null> {
+    return first(await this.#read(SQL.getLink, [secretHash]), toEnrolmentLink);
   }
   async consumeEnrolmentLink(secretHash: Buffer, at: string): Promise<EnrolmentLinkRow | null> {
     return first(await this.#write(SQL.consumeLink, [secretHash, at]), toEnrolmentLink);

@@ -121,6 +121,21 @@ const MIGRATIONS: readonly string[] = [
     secret_hash bytea PRIMARY KEY, session_id text NOT NULL REFERENCES core.sessions (id),
     created_at text NOT NULL, expires_at text NOT NULL, used_at text);
   `,
+  // 3: passkeys (WebAuthn credential records) and single-use ceremony challenges. The counter is
+  // an unsigned 32-bit value, beyond integer's range. A challenge's principal has no foreign key:
+  // starting a sign-in for an unknown principal must not fail differently from a known one.
+  `
+  CREATE TABLE core.passkeys (
+    credential_id text PRIMARY KEY, principal_id text NOT NULL REFERENCES core.principals (id),
+    public_key bytea NOT NULL, counter bigint NOT NULL, transports text[] NOT NULL,
+    backed_up boolean NOT NULL, device_type text NOT NULL, created_at text NOT NULL, last_used_at text,
+    name text NOT NULL);
+  CREATE INDEX passkeys_principal ON core.passkeys (principal_id, created_at);
+  CREATE TABLE core.passkey_challenges (
+    id text PRIMARY KEY, challenge text NOT NULL, purpose text NOT NULL, principal_id text,
+    created_at text NOT NULL, expires_at text NOT NULL, used_at text);
+  CREATE INDEX passkey_challenges_expiry ON core.passkey_challenges (expires_at);
+  `,
 ];
 
 /** Roles and schemas; run on every migrate, before the tables. */
@@ -153,6 +168,9 @@ function grants(roles: RoleNames): string {
   GRANT UPDATE (password_hash, password_changed_at) ON core.accounts TO ${r.core};
   GRANT UPDATE (used_at) ON core.enrolment_links, core.refresh_tokens TO ${r.core};
   GRANT UPDATE (last_seen_at, authenticated_at, revoked_at, revoked_reason) ON core.sessions TO ${r.core};
+  GRANT SELECT, INSERT, DELETE ON core.passkeys, core.passkey_challenges TO ${r.core};
+  GRANT UPDATE (counter, last_used_at) ON core.passkeys TO ${r.core};
+  GRANT UPDATE (used_at) ON core.passkey_challenges TO ${r.core};
 
   GRANT USAGE ON SCHEMA identity TO ${r.identity};
   GRANT SELECT, INSERT ON identity.persons TO ${r.identity};

@@ -12,6 +12,7 @@ import type {
 } from '../types.js';
 import { PostgresAccounts } from './postgres-accounts.js';
 import { appendSealed, writePersons, writeResources } from './postgres-commit.js';
+import { PostgresPasskeys } from './postgres-passkeys.js';
 import {
   toApiToken, toAudit, toCheckpoint, toDataKey, toHead, toPerson, toPrincipal, toResource, toTenant,
 } from './postgres-rows.js';
@@ -56,6 +57,7 @@ export class PostgresStore implements Store {
   readonly #pool: pg.Pool;
   #runner: Promise<PgRunner> | null = null;
   readonly accounts: PostgresAccounts = new PostgresAccounts(() => this.#run());
+  readonly passkeys: PostgresPasskeys = new PostgresPasskeys(() => this.#run());
 
   constructor(options: { readonly connectionString: string; readonly poolSize?: number }) {
     const { connectionString, poolSize = 10 } = options;

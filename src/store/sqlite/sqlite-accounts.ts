@@ -18,6 +18,8 @@ const SQL = {
     VALUES (?, ?, ?, ?, ?, ?)`,
   getAccount: 'SELECT * FROM core_accounts WHERE principal_id = ?',
   findAccount: 'SELECT * FROM core_accounts WHERE username = ?',
+  anyAccount: 'SELECT 1 AS one FROM core_accounts LIMIT 1',
+  getLink: 'SELECT * FROM core_enrolment_links WHERE secret_hash = ?',
   setPassword: 'UPDATE core_accounts SET password_hash = ?, password_changed_at = ? WHERE principal_id = ?',
   insertLink: `INSERT INTO core_enrolment_links (secret_hash, principal_id, purpose, created_by, created_at, expires_at, used_at)
     VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -65,12 +67,18 @@ export class SqliteAccounts implements AccountStore {
   async findAccountByUsername(username: string): Promise<AccountRow | null> {
     return one(run(() => this.#s.findAccount.get(username)), toAccount);
   }
+  async anyAccount(): Promise<boolean> {
+    return run(() => this.#s.anyAccount.get()) !== undefined;
+  }
   async setPasswordHash(principalId: string, passwordHash: string, at: string): Promise<void> {
     mustChange(run(() => this.#s.setPassword.run(passwordHash, at, principalId)).changes);
   }
 
   async insertEnrolmentLink(l: EnrolmentLinkRow): Promise<void> {
     run(() => this.#s.insertLink.run(l.secretHash, l.principalId, l.purpose, l.createdBy, l.createdAt, l.expiresAt, l.usedAt));
+  }
+  async getEnrolmentLink(secretHash: Buffer): Promise<EnrolmentLinkRow | null> {
+    return one(run(() => this.#s.getLink.get(secretHash)), toEnrolmentLink);
   }
   async consumeEnrolmentLink(secretHash: Buffer, at: string): Promise<EnrolmentLinkRow | null> {
     return one(run(() => this.#s.consumeLink.get(at, secretHash, at)), toEnrolmentLink);

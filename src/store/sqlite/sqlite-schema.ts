@@ -126,6 +126,24 @@ const MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT
   ) STRICT;
   `,
+  // 4: passkeys (WebAuthn credential records) and single-use ceremony challenges. A challenge's
+  // principal has no foreign key: starting a sign-in for an unknown principal must not fail
+  // differently from a known one.
+  `
+  CREATE TABLE core_passkeys (
+    credential_id TEXT PRIMARY KEY, principal_id TEXT NOT NULL REFERENCES core_principals (id),
+    public_key BLOB NOT NULL, counter INTEGER NOT NULL,
+    transports TEXT NOT NULL,         -- JSON array of transport hints, in the order given
+    backed_up INTEGER NOT NULL, device_type TEXT NOT NULL, created_at TEXT NOT NULL, last_used_at TEXT,
+    name TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX core_passkeys_principal ON core_passkeys (principal_id, created_at);
+  CREATE TABLE core_passkey_challenges (
+    id TEXT PRIMARY KEY, challenge TEXT NOT NULL, purpose TEXT NOT NULL, principal_id TEXT,
+    created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT
+  ) STRICT;
+  CREATE INDEX core_passkey_challenges_expiry ON core_passkey_challenges (expires_at);
+  `,
 ];
 
 /** Connection settings; applied on every open, before anything else runs. */

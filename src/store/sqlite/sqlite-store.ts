@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { LabkluisError } from '../../kernel/index.js';
 import { checkBatch, checkLimit, checkResourceQuery, conflictError, distinctPatients, runSealer } from '../batch-check.js';
 import { SqliteAccounts } from './sqlite-accounts.js';
+import { SqlitePasskeys } from './sqlite-passkeys.js';
 import { mustChange, one, run } from './sqlite-run.js';
 import type {
   ApiTokenRow, AuditHead, AuditQuery, AuditRow, AuditSealer, CheckpointRow, DataKeyRow, KeyPurpose,
@@ -27,6 +28,7 @@ export class SqliteStore implements Store {
   #stmts: Statements | null = null;
   readonly #dynamic: StatementCache;
   readonly accounts: SqliteAccounts;
+  readonly passkeys: SqlitePasskeys;
 
   constructor(options: { readonly path: string }) {
     if (typeof options.path !== 'string' || options.path === '') throw new TypeError('path is required');
@@ -34,6 +36,7 @@ export class SqliteStore implements Store {
     run(() => applyPragmas(this.#db));
     this.#dynamic = new StatementCache(this.#db);
     this.accounts = new SqliteAccounts(this.#db);
+    this.passkeys = new SqlitePasskeys(this.#db);
   }
 
   /** Statements exist only after migrate(): they refer to tables it creates. */

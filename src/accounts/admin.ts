@@ -1,0 +1,155 @@
+/**
+ * Accounts of people: an admin invites (a one-time enrolment link, never a password), disables
+ * (every session ends at once) and re-issues links; a security officer ends all sessions of an
+ * account. There are no default passwords: the first admin gets a link from `labkluis init`.
+ * Every action is audited; admin actions need a fresh step-up.
+ */
+import { ALL_TENANTS, type Principal } from '../auth/index.js';
+import { conflict, forbidden, invalidInput, notFound, randomId, type Clock, type Random } from '../kernel/index.js';
+import type { Sessions } from '../sessions/index.js';
+import { ROLES, type PrincipalRow, type Role, type Store } from '../store/index.js';
+import type { AccountEvent } from '../vault/index.js';
+import { USERNAME, type Facts, type SignIn } from './sign-in.js';
+import { requireStepUp } from './step-up.js';
+
+/** Links to enrol live 72 hours; the first admin's 24. */
+export const INVITE_TTL_SECONDS = 72 * 3600;
+export const FIRST_ADMIN_TTL_SECONDS = 24 * 3600;
+const HUMAN_ROLES: readonly Role[] = ROLES.filter((r) => r !== 'instrument');
+
+export interface NewAccount {
+  readonly username: unknown;
+  readonly displayName: unknown;
+  readonly role: unknown;
+  readonly tenants: unknown;
+  readonly totpAllowed?: unknown;
+}
+
+export interface Invitation {
+  readonly principalId: string;
+  readonly username: string;
+  readonly secret: string;
+  readonly expiresAt: string;
+}
+
+export class AccountAdmin {
+  readonly #store: Store;
+  readonly #signIn: SignIn;
+  readonly #sessions: Sessions;
+  readonly #clock: Clock;
+  readonly #random: Random;
+  readonly #events: (e: AccountEvent) => Promise<void>;
+
+  constructor(deps: { store: Store; signIn: SignIn; sessions: Sessions; clock: Clock; random: Random; events: (e: AccountEvent) => Promise<void> }) {
+    this.#store = deps.store;
+    this.#signIn = deps.signIn;
+    this.#sessions = deps.sessions;
+    this.#clock = deps.clock;
+    this.#random = deps.random;
+    this.#events = deps.events;
+  }
+
+  /** An admin invites a person: the account exists without password or factor until they enrol. */
+  async invite(by: Principal, input: NewAccount, facts: Facts): Promise<Invitation> {
+    await this.#guard(by, 'admin', 'inviting a person', facts);
+    const account = checkNewAccount(input);
+    for (const t of account.tenants) {
+      if (t !== ALL_TENANTS && (await this.#store.getTenant(t)) === null) throw invalidInput('tenants: one of them is not a tenant of this lab');
+    }
+    const created = await this.#create(account, false);
+    const link = await this.#signIn.createEnrolmentLink({ principalId: created.principalId, purpose: 'invite', createdBy: by.id, ttlSeconds: INVITE_TTL_SECONDS });
+    await this.#event('account-invited', by, created.principalId, facts);
+    return { principalId: created.principalId, username: account.username, ...link };
+  }
+
+  /**
+   * The first admin, made by `labkluis init` on the server itself: only while no person has an
+   * account, so it cannot be used to add a second admin later.
+   */
+  async firstAdmin(username: string, facts: Facts): Promise<Invitation> {
+    if (!USERNAME.test(username)) throw invalidInput('a username is 3-64 lowercase letters, digits, dots, dashes or underscores');
+    if (await this.#store.accounts.anyAccount()) throw conflict('there are accounts already: an admin invites further people');
+    const created = await this.#create({ username, displayName: username, role: 'admin', tenants: [ALL_TENANTS], totpAllowed: false }, false);
+    const link = await this.#signIn.createEnrolmentLink({ principalId: created.principalId, purpose: 'first-admin', createdBy: null, ttlSeconds: FIRST_ADMIN_TTL_SECONDS });
+    await this.#events({ kind: 'account-invited', reason: 'first-admin', principalId: created.principalId, sessionId: null, outcome: 'success', ip: facts.ip, userAgent: facts.userAgent });
+    return { principalId: created.principalId, username, ...link };
+  }
+
+  /** A new one-time link for someone who lost their passkey or never finished enrolling. */
+  async reissueLink(by: Principal, principalId: string, facts: Facts): Promise<Invitation> {
+    await this.#guard(by, 'admin', 'issuing an enrolment link', facts);
+    const account = await this.#store.accounts.getAccount(principalId);
+    if (account === null) throw notFound('no such account');
+    const link = await this.#signIn.createEnrolmentLink({ principalId, purpose: 'reset', createdBy: by.id, ttlSeconds: INVITE_TTL_SECONDS });
+    await this.#event('enrolment-link-issued', by, principalId, facts);
+    return { principalId, username: account.username, ...link };
+  }
+
+  /** Disabling ends every session of the account at once: the next request fails. */
+  async disable(by: Principal, principalId: string, facts: Facts): Promise<{ sessionsEnded: number }> {
+    await this.#guard(by, 'admin', 'disabling an account', facts);
+    if (principalId === by.id) throw forbidden('an admin cannot disable their own account');
+    const row = await this.#store.getPrincipal(principalId);
+    if (row === null || row.kind !== 'human') throw notFound('no such account');
+    await this.#store.setPrincipalDisabled(principalId, true);
+    const sessionsEnded = await this.#sessions.revokeAllOf(principalId, 'account-disabled', facts);
+    await this.#event('account-disabled', by, principalId, facts);
+    return { sessionsEnded };
+  }
+
+  /** A security officer (or admin) ends every session of an account, e.g. on a suspected theft. */
+  async revokeSessions(by: Principal, principalId: string, facts: Facts): Promise<{ sessionsEnded: number }> {
+    await this.#guard(by, 'security-officer', "ending an account's sessions", facts);
+    const sessionsEnded = await this.#sessions.revokeAllOf(principalId, 'revoked-by-security-officer', facts);
+    await this.#event('sessions-revoked', by, principalId, facts);
+    return { sessionsEnded };
+  }
+
+  async #create(a: CheckedAccount, disabled: boolean): Promise<{ principalId: string }> {
+    const principalId = randomId(this.#random);
+    const now = this.#clock.now().toISOString();
+    const principal: PrincipalRow = {
+      id: principalId, kind: 'human', role: a.role, tenants: a.tenants, instrument: null, displayName: a.displayName, disabled, createdAt: now,
+    };
+    await this.#store.accounts.insertAccount(principal, {
+      principalId, username: a.username, passwordHash: null, passwordChangedAt: null, totpAllowed: a.totpAllowed, createdAt: now,
+    });
+    return { principalId };
+  }
+
+  /** Role check first, then step-up; a refusal is audited like every other. */
+  async #guard(by: Principal, role: 'admin' | 'security-officer', what: string, facts: Facts): Promise<void> {
+    try {
+      const allowed = role === 'admin' ? by.role === 'admin' : by.role === 'security-officer' || by.role === 'admin';
+      if (!allowed) throw forbidden(`${what} is for the ${role} role`);
+      requireStepUp(by, this.#clock, what);
+    } catch (e) {
+      await this.#events({ kind: 'account-admin', reason: 'refused', principalId: by.id, sessionId: by.authMethod === 'session' ? by.credentialId : null, outcome: 'denied', errorCode: 'ERR_FORBIDDEN', ip: facts.ip, userAgent: facts.userAgent });
+      throw e;
+    }
+  }
+
+  async #event(kind: string, by: Principal, _subject: string, facts: Facts): Promise<void> {
+    await this.#events({ kind, principalId: by.id, sessionId: by.authMethod === 'session' ? by.credentialId : null, outcome: 'success', ip: facts.ip, userAgent: facts.userAgent });
+  }
+}
+
+interface CheckedAccount {
+  readonly username: string;
+  readonly displayName: string;
+  readonly role: Role;
+  readonly tenants: string[];
+  readonly totpAllowed: boolean;
+}
+
+function checkNewAccount(input: NewAccount): CheckedAccount {
+  const { username, displayName, role, tenants, totpAllowed } = input;
+  if (typeof username !== 'string' || !USERNAME.test(username)) throw invalidInput('username: 3-64 lowercase letters, digits, dots, dashes or underscores');
+  if (typeof displayName !== 'string' || !/^[\p{L}\p{N} .'-]{2,64}$/u.test(displayName)) throw invalidInput('displayName: 2-64 letters, digits, spaces, dots, dashes');
+  if (typeof role !== 'string' || !(HUMAN_ROLES as readonly string[]).includes(role)) throw invalidInput(`role: one of ${HUMAN_ROLES.join(', ')}`);
+  if (!Array.isArray(tenants) || tenants.length === 0 || tenants.length > 100 || !tenants.every((t) => typeof t === 'string' && (t === ALL_TENANTS || /^[a-z0-9-]{4,64}$/.test(t)))) {
+    throw invalidInput("tenants: a list of tenant ids, or ['*'] for lab staff");
+  }
+  if (totpAllowed !== undefined && typeof totpAllowed !== 'boolean') throw invalidInput('totpAllowed: true or false');
+  return { username, displayName, role: role as Role, tenants: [...new Set(tenants as string[])], totpAllowed: totpAllowed === true };
+}
