@@ -5,7 +5,9 @@ import { LabkluisError } from '../kernel/index.js';
 import type { Vault } from '../vault/index.js';
 import { capabilityStatement } from './capability.js';
 import { outcomeOf, simple } from './outcome.js';
+import { registerWebPages } from '../web/index.js';
 import { authRoutes, type AuthDeps } from './auth-routes.js';
+import { deviceRoutes } from './device-routes.js';
 import { facts, routes, type Caller } from './routes.js';
 
 /** What authentication sees of a request: the credential, the proof, and where it came from. */
@@ -85,7 +87,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     });
   }
 
-  for (const route of authRoutes) {
+  for (const route of [...authRoutes, ...deviceRoutes]) {
     app.route({
       method: route.method,
       url: route.url,
@@ -97,6 +99,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       },
     });
   }
+
+  registerWebPages(app, { baseUrl: deps.baseUrl });
 
   app.setNotFoundHandler(async (_req, reply) => {
     reply.code(404).type(FHIR_JSON);

@@ -136,6 +136,10 @@ const MIGRATIONS: readonly string[] = [
     created_at text NOT NULL, expires_at text NOT NULL, used_at text);
   CREATE INDEX passkey_challenges_expiry ON core.passkey_challenges (expires_at);
   `,
+  // 4: RESERVED for the device authorisation grant (RFC 8628): replace this placeholder.
+  `SELECT 1;`,
+  // 5: RESERVED for second factors besides passkeys, break-glass and access hygiene: replace this placeholder.
+  `SELECT 1;`,
 ];
 
 /** Roles and schemas; run on every migrate, before the tables. */

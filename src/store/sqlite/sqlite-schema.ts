@@ -144,6 +144,10 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX core_passkey_challenges_expiry ON core_passkey_challenges (expires_at);
   `,
+  // 5: RESERVED for the device authorisation grant (RFC 8628): replace this placeholder.
+  `SELECT 1;`,
+  // 6: RESERVED for second factors besides passkeys, break-glass and access hygiene: replace this placeholder.
+  `SELECT 1;`,
 ];
 
 /** Connection settings; applied on every open, before anything else runs. */
