@@ -9,7 +9,7 @@ import { looksLikeAccessToken, MemoryReplayCache, Sessions, type SessionPolicy }
 import { LabkluisError, type Clock, type Random } from './kernel/index.js';
 import { createPostgresStore, createSqliteStore, type Store } from './store/index.js';
 import { Vault, type AccountEvent } from './vault/index.js';
-import { AccountAdmin, SignIn, SignInThrottle } from './accounts/index.js';
+import { AccountAdmin, DeviceGrant, Factors, SignIn, SignInThrottle } from './accounts/index.js';
 import { Passkeys } from './passkeys/index.js';
 
 /**
@@ -52,6 +52,10 @@ export interface App {
   readonly sessions: Sessions;
   readonly signIn: SignIn;
   readonly accounts: AccountAdmin;
+  /** The CLI's sign-in: the device authorisation grant (RFC 8628), bound to DPoP. */
+  readonly device: DeviceGrant;
+  /** TOTP (where allowed) and recovery codes. */
+  readonly factors: Factors;
   readonly publicUrl: string;
   /** The HTTP server; baseUrl defaults to publicUrl. */
   server(options?: { baseUrl?: string; version?: string }): ReturnType<typeof buildServer>;
@@ -139,13 +143,17 @@ export async function createApp(options: AppOptions): Promise<App> {
   const passkeys = new Passkeys({
     store: store.passkeys, clock, random, rpId: new URL(publicUrl).hostname, rpName: 'labkluis', origins: [publicUrl], challengeTtlSeconds: 600,
   });
-  const signIn = new SignIn({ store, passkeys, sessions, throttle: new SignInThrottle({ clock }), replay, clock, random, events: accountEvents });
+  // TOTP secrets are always sealed with AES-GCM (the benchmark's null cipher is for records only).
+  const factors = new Factors({ store, keys, cipher: aesGcmCipher(random), clock, random });
+  const signIn = new SignIn({ store, passkeys, sessions, factors, throttle: new SignInThrottle({ clock }), replay, clock, random, events: accountEvents });
   const accounts = new AccountAdmin({ store, signIn, sessions, clock, random, events: accountEvents });
+  // Its own throttle: failed device approvals must not lock anyone out of signing in.
+  const device = new DeviceGrant({ store, sessions, replay, throttle: new SignInThrottle({ clock }), clock, random, events: accountEvents, publicUrl });
 
   return {
-    store, vault, audit, keys, logger, authenticate, sessions, signIn, accounts, publicUrl,
+    store, vault, audit, keys, logger, authenticate, sessions, signIn, accounts, device, factors, publicUrl,
     server: ({ baseUrl = publicUrl, version = VERSION } = {}) => buildServer({
-      vault, auth: { signIn, admin: accounts, sessions }, authenticate: authenticateRequest,
+      vault, auth: { signIn, admin: accounts, sessions, device, factors }, authenticate: authenticateRequest,
       onRefusedCredential: (facts, error) => vault.recordRefusedCredential(facts, error), logger, baseUrl, version,
     }),
     close: async () => {

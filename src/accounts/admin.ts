@@ -4,13 +4,13 @@
  * account. There are no default passwords: the first admin gets a link from `labkluis init`.
  * Every action is audited; admin actions need a fresh step-up.
  */
-import { ALL_TENANTS, type Principal } from '../auth/index.js';
+import { ALL_TENANTS, RECERTIFICATION_DAYS, TRAINING_DAYS, type Principal } from '../auth/index.js';
 import { conflict, forbidden, invalidInput, notFound, randomId, type Clock, type Random } from '../kernel/index.js';
 import type { Sessions } from '../sessions/index.js';
-import { ROLES, type PrincipalRow, type Role, type Store } from '../store/index.js';
+import { ROLES, type PrincipalRow, type AlertRow, type RecertificationRow, type Role, type Store, type TrainingRow } from '../store/index.js';
 import type { AccountEvent } from '../vault/index.js';
 import { USERNAME, type Facts, type SignIn } from './sign-in.js';
-import { requireStepUp } from './step-up.js';
+import { requireStepUp } from '../auth/index.js';
 
 /** Links to enrol live 72 hours; the first admin's 24. */
 export const INVITE_TTL_SECONDS = 72 * 3600;
@@ -57,6 +57,7 @@ export class AccountAdmin {
       if (t !== ALL_TENANTS && (await this.#store.getTenant(t)) === null) throw invalidInput('tenants: one of them is not a tenant of this lab');
     }
     const created = await this.#create(account, false);
+    await this.#certify(created.principalId, account.role, account.tenants, by.id);
     const link = await this.#signIn.createEnrolmentLink({ principalId: created.principalId, purpose: 'invite', createdBy: by.id, ttlSeconds: INVITE_TTL_SECONDS });
     await this.#event('account-invited', by, created.principalId, facts);
     return { principalId: created.principalId, username: account.username, ...link };
@@ -70,6 +71,7 @@ export class AccountAdmin {
     if (!USERNAME.test(username)) throw invalidInput('a username is 3-64 lowercase letters, digits, dots, dashes or underscores');
     if (await this.#store.accounts.anyAccount()) throw conflict('there are accounts already: an admin invites further people');
     const created = await this.#create({ username, displayName: username, role: 'admin', tenants: [ALL_TENANTS], totpAllowed: false }, false);
+    await this.#certify(created.principalId, 'admin', [ALL_TENANTS], 'local-operator');
     const link = await this.#signIn.createEnrolmentLink({ principalId: created.principalId, purpose: 'first-admin', createdBy: null, ttlSeconds: FIRST_ADMIN_TTL_SECONDS });
     await this.#events({ kind: 'account-invited', reason: 'first-admin', principalId: created.principalId, sessionId: null, outcome: 'success', ip: facts.ip, userAgent: facts.userAgent });
     return { principalId: created.principalId, username, ...link };
@@ -105,6 +107,60 @@ export class AccountAdmin {
     return { sessionsEnded };
   }
 
+  /**
+   * Records a person's security-awareness training. Without a current one their clinical access
+   * is suspended (the vault refuses it) until an admin records the next.
+   */
+  async recordTraining(by: Principal, principalId: string, input: { completedAt: unknown; expiresAt?: unknown }, facts: Facts): Promise<TrainingRow> {
+    await this.#guard(by, 'admin', 'recording training', facts);
+    if ((await this.#store.accounts.getAccount(principalId)) === null) throw notFound('no such account');
+    const now = this.#clock.now();
+    const completed = isoDate(input.completedAt, 'completedAt');
+    if (completed > now.toISOString()) throw invalidInput('completedAt lies in the future');
+    const expires = input.expiresAt === undefined
+      ? new Date(Date.parse(completed) + TRAINING_DAYS * 86_400_000).toISOString()
+      : isoDate(input.expiresAt, 'expiresAt');
+    if (expires <= completed) throw invalidInput('expiresAt must lie after completedAt');
+    const row: TrainingRow = { principalId, completedAt: completed, expiresAt: expires, recordedBy: by.id, recordedAt: now.toISOString() };
+    await this.#store.safeguards.recordTraining(row);
+    await this.#event('training-recorded', by, principalId, facts);
+    return row;
+  }
+
+  /** Quarterly recertification: an admin other than the person confirms the current role and tenants. */
+  async recertify(by: Principal, principalId: string, facts: Facts): Promise<RecertificationRow> {
+    await this.#guard(by, 'admin', 'recertifying an account', facts);
+    if (principalId === by.id) throw forbidden('nobody recertifies their own account');
+    const row = await this.#store.getPrincipal(principalId);
+    if (row === null || row.kind !== 'human') throw notFound('no such account');
+    const cert = await this.#certify(principalId, row.role, row.tenants, by.id);
+    await this.#event('account-recertified', by, principalId, facts);
+    return cert;
+  }
+
+  /** The security officer's list of alerts (break-glass and, later, the sentinel's), newest first. */
+  async alerts(by: Principal, open: boolean, facts: Facts): Promise<AlertRow[]> {
+    await this.#guard(by, 'security-officer', 'reading alerts', facts, false);
+    return this.#store.safeguards.listAlerts({ open, limit: 200 });
+  }
+
+  async acknowledgeAlert(by: Principal, id: string, facts: Facts): Promise<{ acknowledged: boolean }> {
+    await this.#guard(by, 'security-officer', 'acknowledging an alert', facts, false);
+    const acknowledged = await this.#store.safeguards.acknowledgeAlert(id, by.id, this.#clock.now().toISOString());
+    if (acknowledged) await this.#event('alert-acknowledged', by, id, facts);
+    return { acknowledged };
+  }
+
+  async #certify(principalId: string, role: Role, tenants: readonly string[], by: string): Promise<RecertificationRow> {
+    const now = this.#clock.now();
+    const row: RecertificationRow = {
+      principalId, role, tenants: [...tenants], certifiedBy: by, certifiedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + RECERTIFICATION_DAYS * 86_400_000).toISOString(),
+    };
+    await this.#store.safeguards.recordRecertification(row);
+    return row;
+  }
+
   async #create(a: CheckedAccount, disabled: boolean): Promise<{ principalId: string }> {
     const principalId = randomId(this.#random);
     const now = this.#clock.now().toISOString();
@@ -118,11 +174,13 @@ export class AccountAdmin {
   }
 
   /** Role check first, then step-up; a refusal is audited like every other. */
-  async #guard(by: Principal, role: 'admin' | 'security-officer', what: string, facts: Facts): Promise<void> {
+  async #guard(by: Principal, role: 'admin' | 'security-officer', what: string, facts: Facts, stepUp = true): Promise<void> {
     try {
       const allowed = role === 'admin' ? by.role === 'admin' : by.role === 'security-officer' || by.role === 'admin';
       if (!allowed) throw forbidden(`${what} is for the ${role} role`);
-      requireStepUp(by, this.#clock, what);
+      if (by.suspended === 'recertification-lapsed') throw forbidden("this account's role lapsed: an approver must recertify it");
+      if (stepUp) requireStepUp(by, this.#clock, what);
+      else if (by.authMethod === 'api-token') throw forbidden(`${what} is for signed-in people`);
     } catch (e) {
       await this.#events({ kind: 'account-admin', reason: 'refused', principalId: by.id, sessionId: by.authMethod === 'session' ? by.credentialId : null, outcome: 'denied', errorCode: 'ERR_FORBIDDEN', ip: facts.ip, userAgent: facts.userAgent });
       throw e;
@@ -140,6 +198,13 @@ interface CheckedAccount {
   readonly role: Role;
   readonly tenants: string[];
   readonly totpAllowed: boolean;
+}
+
+function isoDate(v: unknown, name: string): string {
+  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/.test(v) || Number.isNaN(Date.parse(v))) {
+    throw invalidInput(`${name}: a date (YYYY-MM-DD) or UTC time`);
+  }
+  return new Date(v).toISOString();
 }
 
 function checkNewAccount(input: NewAccount): CheckedAccount {

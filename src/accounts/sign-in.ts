@@ -15,6 +15,7 @@ import type { EnrolmentPurpose, Store } from '../store/index.js';
 import type { AccountEvent } from '../vault/index.js';
 import { checkNewPassword, passwordAdvice } from './password-policy.js';
 import { dummyVerify, hashPassword, verifyPassword } from './passwords.js';
+import type { Factors } from './factors.js';
 import type { SignInThrottle } from './throttle.js';
 
 export const USERNAME = /^[a-z0-9][a-z0-9._-]{2,63}$/;
@@ -34,6 +35,7 @@ export interface SignInDeps {
   readonly clock: Clock;
   readonly random: Random;
   readonly events: (event: AccountEvent) => Promise<void>;
+  readonly factors: Factors;
 }
 
 export class SignIn {
@@ -101,7 +103,7 @@ export class SignIn {
   }
 
   /** Step 1 of sign-in: the password. Success only starts a passkey assertion; it opens nothing. */
-  async startSignIn(input: { username: unknown; password: unknown }, facts: Facts): Promise<{ challengeId: string; options: PublicKeyCredentialRequestOptionsJSON }> {
+  async startSignIn(input: { username: unknown; password: unknown }, facts: Facts): Promise<{ challengeId: string; options: PublicKeyCredentialRequestOptionsJSON; methods: string[] }> {
     if (typeof input.username !== 'string' || typeof input.password !== 'string' || input.password.length > 1024) {
       throw invalidInput('send a username and a password');
     }
@@ -110,15 +112,51 @@ export class SignIn {
     const account = USERNAME.test(username) ? await this.#d.store.accounts.findAccountByUsername(username) : null;
     const principal = account === null ? null : await this.#d.store.getPrincipal(account.principalId);
     const passwordOk = account?.passwordHash ? await verifyPassword(account.passwordHash, input.password) : await dummyVerify(input.password);
-    const factors = passwordOk && principal ? await this.#d.store.passkeys.listCredentials(principal.id) : [];
-    if (!passwordOk || principal === null || principal.disabled || factors.length === 0) {
+    const methods = passwordOk && principal ? await this.#methods(principal.id) : [];
+    if (!passwordOk || principal === null || principal.disabled || methods.length === 0) {
       this.#d.throttle.failed(username, facts.ip);
       const reason = !passwordOk ? 'password' : principal?.disabled ? 'disabled' : 'no-factor';
       await this.#event({ kind: 'sign-in', reason, principalId: passwordOk ? (principal?.id ?? null) : null, sessionId: null, outcome: 'denied' }, facts);
       throw unauthenticated('wrong username or password');
     }
     const started = await this.#d.passkeys.startAuthentication(principal.id);
-    return { challengeId: started.challengeId, options: started.options };
+    return { challengeId: started.challengeId, options: started.options, methods };
+  }
+
+  /**
+   * Step 2 without a passkey: a TOTP code (where the account's policy allows TOTP) or a
+   * single-use recovery code, for the challenge of step 1. The challenge is spent either way.
+   */
+  async finishSignInWithCode(input: { challengeId: unknown; method: unknown; code: unknown }, proof: RequestProof): Promise<TokenPair> {
+    if (typeof input.challengeId !== 'string' || (input.method !== 'totp' && input.method !== 'recovery-code')) {
+      throw invalidInput("send the challengeId from the first step and method 'totp' or 'recovery-code'");
+    }
+    const jkt = await this.#deviceKey(proof);
+    const challenge = await this.#d.store.passkeys.consumeChallenge(input.challengeId, this.#d.clock.now().toISOString());
+    const principalId = challenge?.purpose === 'authenticate' ? challenge.principalId : null;
+    const ok = principalId !== null && (input.method === 'totp'
+      ? await this.#d.factors.verifyTotp(principalId, input.code)
+      : await this.#d.factors.useRecoveryCode(principalId, input.code));
+    const principal = ok && principalId ? await this.#d.store.getPrincipal(principalId) : null;
+    if (!ok || principal === null || principal.disabled) {
+      await this.#event({ kind: 'sign-in', reason: input.method, principalId, sessionId: null, outcome: 'denied' }, proof);
+      throw unauthenticated('that code is not valid (or was used already)');
+    }
+    const pair = await this.#d.sessions.open({ principalId: principal.id, jkt, authMethod: input.method, ip: proof.ip, userAgent: proof.userAgent });
+    await this.#event({ kind: 'sign-in', reason: input.method, principalId: principal.id, sessionId: pair.sessionId, outcome: 'success' }, proof);
+    if (input.method === 'recovery-code') {
+      await this.#event({ kind: 'factor-used', reason: 'recovery-code', principalId: principal.id, sessionId: pair.sessionId, outcome: 'success' }, proof);
+    }
+    return pair;
+  }
+
+  /** The second factors this account can sign in with. */
+  async #methods(principalId: string): Promise<('passkey' | 'totp' | 'recovery-code')[]> {
+    const out: ('passkey' | 'totp' | 'recovery-code')[] = [];
+    if ((await this.#d.store.passkeys.listCredentials(principalId)).length > 0) out.push('passkey');
+    if (await this.#d.factors.hasTotp(principalId)) out.push('totp');
+    if ((await this.#d.factors.recoveryCodesLeft(principalId)) > 0) out.push('recovery-code');
+    return out;
   }
 
   /** Step 2: the passkey assertion for that challenge; the session binds to this request's DPoP key. */

@@ -4,7 +4,7 @@
  * refresh of a device-bound session. Every other route needs a session or an API token.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AccountAdmin, SignIn } from '../accounts/index.js';
+import type { AccountAdmin, DeviceGrant, Factors, SignIn } from '../accounts/index.js';
 import { forbidden, invalidInput, notFound } from '../kernel/index.js';
 import type { RequestProof, Sessions } from '../sessions/index.js';
 import type { Caller, Route } from './routes.js';
@@ -14,6 +14,10 @@ export interface AuthDeps {
   readonly signIn: SignIn;
   readonly admin: AccountAdmin;
   readonly sessions: Sessions;
+  /** The CLI's device authorisation grant (device-routes.ts). */
+  readonly device: DeviceGrant;
+  /** TOTP (where allowed) and recovery codes. */
+  readonly factors: Factors;
   readonly baseUrl: string;
 }
 
@@ -36,6 +40,10 @@ export const authRoutes: readonly AuthRoute[] = [
     method: 'POST', url: '/auth/sign-in/passkey', public: true,
     handler: async (req, _r, d) => tokens(await d.signIn.finishSignIn({ challengeId: body(req).challengeId, credential: body(req).credential }, proof(req, d))),
   },
+  {
+    method: 'POST', url: '/auth/sign-in/code', public: true,
+    handler: async (req, _r, d) => tokens(await d.signIn.finishSignInWithCode({ challengeId: body(req).challengeId, method: body(req).method, code: body(req).code }, proof(req, d))),
+  },
   { method: 'POST', url: '/auth/token', public: true, handler: async (req, _r, d) => tokens(await d.sessions.refresh(field(req, 'refreshToken'), proof(req, d))) },
 
   { method: 'POST', url: '/auth/sign-out', handler: async (req, _r, d, who) => ({ ended: await d.sessions.revoke(ownSession(who!), 'signed-out', where(req)) }) },
@@ -49,6 +57,16 @@ export const authRoutes: readonly AuthRoute[] = [
       return { ended: await d.sessions.revoke(id, 'revoked-by-owner', where(req)) };
     },
   },
+  { method: 'POST', url: '/auth/factors/totp/start', handler: async (_q, _r, d, who) => d.factors.startTotp(human(who!)) },
+  {
+    method: 'POST', url: '/auth/factors/totp/confirm',
+    handler: async (req, _r, d, who) => {
+      await d.factors.confirmTotp(human(who!), { secret: body(req).secret, code: body(req).code });
+      return { totp: true };
+    },
+  },
+  { method: 'DELETE', url: '/auth/factors/totp', handler: async (_q, _r, d, who) => ({ removed: await d.factors.removeTotp(human(who!)) }) },
+  { method: 'POST', url: '/auth/factors/recovery-codes', handler: async (_q, _r, d, who) => ({ codes: await d.factors.newRecoveryCodes(human(who!)) }) },
   { method: 'POST', url: '/auth/step-up/start', handler: async (_q, _r, d, who) => d.signIn.startStepUp(human(who!)) },
   {
     method: 'POST', url: '/auth/step-up/finish',

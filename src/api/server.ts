@@ -8,6 +8,7 @@ import { outcomeOf, simple } from './outcome.js';
 import { registerWebPages } from '../web/index.js';
 import { authRoutes, type AuthDeps } from './auth-routes.js';
 import { deviceRoutes } from './device-routes.js';
+import { safeguardRoutes } from './safeguard-routes.js';
 import { facts, routes, type Caller } from './routes.js';
 
 /** What authentication sees of a request: the credential, the proof, and where it came from. */
@@ -95,6 +96,18 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       handler: async (req: FastifyRequest, reply: FastifyReply) => {
         const who = route.public ? null : callers.get(req)!;
         const body = await route.handler(req, reply, { ...deps.auth, baseUrl: deps.baseUrl }, who);
+        return reply.type('application/json; charset=utf-8').send(body);
+      },
+    });
+  }
+
+  for (const route of safeguardRoutes) {
+    app.route({
+      method: route.method,
+      url: route.url,
+      onRequest: async (req: FastifyRequest) => void callers.set(req, await authenticate(req, deps)),
+      handler: async (req: FastifyRequest, reply: FastifyReply) => {
+        const body = await route.handler(req, reply, { vault: deps.vault, admin: deps.auth.admin }, callers.get(req)!);
         return reply.type('application/json; charset=utf-8').send(body);
       },
     });

@@ -1,4 +1,5 @@
 import type { PrincipalRow, Role } from '../store/index.js';
+import type { Suspension } from './hygiene.js';
 
 /**
  * Who is acting. Today principals authenticate with API tokens; issue 3 adds human sign-in
@@ -18,6 +19,8 @@ export interface Principal {
   readonly credentialId: string | null;
   /** Signed-in people only: when the last second-factor assertion was made (step-up needs a recent one). */
   readonly authenticatedAt?: string;
+  /** Signed-in people only: powers suspended by access hygiene (see hygiene.ts). */
+  readonly suspended?: Suspension;
 }
 
 export const ALL_TENANTS = '*';
@@ -36,7 +39,7 @@ export function principalFromRow(row: PrincipalRow, credentialId: string): Princ
 }
 
 /** A signed-in person, through a live device-bound session. */
-export function principalFromSession(row: PrincipalRow, session: { id: string; authenticatedAt: string }): Principal {
+export function principalFromSession(row: PrincipalRow, session: { id: string; authenticatedAt: string }, suspended: Suspension | null = null): Principal {
   return Object.freeze({
     id: row.id,
     kind: row.kind,
@@ -47,6 +50,7 @@ export function principalFromSession(row: PrincipalRow, session: { id: string; a
     authMethod: 'session',
     credentialId: session.id,
     authenticatedAt: session.authenticatedAt,
+    ...(suspended ? { suspended } : {}),
   });
 }
 

@@ -8,6 +8,7 @@ import { auditVerify } from './commands/audit-verify.js';
 import { demo } from './commands/demo.js';
 import { importFile } from './commands/import.js';
 import { init } from './commands/init.js';
+import { login, logout } from './commands/login.js';
 import { serve } from './commands/serve.js';
 import { tokenCreate } from './commands/token.js';
 import { auditOperatorAction } from './operator.js';
@@ -50,7 +51,9 @@ export function program(): Command {
     .addOption(new Option('--store <kind>', 'storage backend').choices(['sqlite', 'postgres']).default('sqlite'))
     .option('--pg-url <url>', 'PostgreSQL URL (better: LABKLUIS_PG_URL, so no password is written to disk)')
     .option('--origin <name>', 'audit log origin, host/name')
-    .action(async (o: { store: 'sqlite' | 'postgres'; pgUrl?: string; origin?: string }, cmd: Command) => {
+    .option('--admin <username>', 'username of the first admin (who gets a one-time enrolment link)', 'admin')
+    .option('--public-url <url>', 'URL people use to reach this server (or LABKLUIS_PUBLIC_URL)', process.env.LABKLUIS_PUBLIC_URL ?? 'http://localhost:8080')
+    .action(async (o: { store: 'sqlite' | 'postgres'; pgUrl?: string; origin?: string; admin: string; publicUrl: string }, cmd: Command) => {
       await init(paths(cmd), o, out);
     });
 
@@ -126,6 +129,22 @@ export function program(): Command {
     .option('--port <port>', 'port', port, 8080)
     .action(async (o: { patients: number; serve?: boolean; host: string; port: number }, cmd: Command) => {
       await demo(paths(cmd), o, out);
+    });
+
+  p.command('login')
+    .description('sign this machine in: approve a code in the browser with your passkey (RFC 8628); tokens are bound to a key file')
+    .requiredOption('--server <url>', "the server's public URL, https://host[:port]")
+    .option('--key <path>', 'DPoP key file, created if absent (or LABKLUIS_DEVICE_KEY; default ~/.config/labkluis/device-key.json)')
+    .action(async (o: { server: string; key?: string }) => {
+      await login({ server: o.server, keyPath: o.key }, out);
+    });
+
+  p.command('logout')
+    .description('end the session of `labkluis login` and remove its tokens from this machine')
+    .option('--server <url>', 'the server (default: the one signed in to)')
+    .option('--key <path>', 'DPoP key file (default: the one signed in with)')
+    .action(async (o: { server?: string; key?: string }) => {
+      await logout({ server: o.server, keyPath: o.key }, out);
     });
   return p;
 }

@@ -15,6 +15,7 @@ export async function openApp(paths: Paths, options: { logLevel?: string; node?:
     postgresUrl: process.env.LABKLUIS_PG_URL,
     kms,
     origin: config.origin,
+    publicUrl: process.env.LABKLUIS_PUBLIC_URL ?? config.publicUrl ?? 'http://localhost:8080',
     clock: systemClock,
     random: systemRandom,
     logger,

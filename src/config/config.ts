@@ -14,6 +14,8 @@ const ConfigFile = z.strictObject({
     z.strictObject({ kind: z.literal('sqlite'), file: z.string().min(1) }),
     z.strictObject({ kind: z.literal('postgres'), url: z.string().startsWith('postgres').optional() }),
   ]),
+  /** The URL people use to reach the server (the WebAuthn origin); http only for localhost. */
+  publicUrl: z.string().url().optional(),
   createdAt: z.string(),
 });
 export type VaultConfig = z.infer<typeof ConfigFile>;

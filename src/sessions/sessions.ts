@@ -7,7 +7,7 @@
  * worth nothing and its theft is noticed.
  */
 import { createHash } from 'node:crypto';
-import { principalFromSession, type Principal } from '../auth/index.js';
+import { principalFromSession, suspensionOf, type Principal } from '../auth/index.js';
 import type { DataKeys } from '../crypto/index.js';
 import { LabkluisError, randomId, type Clock, type Random } from '../kernel/index.js';
 import type { SessionRow, Store } from '../store/index.js';
@@ -57,6 +57,8 @@ export interface RequestProof {
 
 /** Proof failures that a client holding its own key never produces: the token was copied. */
 const THEFT_REASONS = new Set(['missing', 'multiple', 'key-mismatch', 'jti-replay', 'ath', 'signature', 'htm', 'htu']);
+/** The epoch: an assertion time no step-up accepts. */
+const NEVER = new Date(0).toISOString();
 const REFRESH = /^lkr_([A-Za-z0-9_-]{43})$/;
 
 export class Sessions {
@@ -81,7 +83,11 @@ export class Sessions {
   }
 
   /** Opens a session after a successful second factor, bound to the key that signed `jkt`'s proof. */
-  async open(input: { principalId: string; jkt: string; authMethod: SessionRow['authMethod']; ip: string | null; userAgent: string | null }): Promise<TokenPair> {
+  /**
+   * `fresh: false` for a session whose second factor was shown on another device (the CLI after
+   * a browser approval): it gets no step-up powers until it makes its own assertion.
+   */
+  async open(input: { principalId: string; jkt: string; authMethod: SessionRow['authMethod']; ip: string | null; userAgent: string | null; fresh?: boolean }): Promise<TokenPair> {
     const now = this.#clock.now();
     const session: SessionRow = {
       id: randomId(this.#random),
@@ -91,7 +97,7 @@ export class Sessions {
       lastSeenAt: now.toISOString(),
       idleSeconds: this.policy.idleSeconds,
       absoluteExpiresAt: new Date(now.getTime() + this.policy.absoluteSeconds * 1000).toISOString(),
-      authenticatedAt: now.toISOString(),
+      authenticatedAt: input.fresh === false ? NEVER : now.toISOString(),
       authMethod: input.authMethod,
       revokedAt: null,
       revokedReason: null,
@@ -135,7 +141,10 @@ export class Sessions {
       throw unauthenticated();
     }
     await this.#touch(session);
-    return principalFromSession(principal, session);
+    const [training, recert] = await Promise.all([
+      this.#store.safeguards.latestTraining(principal.id), this.#store.safeguards.latestRecertification(principal.id),
+    ]);
+    return principalFromSession(principal, session, suspensionOf(principal, training, recert, this.#clock.now()));
   }
 
   /** Rotates a refresh token: a new pair, the old token spent. A token used twice ends the session. */

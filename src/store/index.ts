@@ -9,6 +9,11 @@ import type { Store } from './types.js';
 export { ROLES } from './types.js';
 export type { AccountRow, AccountStore, EnrolmentLinkRow, EnrolmentPurpose, RefreshTokenRow, SessionRow } from './account-types.js';
 export type { ChallengePurpose, ChallengeRow, PasskeyRow, PasskeyStore } from './passkey-types.js';
+export { SLOW_DOWN_STEP_SECONDS } from './device-types.js';
+export type { DeviceGrantRow, DeviceGrantStore, DevicePoll } from './device-types.js';
+export type {
+  AlertRow, BreakGlassRow, RecertificationRow, SafeguardStore, TotpRow, TrainingRow,
+} from './safeguard-types.js';
 export type {
   ApiTokenRow, AuditHead, AuditQuery, AuditRow, AuditSealer, CheckpointRow, DataKeyRow, KeyPurpose,
   PersonRow, PrincipalRow, ResourceQuery, ResourceRow, ResourceType, Role, Store, TenantRow, Versioned,

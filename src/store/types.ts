@@ -7,7 +7,9 @@
  * Timestamps are ISO-8601 UTC strings produced by the injected clock, never by the database.
  */
 import type { AccountStore } from './account-types.js';
+import type { DeviceGrantStore } from './device-types.js';
 import type { PasskeyStore } from './passkey-types.js';
+import type { SafeguardStore } from './safeguard-types.js';
 
 export type Role =
   | 'registrar'
@@ -57,7 +59,7 @@ export interface ApiTokenRow {
 }
 
 /** A data key, wrapped by the keyring's key-encryption key. tenant '*' holds global keys. */
-export type KeyPurpose = 'identity' | 'clinical' | 'index' | 'audit-mac' | 'session-mac';
+export type KeyPurpose = 'identity' | 'clinical' | 'index' | 'audit-mac' | 'session-mac' | 'factor';
 export interface DataKeyRow {
   readonly tenant: string;
   readonly purpose: KeyPurpose;
@@ -173,6 +175,10 @@ export interface Store {
   readonly accounts: AccountStore;
   /** Registered passkeys and single-use ceremony challenges (passkey-types.ts). */
   readonly passkeys: PasskeyStore;
+  /** The CLI's device authorisation grants, RFC 8628 (device-types.ts). */
+  readonly devices: DeviceGrantStore;
+  /** TOTP, recovery codes, break-glass grants, alerts, training and recertification (safeguard-types.ts). */
+  readonly safeguards: SafeguardStore;
   /** Creates or upgrades the schema; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;

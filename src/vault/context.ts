@@ -10,7 +10,7 @@ export interface AccessContext {
   readonly purposeOfUse: string;
   readonly ip: string | null;
   readonly userAgent: string | null;
-  /** Break-glass arrives with issue 3; until then always false. */
+  /** Break-glass: the request claims ETREAT; reads then need a live grant for the patient. */
   readonly emergency: boolean;
 }
 
@@ -47,6 +47,6 @@ export function accessContext(principal: Principal, facts: RequestFacts): Access
     purposeOfUse: purpose,
     ip: facts.ip ?? null,
     userAgent: facts.userAgent ? facts.userAgent.slice(0, 256) : null,
-    emergency: false,
+    emergency: purpose === 'ETREAT',
   });
 }

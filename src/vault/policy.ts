@@ -55,7 +55,16 @@ export function isAllowed(role: Principal['role'], action: Action, type: FhirTyp
 }
 
 export function authorize(principal: Principal, action: Action, type: FhirType): void {
+  assertNotSuspended(principal, type);
   if (!isAllowed(principal.role, action, type)) throw forbidden(`role '${principal.role}' may not ${action} ${type}`);
+}
+
+/** Access hygiene: a lapsed recertification suspends the role, an expired training clinical access. */
+export function assertNotSuspended(principal: Principal, type: FhirType): void {
+  if (principal.suspended === 'recertification-lapsed') throw forbidden("this account's role lapsed: an approver must recertify it");
+  if (principal.suspended === 'training-expired' && type !== 'AuditEvent' && type !== 'Organization') {
+    throw forbidden('security-awareness training has expired: clinical access is suspended until it is renewed');
+  }
 }
 
 /** Which roles see who a patient is; the others get the pseudonym only. */
@@ -86,13 +95,14 @@ export function defaultPurpose(role: Principal['role']): string {
 /**
  * The purposes each role may claim (HL7 v3 PurposeOfUse). The audit log records the claim, so
  * a role may only claim what its work can be: a requester treats (or screens), the lab operates
- * and assures quality, the log keeper administers. Break-glass (ETREAT) comes with issue 3.
+ * and assures quality, the log keeper administers; clinical roles may claim ETREAT under break-glass.
  */
 const ROLE_PURPOSES: Readonly<Record<Principal['role'], readonly string[]>> = Object.freeze({
-  requester: ['TREAT', 'COC', 'PUBHLTH'],
-  registrar: ['HOPERAT', 'TREAT'],
-  analyst: ['HOPERAT', 'HQUALIMP'],
-  validator: ['HOPERAT', 'HQUALIMP'],
+  // ETREAT (break-glass) only works with a live grant for the patient; see break-glass.ts.
+  requester: ['TREAT', 'COC', 'PUBHLTH', 'ETREAT'],
+  registrar: ['HOPERAT', 'TREAT', 'ETREAT'],
+  analyst: ['HOPERAT', 'HQUALIMP', 'ETREAT'],
+  validator: ['HOPERAT', 'HQUALIMP', 'ETREAT'],
   instrument: ['HOPERAT'],
   'security-officer': ['HSYSADMIN', 'HLEGAL'],
   admin: ['HSYSADMIN'],

@@ -1,9 +1,10 @@
 import type { Resource } from 'fhir/r4.js';
-import { invalidInput, isLabkluisError, notFound } from '../kernel/index.js';
+import { forbidden, invalidInput, isLabkluisError, notFound, type Clock } from '../kernel/index.js';
+import { requireStepUp } from '../auth/index.js';
 import type { ResourceRow, ResourceType, Store } from '../store/index.js';
 import { BSN_SYSTEM, ID_PATTERN, parseSearch, type SearchType } from '../domain/index.js';
 import type { AccessContext } from './context.js';
-import { authorize, identityView, type FhirType } from './policy.js';
+import { assertNotSuspended, authorize, identityView, type FhirType } from './policy.js';
 import { pseudonymisedPatient, type RecordCodec } from './records.js';
 import { visibleStatuses } from './rules.js';
 import { auditId } from './audit-safe.js';
@@ -11,6 +12,9 @@ import { inAuthorisedReport } from './released.js';
 import type { TenantDirectory } from './tenants.js';
 import type { AuditObjectRef, Trail } from './trail.js';
 import { assertClinicalTenant, decodeCursor, encodeCursor } from './cursor.js';
+import type { BreakGlass } from './break-glass.js';
+
+const EMERGENCY_TYPES = new Set<FhirType>(['Patient', 'ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport']);
 
 export interface SearchPage {
   readonly resources: readonly (Resource & { id: string })[];
@@ -28,8 +32,12 @@ export class VaultReads {
   readonly #trail: Trail;
 
   readonly #tenants: TenantDirectory;
+  readonly #breakGlass: BreakGlass;
+  readonly #clock: Clock;
 
-  constructor(deps: { store: Store; codec: RecordCodec; trail: Trail; tenants: TenantDirectory }) {
+  constructor(deps: { store: Store; codec: RecordCodec; trail: Trail; tenants: TenantDirectory; breakGlass: BreakGlass; clock: Clock }) {
+    this.#breakGlass = deps.breakGlass;
+    this.#clock = deps.clock;
     this.#store = deps.store;
     this.#codec = deps.codec;
     this.#trail = deps.trail;
@@ -41,23 +49,26 @@ export class VaultReads {
     const operation = version === undefined ? 'read' : 'vread';
     let patients: string[] = [];
     try {
-      authorize(ctx.principal, 'read', type);
+      const granted = await this.#emergencyGrants(ctx, type, 'read');
       assertClinicalTenant(ctx);
       await this.#tenants.assertExists(ctx.tenant);
       if (!ID_PATTERN.test(id)) throw notFound(`${type}/${id} not found`);
       let resource: Resource & { id: string };
       if (type === 'Patient') {
+        if (granted && !granted.has(id)) throw forbidden('break-glass covers only the patient it was opened for');
         const row = await this.#store.getPerson(ctx.tenant, id);
         if (!row || (version !== undefined && row.version !== version)) throw notFound(`${type}/${id} not found`);
         patients = [row.pseudonym];
         resource = await this.#codec.openPerson(row);
-        if (identityView(ctx.principal.role) === 'pseudonymised') resource = pseudonymisedPatient(resource);
+        if (!granted && identityView(ctx.principal.role) === 'pseudonymised') resource = pseudonymisedPatient(resource);
       } else {
         const row = await this.#store.getResource(ctx.tenant, type as ResourceType, id, version);
-        if (!row || !(await this.#visible(ctx, row))) throw notFound(`${type}/${id} not found`);
+        // Under break-glass another patient's record is as absent as a missing one.
+        const shown = row !== null && (granted ? granted.has(row.pseudonym ?? '') : await this.#visible(ctx, row));
+        if (!row || !shown) throw notFound(`${type}/${id} not found`);
         // Roles that see released records only get the current version: an older one may
         // never have been authorised (a withdrawn result, a report since reopened).
-        if (version !== undefined && visibleStatuses(ctx.principal.role, type) !== null) {
+        if (!granted && version !== undefined && visibleStatuses(ctx.principal.role, type) !== null) {
           const current = await this.#store.getResource(ctx.tenant, type as ResourceType, id);
           if (current?.version !== version) throw notFound(`${type}/${id} not found`);
         }
@@ -75,11 +86,18 @@ export class VaultReads {
   async search(ctx: AccessContext, type: FhirType, params: URLSearchParams): Promise<SearchPage> {
     const objects: AuditObjectRef[] = [{ type }];
     try {
-      authorize(ctx.principal, 'search', type);
+      const granted = await this.#emergencyGrants(ctx, type, 'search');
       assertClinicalTenant(ctx);
       await this.#tenants.assertExists(ctx.tenant);
       const q = parseSearch(type as SearchType, params);
-      const page = type === 'Patient' ? await this.#searchPatients(ctx, q, objects) : await this.#searchClinical(ctx, type as ResourceType, q, objects);
+      if (granted) {
+        // Under break-glass a search names the granted patient(s) and nothing wider.
+        const named = type === 'Patient' ? q.ids : q.subject;
+        if (!named || named.length === 0 || !named.every((p) => granted.has(p)) || (type === 'Patient' && q.identifier)) {
+          throw forbidden('under break-glass, search only for the patient the grant is for (subject= or _id=)');
+        }
+      }
+      const page = type === 'Patient' ? await this.#searchPatients(ctx, q, objects, granted) : await this.#searchClinical(ctx, type as ResourceType, q, objects, granted);
       const patients = page.patients;
       await this.#trail.record(ctx, { action: 'R', operation: 'search', patients, objects, outcome: 'success' });
       return { resources: page.resources, next: page.next };
@@ -89,7 +107,7 @@ export class VaultReads {
     }
   }
 
-  async #searchPatients(ctx: AccessContext, q: ReturnType<typeof parseSearch>, objects: AuditObjectRef[]) {
+  async #searchPatients(ctx: AccessContext, q: ReturnType<typeof parseSearch>, objects: AuditObjectRef[], granted: ReadonlySet<string> | null) {
     // No unfiltered listing of people: a search names one BSN or one id.
     let rows;
     if (q.identifier) {
@@ -104,7 +122,9 @@ export class VaultReads {
     } else {
       throw invalidInput('a Patient search needs identifier (BSN) or _id');
     }
-    const view = identityView(ctx.principal.role);
+    const view = granted ? 'full' : identityView(ctx.principal.role);
+    // Who several people are at once is a bulk reveal: a signed-in person needs a fresh step-up.
+    if (view === 'full' && rows.length > 1 && ctx.principal.authMethod === 'session') requireStepUp(ctx.principal, this.#clock, 'revealing several patients at once');
     const resources = await Promise.all(rows.map(async (r) => {
       const p = await this.#codec.openPerson(r);
       return view === 'full' ? p : pseudonymisedPatient(p);
@@ -112,12 +132,12 @@ export class VaultReads {
     return { resources, next: null, patients: rows.map((r) => r.pseudonym) };
   }
 
-  async #searchClinical(ctx: AccessContext, type: ResourceType, q: ReturnType<typeof parseSearch>, objects: AuditObjectRef[]) {
+  async #searchClinical(ctx: AccessContext, type: ResourceType, q: ReturnType<typeof parseSearch>, objects: AuditObjectRef[], granted: ReadonlySet<string> | null) {
     const limit = q.count;
     const tokens = await Promise.all(
       (q.tokens ?? []).map((group) => Promise.all(group.map((t) => this.#codec.token(ctx.tenant, t.param, t.system, t.value)))),
     );
-    const allowed = visibleStatuses(ctx.principal.role, type);
+    const allowed = granted ? null : visibleStatuses(ctx.principal.role, type);
     let statuses = q.status;
     if (allowed) statuses = statuses ? statuses.filter((s) => allowed.includes(s)) : [...allowed];
     objects[0] = { type, query: describeQuery(q.subject, tokens, statuses, q.dateFrom, q.dateTo) };
@@ -138,10 +158,28 @@ export class VaultReads {
     const next = rows.length > limit ? encodeCursor(pageRows[pageRows.length - 1]!.pos!) : null;
     // A page may come back shorter than _count when some results are not released yet.
     const visible = [];
-    for (const r of pageRows) if (await this.#visible(ctx, r)) visible.push(r);
+    for (const r of pageRows) {
+      if (granted ? granted.has(r.pseudonym ?? '') : await this.#visible(ctx, r)) visible.push(r);
+    }
     const resources = await Promise.all(visible.map((r) => this.#codec.openResource(r)));
     const patients = visible.flatMap((r) => (r.pseudonym ? [r.pseudonym] : []));
     return { resources, next, patients };
+  }
+
+  /**
+   * Outside break-glass: the role's grants apply (null is returned). Under break-glass (ETREAT):
+   * the clinical record types, for the patients of the person's live grants only.
+   */
+  async #emergencyGrants(ctx: AccessContext, type: FhirType, action: 'read' | 'search'): Promise<ReadonlySet<string> | null> {
+    if (!ctx.emergency) {
+      authorize(ctx.principal, action, type);
+      return null;
+    }
+    assertNotSuspended(ctx.principal, type);
+    if (!EMERGENCY_TYPES.has(type)) throw forbidden(`break-glass does not cover ${type}`);
+    const granted = await this.#breakGlass.granted(ctx);
+    if (granted.size === 0) throw forbidden('no live break-glass grant: open one first (POST /auth/break-glass)');
+    return granted;
   }
 
   /** Requesters see released records only: an authorised report, and results that one of those holds. */

@@ -75,6 +75,17 @@ export class RecordCodec {
     };
   }
 
+  /** Free text people type that may describe a patient (a break-glass reason): sealed like identity. */
+  async sealNote(tenant: string, kind: string, id: string, text: string): Promise<Buffer> {
+    const key = await this.#keys.current(tenant, 'identity');
+    return this.#cipher.seal(key, { tenant, type: kind, id, version: 1 }, Buffer.from(text, 'utf8'));
+  }
+
+  async openNote(tenant: string, kind: string, id: string, blob: Buffer): Promise<string> {
+    const key = await this.#keys.version(tenant, 'identity', this.#cipher.keyVersionOf(blob));
+    return this.#cipher.open(key, { tenant, type: kind, id, version: 1 }, blob).toString('utf8');
+  }
+
   async openResource(row: ResourceRow): Promise<Resource & { id: string }> {
     const key = await this.#keys.version(row.tenant, 'clinical', this.#cipher.keyVersionOf(row.body));
     return parse(this.#cipher.open(key, { tenant: row.tenant, type: row.type, id: row.id, version: row.version }, row.body));

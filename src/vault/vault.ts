@@ -6,6 +6,7 @@ import { conflict, forbidden, invalidResource, isLabkluisError, randomId, type C
 import type { Store } from '../store/index.js';
 import { validateResource } from '../domain/index.js';
 import { AuditReads } from './audit-reads.js';
+import { BreakGlass, type BreakGlassGrant } from './break-glass.js';
 import { accessContext, type AccessContext, type RequestFacts } from './context.js';
 import { authorize, defaultPurpose, PURPOSES, type FhirType } from './policy.js';
 import { VaultReads, type SearchPage } from './reads.js';
@@ -46,6 +47,7 @@ export class Vault {
   readonly #writes: VaultWrites;
   readonly #audit: AuditReads;
   readonly #trail: Trail;
+  readonly #breakGlass: BreakGlass;
   readonly #deps: VaultDeps;
 
   constructor(deps: VaultDeps) {
@@ -53,7 +55,8 @@ export class Vault {
     const codec = new RecordCodec({ keys: deps.keys, cipher: deps.cipher });
     this.#trail = new Trail({ log: deps.audit, node: deps.node });
     const tenants = new TenantDirectory(deps.store);
-    this.#reads = new VaultReads({ store: deps.store, codec, trail: this.#trail, tenants });
+    this.#breakGlass = new BreakGlass({ store: deps.store, codec, trail: this.#trail, clock: deps.clock, random: deps.random });
+    this.#reads = new VaultReads({ store: deps.store, codec, trail: this.#trail, tenants, breakGlass: this.#breakGlass, clock: deps.clock });
     this.#writes = new VaultWrites({ store: deps.store, codec, trail: this.#trail, clock: deps.clock, random: deps.random, tenants });
     this.#audit = new AuditReads({ store: deps.store, trail: this.#trail });
   }
@@ -138,6 +141,16 @@ export class Vault {
         outcome: event.outcome, ...(denied ? { errorCode: event.errorCode ?? 'ERR_UNAUTHENTICATED' } : {}),
       },
     );
+  }
+
+  /** Break-glass: emergency read access to one patient (see break-glass.ts). */
+  breakGlass(principal: Principal, facts: RequestFacts, input: { patient: unknown; reason: unknown; minutes?: unknown }): Promise<BreakGlassGrant> {
+    // The grant is asked for under the person's ordinary purpose; accesses under it claim ETREAT.
+    return this.#breakGlass.open(accessContext(principal, { ...facts, purposeOfUse: null }), input);
+  }
+
+  endBreakGlass(principal: Principal, facts: RequestFacts, id: string): Promise<boolean> {
+    return this.#breakGlass.end(principal, accessContext(principal, { ...facts, purposeOfUse: null }).tenant, id);
   }
 
   auditSearch(ctx: AccessContext, params: URLSearchParams) {

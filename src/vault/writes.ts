@@ -224,6 +224,7 @@ export class VaultWrites {
       objects: requests.map((r) => ({ type: r.type, ...(r.id ? { id: r.id } : {}) })),
     };
     try {
+      if (ctx.emergency) throw forbidden('break-glass gives read access only');
       assertClinicalTenant(ctx);
       if (!newTenants.some((t) => t.id === ctx.tenant)) await this.#tenants.assertExists(ctx.tenant);
       if (requests.length === 0) throw invalidInput('nothing to write');

@@ -9,6 +9,7 @@ import { randomId, systemClock, systemRandom } from '../../src/kernel/index.js';
 import { createDpopProof, generateDpopKey, type DpopKey, type TokenPair } from '../../src/sessions/index.js';
 import { apiClient, episode, type Episode } from '../support/api.js';
 import { principalRow } from '../support/store-fixtures.js';
+import { clearForAccess } from '../support/hygiene.js';
 import { BACKENDS, createVaultFixture, type VaultFixture } from '../support/vault-fixture.js';
 
 const BASE = 'https://labkluis.test';
@@ -25,6 +26,7 @@ describe.each(BACKENDS)('session tokens over HTTP (%s)', (backend) => {
     await f.app.store.accounts.insertAccount(p, {
       principalId: p.id, username: `reg-${p.id.slice(-8)}`.toLowerCase(), passwordHash: null, passwordChangedAt: null, totpAllowed: false, createdAt: p.createdAt,
     });
+    await clearForAccess(f.app.store, p);
     personId = p.id;
   }, 60_000);
   afterAll(() => f.cleanup());

@@ -87,6 +87,9 @@ describe.each(BACKENDS)('sign-in over HTTP (%s)', (backend) => {
   it('an invited person enrols once, signs in with password and passkey, and reads as themselves', async () => {
     const inv = await invite('reg-anna');
     const anna = await enrol(inv.enrolmentUrl, 'reg-anna', inv.principalId);
+    await stepUp(admin);
+    const trained = await call('POST', `/auth/accounts/${inv.principalId}/training`, { completedAt: new Date().toISOString().slice(0, 10) }, { key: admin.key, accessToken: admin.tokens.accessToken });
+    expect(trained.status, trained.text).toBe(201);
     // The link is spent.
     expect((await call('POST', '/auth/enrol/start', { secret: secretOf(inv.enrolmentUrl) })).status).toBe(401);
     const signed = await signIn(anna);
@@ -124,7 +127,8 @@ describe.each(BACKENDS)('sign-in over HTTP (%s)', (backend) => {
     expect(wrong.body).toEqual(unknown.body);
     const right = await call('POST', '/auth/sign-in', { username: 'reg-cor', password: GOOD_PASSWORD });
     expect(right.status).toBe(200);
-    expect(Object.keys(right.body).sort()).toEqual(['challengeId', 'options']); // no token before the passkey
+    expect(Object.keys(right.body).sort()).toEqual(['challengeId', 'methods', 'options']); // no token before the second factor
+    expect(right.body.methods).toEqual(['passkey']);
     // Someone else's passkey for cor's challenge is refused.
     const other = new SoftAuthenticator(RP);
     const forged = await call('POST', '/auth/sign-in/passkey', { challengeId: right.body.challengeId, credential: other.getResponse(right.body.options) }, { key: cor.key });

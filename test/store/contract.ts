@@ -8,9 +8,11 @@ import type { Store } from '../../src/store/index.js';
 import { describeAccountContract } from './contract-accounts.js';
 import { describeAuditContract } from './contract-audit.js';
 import { describeCoreContract } from './contract-core.js';
+import { describeDeviceContract } from './contract-devices.js';
 import { describePasskeyContract } from './contract-passkeys.js';
 import { describePersonContract } from './contract-persons.js';
 import { describeResourceContract } from './contract-resources.js';
+import { describeSafeguardContract } from './contract-safeguards.js';
 import { describeSearchContract } from './contract-search.js';
 
 export interface MadeStore {
@@ -54,5 +56,7 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
     describeAuditContract(ctx);
     describeAccountContract(ctx);
     describePasskeyContract(ctx);
+    describeDeviceContract(ctx);
+    describeSafeguardContract(ctx);
   });
 }

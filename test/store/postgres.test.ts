@@ -85,6 +85,37 @@ describe('postgres part roles', () => {
     expect(await asRole('clinical', 'SELECT * FROM core.passkeys')).toBe('42501');
   });
 
+  it('the core role may change only what the safeguards change; training and recertifications are append-only', async () => {
+    expect(await asRole('core', "UPDATE core.totp SET secret = secret, created_at = 'x', last_step = 1")).toBe('ok');
+    expect(await asRole('core', "UPDATE core.totp SET principal_id = 'x'")).toBe('42501');
+    expect(await asRole('core', 'DELETE FROM core.totp')).toBe('ok');
+    expect(await asRole('core', "UPDATE core.recovery_codes SET used_at = 'x'")).toBe('ok');
+    expect(await asRole('core', "UPDATE core.recovery_codes SET code_hash = '\\x00'")).toBe('42501');
+    expect(await asRole('core', 'DELETE FROM core.recovery_codes')).toBe('ok');
+    expect(await asRole('core', "UPDATE core.break_glass SET ended_at = 'x'")).toBe('ok');
+    expect(await asRole('core', "UPDATE core.break_glass SET expires_at = 'x'")).toBe('42501');
+    expect(await asRole('core', 'DELETE FROM core.break_glass')).toBe('42501');
+    expect(await asRole('core', "UPDATE core.alerts SET acknowledged_at = 'x', acknowledged_by = 'y'")).toBe('ok');
+    expect(await asRole('core', "UPDATE core.alerts SET kind = 'x'")).toBe('42501');
+    expect(await asRole('core', 'DELETE FROM core.alerts')).toBe('42501');
+    for (const table of ['core.training', 'core.recertifications']) {
+      expect(await asRole('core', `SELECT * FROM ${table}`)).toBe('ok');
+      expect(await asRole('core', `UPDATE ${table} SET expires_at = 'x'`)).toBe('42501');
+      expect(await asRole('core', `DELETE FROM ${table}`)).toBe('42501');
+    }
+    expect(await asRole('clinical', 'SELECT * FROM core.totp')).toBe('42501');
+  });
+
+  it("the core role may change only a device grant's poll and decision columns", async () => {
+    expect(await asRole('core', "UPDATE core.device_grants SET last_polled_at = 'x', interval_seconds = 10")).toBe('ok');
+    expect(await asRole('core', "UPDATE core.device_grants SET approved_by = NULL, approved_at = NULL, denied_at = 'x', redeemed_at = NULL")).toBe('ok');
+    expect(await asRole('core', "UPDATE core.device_grants SET jkt = 'x'")).toBe('42501');
+    expect(await asRole('core', "UPDATE core.device_grants SET user_code = 'x'")).toBe('42501');
+    expect(await asRole('core', "UPDATE core.device_grants SET expires_at = 'x'")).toBe('42501');
+    expect(await asRole('core', "UPDATE core.device_grants SET device_code_hash = '\\x00'")).toBe('42501');
+    expect(await asRole('clinical', 'SELECT * FROM core.device_grants')).toBe('42501');
+  });
+
   it('part roles cannot log in', async () => {
     const { rows } = await client.query<{ rolname: string; rolcanlogin: boolean }>(
       'SELECT rolname, rolcanlogin FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY rolname', [`${db.name}_`]);

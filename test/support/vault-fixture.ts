@@ -45,7 +45,12 @@ export interface VaultFixture {
 
 export async function createVaultFixture(
   backend: Backend,
-  options: { checkpointEvery?: { entries: number; ms: number }; logger?: Logger } = {},
+  options: {
+    checkpointEvery?: { entries: number; ms: number };
+    logger?: Logger;
+    /** The app's public URL (WebAuthn origin, DPoP htu base); default PUBLIC_URL. A browser test uses http://localhost:<port>. */
+    publicUrl?: string;
+  } = {},
 ): Promise<VaultFixture> {
   const tmp: TempDir = await createTempDir('labkluis-vault-');
   const dataDir = join(tmp.path, 'data');
@@ -63,7 +68,7 @@ export async function createVaultFixture(
   const { mkdirSync } = await import('node:fs');
   mkdirSync(dataDir, { recursive: true });
   const app = await createApp({
-    dataDir, storeConfig, kms, origin, publicUrl: PUBLIC_URL, clock: systemClock, random: systemRandom, logger: options.logger ?? createLogger('silent'),
+    dataDir, storeConfig, kms, origin, publicUrl: options.publicUrl ?? PUBLIC_URL, clock: systemClock, random: systemRandom, logger: options.logger ?? createLogger('silent'),
     ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
   });
   const server = app.server();

@@ -11,6 +11,10 @@ export interface InitOptions {
   readonly store: 'sqlite' | 'postgres';
   readonly pgUrl?: string;
   readonly origin?: string;
+  /** Username of the first admin; default 'admin'. */
+  readonly admin?: string;
+  /** The URL people use to reach the server: the WebAuthn origin; default http://localhost:8080. */
+  readonly publicUrl?: string;
 }
 
 export const VKEY_FILE = 'audit.vkey';
@@ -34,15 +38,22 @@ export async function init(paths: Paths, opts: InitOptions, out: (line: string) 
     : { kind: 'postgres', ...(opts.pgUrl && !/:[^:@/]+@/.test(opts.pgUrl) ? { url: opts.pgUrl } : {}) };
 
   const kms = createLocalKeyring({ path: paths.keyringPath, dataDir: paths.dataDir, signerName: origin, random: systemRandom });
-  writeNewConfig(paths.dataDir, { format: 'labkluis-config/1', origin, store, createdAt: systemClock.now().toISOString() });
+  const publicUrl = opts.publicUrl ?? 'http://localhost:8080';
+  writeNewConfig(paths.dataDir, { format: 'labkluis-config/1', origin, store, publicUrl, createdAt: systemClock.now().toISOString() });
   const vkey = verifierKeyString(kms.auditSigner.name, kms.auditSigner.publicKey);
   writeFileSync(join(paths.dataDir, VKEY_FILE), `${vkey}\n`, { mode: 0o644 });
 
   const app = await createApp({
-    dataDir: paths.dataDir, storeConfig: store, postgresUrl: pgUrl, kms, origin, clock: systemClock, random: systemRandom,
+    dataDir: paths.dataDir, storeConfig: store, postgresUrl: pgUrl, kms, origin, publicUrl, clock: systemClock, random: systemRandom,
     logger: createLogger('warn'),
   });
+  let enrolment: string;
+  let expires: string;
   try {
+    // No default password anywhere: the first admin sets theirs, with a passkey, through this link.
+    const first = await app.accounts.firstAdmin(opts.admin ?? 'admin', { ip: 'local', userAgent: 'labkluis-cli init' });
+    enrolment = `${app.publicUrl}/enrol#${first.secret}`;
+    expires = first.expiresAt;
     await app.audit.checkpoint();
   } finally {
     await app.close();
@@ -51,5 +62,7 @@ export async function init(paths: Paths, opts: InitOptions, out: (line: string) 
   out(`  data directory  ${paths.dataDir}`);
   out(`  keyring         ${paths.keyringPath}   (keep it off this disk's backups; it is the only way to read the data)`);
   out(`  audit verifier  ${vkey}`);
-  out('next: labkluis token create --role admin --tenant "*" --name admin-1, then labkluis serve');
+  out(`  first admin     ${opts.admin ?? 'admin'}: open this one-time link to set a password and a passkey (valid until ${expires}):`);
+  out(`                  ${enrolment}`);
+  out('next: labkluis serve, then open the link above in a browser on this machine');
 }

@@ -8,11 +8,12 @@ export interface ServeOptions {
 /** Serves the FHIR API until SIGINT/SIGTERM, then writes a final audit checkpoint and closes. */
 export async function serve(app: App, opts: ServeOptions, out: (line: string) => void): Promise<void> {
   const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  const server = app.server({ baseUrl: `http://${shownHost}:${opts.port}` });
+  // Links, WebAuthn and DPoP use the public URL (LABKLUIS_PUBLIC_URL or the config), not the listen address.
+  const server = app.server();
   await server.listen({ host: opts.host, port: opts.port });
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
-  out(`labkluis serving FHIR R4 at http://${shownHost}:${port}/fhir  (metadata: /fhir/metadata)`);
+  out(`labkluis listening on http://${shownHost}:${port}; public URL ${app.publicUrl} (FHIR R4 at ${app.publicUrl}/fhir, sign-in at ${app.publicUrl}/sign-in)`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

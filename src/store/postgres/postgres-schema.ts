@@ -136,10 +136,50 @@ const MIGRATIONS: readonly string[] = [
     created_at text NOT NULL, expires_at text NOT NULL, used_at text);
   CREATE INDEX passkey_challenges_expiry ON core.passkey_challenges (expires_at);
   `,
-  // 4: RESERVED for the device authorisation grant (RFC 8628): replace this placeholder.
-  `SELECT 1;`,
-  // 5: RESERVED for second factors besides passkeys, break-glass and access hygiene: replace this placeholder.
-  `SELECT 1;`,
+  // 4: the device authorisation grant (RFC 8628): the CLI's pending sign-ins, found by the hash of
+  // the device code (the CLI polls) or by the user code (the person approves). The checks keep a
+  // grant's state one of pending, approved, denied or redeemed after approval.
+  `
+  CREATE TABLE core.device_grants (
+    device_code_hash bytea PRIMARY KEY, user_code text NOT NULL UNIQUE, jkt text NOT NULL,
+    created_at text NOT NULL, expires_at text NOT NULL, interval_seconds integer NOT NULL, last_polled_at text,
+    approved_by text REFERENCES core.principals (id), approved_at text, denied_at text, redeemed_at text,
+    CHECK ((approved_by IS NULL) = (approved_at IS NULL)),
+    CHECK (approved_at IS NULL OR denied_at IS NULL),
+    CHECK (redeemed_at IS NULL OR approved_at IS NOT NULL));
+  CREATE INDEX device_grants_expiry ON core.device_grants (expires_at);
+  `,
+  // 5: second factors besides passkeys, break-glass and access hygiene: a TOTP factor per person
+  // (sealed secret, last accepted time step, a bigint like every counter), single-use recovery
+  // codes (hashes), break-glass grants, alerts for the security officer (an alert's principal
+  // has no foreign key: it may concern a principal the store does not know), and the records
+  // of training and of access recertification, append-only by grant.
+  `
+  CREATE TABLE core.totp (
+    principal_id text PRIMARY KEY REFERENCES core.principals (id),
+    secret bytea NOT NULL, created_at text NOT NULL, last_step bigint NOT NULL);
+  CREATE TABLE core.recovery_codes (
+    principal_id text NOT NULL REFERENCES core.principals (id), code_hash bytea NOT NULL,
+    created_at text NOT NULL, used_at text, PRIMARY KEY (principal_id, code_hash));
+  CREATE TABLE core.break_glass (
+    id text PRIMARY KEY, principal_id text NOT NULL REFERENCES core.principals (id),
+    tenant text NOT NULL, pseudonym text NOT NULL, reason bytea NOT NULL,
+    created_at text NOT NULL, expires_at text NOT NULL, ended_at text);
+  CREATE INDEX break_glass_live ON core.break_glass (principal_id, tenant, expires_at);
+  CREATE TABLE core.alerts (
+    id text PRIMARY KEY, kind text NOT NULL, principal_id text, tenant text, subject text,
+    created_at text NOT NULL, acknowledged_at text, acknowledged_by text);
+  CREATE INDEX alerts_created ON core.alerts (created_at, id);
+  CREATE INDEX alerts_open ON core.alerts (created_at, id) WHERE acknowledged_at IS NULL;
+  CREATE TABLE core.training (
+    principal_id text NOT NULL REFERENCES core.principals (id),
+    completed_at text NOT NULL, expires_at text NOT NULL, recorded_by text NOT NULL, recorded_at text NOT NULL,
+    PRIMARY KEY (principal_id, recorded_at));
+  CREATE TABLE core.recertifications (
+    principal_id text NOT NULL REFERENCES core.principals (id), role text NOT NULL, tenants text[] NOT NULL,
+    certified_by text NOT NULL, certified_at text NOT NULL, expires_at text NOT NULL,
+    PRIMARY KEY (principal_id, certified_at));
+  `,
 ];
 
 /** Roles and schemas; run on every migrate, before the tables. */
@@ -175,6 +215,15 @@ function grants(roles: RoleNames): string {
   GRANT SELECT, INSERT, DELETE ON core.passkeys, core.passkey_challenges TO ${r.core};
   GRANT UPDATE (counter, last_used_at) ON core.passkeys TO ${r.core};
   GRANT UPDATE (used_at) ON core.passkey_challenges TO ${r.core};
+  GRANT SELECT, INSERT, DELETE ON core.device_grants TO ${r.core};
+  GRANT UPDATE (last_polled_at, interval_seconds, approved_by, approved_at, denied_at, redeemed_at) ON core.device_grants TO ${r.core};
+  GRANT SELECT, INSERT ON core.totp, core.recovery_codes, core.break_glass, core.alerts, core.training,
+    core.recertifications TO ${r.core};
+  GRANT DELETE ON core.totp, core.recovery_codes TO ${r.core};
+  GRANT UPDATE (secret, created_at, last_step) ON core.totp TO ${r.core};
+  GRANT UPDATE (used_at) ON core.recovery_codes TO ${r.core};
+  GRANT UPDATE (ended_at) ON core.break_glass TO ${r.core};
+  GRANT UPDATE (acknowledged_at, acknowledged_by) ON core.alerts TO ${r.core};
 
   GRANT USAGE ON SCHEMA identity TO ${r.identity};
   GRANT SELECT, INSERT ON identity.persons TO ${r.identity};

@@ -12,7 +12,9 @@ import type {
 } from '../types.js';
 import { PostgresAccounts } from './postgres-accounts.js';
 import { appendSealed, writePersons, writeResources } from './postgres-commit.js';
+import { PostgresDevices } from './postgres-devices.js';
 import { PostgresPasskeys } from './postgres-passkeys.js';
+import { PostgresSafeguards } from './postgres-safeguards.js';
 import {
   toApiToken, toAudit, toCheckpoint, toDataKey, toHead, toPerson, toPrincipal, toResource, toTenant,
 } from './postgres-rows.js';
@@ -58,6 +60,8 @@ export class PostgresStore implements Store {
   #runner: Promise<PgRunner> | null = null;
   readonly accounts: PostgresAccounts = new PostgresAccounts(() => this.#run());
   readonly passkeys: PostgresPasskeys = new PostgresPasskeys(() => this.#run());
+  readonly devices: PostgresDevices = new PostgresDevices(() => this.#run());
+  readonly safeguards: PostgresSafeguards = new PostgresSafeguards(() => this.#run());
 
   constructor(options: { readonly connectionString: string; readonly poolSize?: number }) {
     const { connectionString, poolSize = 10 } = options;

@@ -144,10 +144,59 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX core_passkey_challenges_expiry ON core_passkey_challenges (expires_at);
   `,
-  // 5: RESERVED for the device authorisation grant (RFC 8628): replace this placeholder.
-  `SELECT 1;`,
-  // 6: RESERVED for second factors besides passkeys, break-glass and access hygiene: replace this placeholder.
-  `SELECT 1;`,
+  // 5: the device authorisation grant (RFC 8628): the CLI's pending sign-ins, found by the hash of
+  // the device code (the CLI polls) or by the user code (the person approves). The checks keep a
+  // grant's state one of pending, approved, denied or redeemed after approval.
+  `
+  CREATE TABLE core_device_grants (
+    device_code_hash BLOB PRIMARY KEY, user_code TEXT NOT NULL UNIQUE, jkt TEXT NOT NULL,
+    created_at TEXT NOT NULL, expires_at TEXT NOT NULL, interval_seconds INTEGER NOT NULL, last_polled_at TEXT,
+    approved_by TEXT REFERENCES core_principals (id), approved_at TEXT, denied_at TEXT, redeemed_at TEXT,
+    CHECK ((approved_by IS NULL) = (approved_at IS NULL)),
+    CHECK (approved_at IS NULL OR denied_at IS NULL),
+    CHECK (redeemed_at IS NULL OR approved_at IS NOT NULL)
+  ) STRICT;
+  CREATE INDEX core_device_grants_expiry ON core_device_grants (expires_at);
+  `,
+  // 6: second factors besides passkeys, break-glass and access hygiene: a TOTP factor per person
+  // (sealed secret, last accepted time step), single-use recovery codes (hashes), break-glass
+  // grants, alerts for the security officer (an alert's principal has no foreign key: it may
+  // concern a principal the store does not know), and the append-only records of training
+  // and of access recertification.
+  `
+  CREATE TABLE core_totp (
+    principal_id TEXT PRIMARY KEY REFERENCES core_principals (id),
+    secret BLOB NOT NULL, created_at TEXT NOT NULL, last_step INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE core_recovery_codes (
+    principal_id TEXT NOT NULL REFERENCES core_principals (id), code_hash BLOB NOT NULL,
+    created_at TEXT NOT NULL, used_at TEXT,
+    PRIMARY KEY (principal_id, code_hash)
+  ) STRICT;
+  CREATE TABLE core_break_glass (
+    id TEXT PRIMARY KEY, principal_id TEXT NOT NULL REFERENCES core_principals (id),
+    tenant TEXT NOT NULL, pseudonym TEXT NOT NULL, reason BLOB NOT NULL,
+    created_at TEXT NOT NULL, expires_at TEXT NOT NULL, ended_at TEXT
+  ) STRICT;
+  CREATE INDEX core_break_glass_live ON core_break_glass (principal_id, tenant, expires_at);
+  CREATE TABLE core_alerts (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, principal_id TEXT, tenant TEXT, subject TEXT,
+    created_at TEXT NOT NULL, acknowledged_at TEXT, acknowledged_by TEXT
+  ) STRICT;
+  CREATE INDEX core_alerts_created ON core_alerts (created_at, id);
+  CREATE INDEX core_alerts_open ON core_alerts (created_at, id) WHERE acknowledged_at IS NULL;
+  CREATE TABLE core_training (
+    principal_id TEXT NOT NULL REFERENCES core_principals (id),
+    completed_at TEXT NOT NULL, expires_at TEXT NOT NULL, recorded_by TEXT NOT NULL, recorded_at TEXT NOT NULL,
+    PRIMARY KEY (principal_id, recorded_at)
+  ) STRICT;
+  CREATE TABLE core_recertifications (
+    principal_id TEXT NOT NULL REFERENCES core_principals (id), role TEXT NOT NULL,
+    tenants TEXT NOT NULL,            -- JSON array of tenant ids, as confirmed
+    certified_by TEXT NOT NULL, certified_at TEXT NOT NULL, expires_at TEXT NOT NULL,
+    PRIMARY KEY (principal_id, certified_at)
+  ) STRICT;
+  `,
 ];
 
 /** Connection settings; applied on every open, before anything else runs. */

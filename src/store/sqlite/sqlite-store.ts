@@ -8,8 +8,10 @@ import Database from 'better-sqlite3';
 import { LabkluisError } from '../../kernel/index.js';
 import { checkBatch, checkLimit, checkResourceQuery, conflictError, distinctPatients, runSealer } from '../batch-check.js';
 import { SqliteAccounts } from './sqlite-accounts.js';
+import { SqliteDevices } from './sqlite-devices.js';
 import { SqlitePasskeys } from './sqlite-passkeys.js';
 import { mustChange, one, run } from './sqlite-run.js';
+import { SqliteSafeguards } from './sqlite-safeguards.js';
 import type {
   ApiTokenRow, AuditHead, AuditQuery, AuditRow, AuditSealer, CheckpointRow, DataKeyRow, KeyPurpose,
   PersonRow, PrincipalRow, ResourceQuery, ResourceRow, ResourceType, Store, TenantRow, Versioned, WriteBatch,
@@ -29,6 +31,8 @@ export class SqliteStore implements Store {
   readonly #dynamic: StatementCache;
   readonly accounts: SqliteAccounts;
   readonly passkeys: SqlitePasskeys;
+  readonly devices: SqliteDevices;
+  readonly safeguards: SqliteSafeguards;
 
   constructor(options: { readonly path: string }) {
     if (typeof options.path !== 'string' || options.path === '') throw new TypeError('path is required');
@@ -37,6 +41,8 @@ export class SqliteStore implements Store {
     this.#dynamic = new StatementCache(this.#db);
     this.accounts = new SqliteAccounts(this.#db);
     this.passkeys = new SqlitePasskeys(this.#db);
+    this.devices = new SqliteDevices(this.#db);
+    this.safeguards = new SqliteSafeguards(this.#db);
   }
 
   /** Statements exist only after migrate(): they refer to tables it creates. */

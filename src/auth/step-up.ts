@@ -4,7 +4,7 @@
  * assertion made in this session at most five minutes ago. The local operator at the machine
  * (`labkluis` CLI on the server) is trusted as the host is; API tokens never qualify.
  */
-import type { Principal } from '../auth/index.js';
+import type { Principal } from './principal.js';
 import { forbidden, type Clock } from '../kernel/index.js';
 
 export const STEP_UP_MAX_AGE_SECONDS = 300;

@@ -1,0 +1,135 @@
+/**
+ * The safeguards part of the PostgreSQL backend (see safeguard-types.ts): every statement runs
+ * in the core part's role, which may update only the columns these methods change and never
+ * update or delete a training record or a recertification. The conditional methods are one
+ * statement each; under READ COMMITTED a second concurrent UPDATE of the same row waits and
+ * re-checks its WHERE clause against the first one's result, so exactly one of them wins.
+ */
+import { checkAlertListing, checkTotpStep, safeguardRowMappers } from '../safeguard-rows.js';
+import type {
+  AlertRow, BreakGlassRow, RecertificationRow, SafeguardStore, TotpRow, TrainingRow,
+} from '../safeguard-types.js';
+import type { Named, PgRunner, Row } from './postgres-tx.js';
+
+const { toTotp, toBreakGlass, toAlert, toTraining, toRecertification } = safeguardRowMappers({ strings: (v) => v as string[] });
+
+const q = (name: string, text: string): Named => ({ name: `lk_sg_${name}`, text });
+const SQL = {
+  setTotp: q('set_totp', `INSERT INTO core.totp (principal_id, secret, created_at, last_step) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (principal_id) DO UPDATE SET secret = EXCLUDED.secret, created_at = EXCLUDED.created_at, last_step = EXCLUDED.last_step`),
+  getTotp: q('get_totp', 'SELECT * FROM core.totp WHERE principal_id = $1'),
+  deleteTotp: q('delete_totp', 'DELETE FROM core.totp WHERE principal_id = $1 RETURNING 1'),
+  // Compare-and-set: a code's time step is accepted once, and never one older than the last.
+  useTotpStep: q('use_totp_step', `UPDATE core.totp SET last_step = $2::bigint
+    WHERE principal_id = $1 AND last_step < $2::bigint RETURNING 1`),
+  // Two concurrent replacements queue on the principal's row: without it, the second one's
+  // DELETE would not see the first one's new codes and both sets would stay valid.
+  lockPrincipal: q('lock_principal', 'SELECT 1 FROM core.principals WHERE id = $1 FOR NO KEY UPDATE'),
+  deleteCodes: q('delete_codes', 'DELETE FROM core.recovery_codes WHERE principal_id = $1'),
+  insertCodes: q('insert_codes', `INSERT INTO core.recovery_codes (principal_id, code_hash, created_at, used_at)
+    SELECT $1, h, $3, NULL FROM unnest($2::bytea[]) AS h`),
+  useCode: q('use_code', `UPDATE core.recovery_codes SET used_at = $3
+    WHERE principal_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING 1`),
+  countCodes: q('count_codes', 'SELECT count(*) AS n FROM core.recovery_codes WHERE principal_id = $1 AND used_at IS NULL'),
+  insertBreakGlass: q('insert_break_glass', `INSERT INTO core.break_glass
+    (id, principal_id, tenant, pseudonym, reason, created_at, expires_at, ended_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`),
+  liveBreakGlass: q('live_break_glass', `SELECT * FROM core.break_glass
+    WHERE principal_id = $1 AND tenant = $2 AND ended_at IS NULL AND expires_at > $3 ORDER BY created_at, id`),
+  endBreakGlass: q('end_break_glass', `UPDATE core.break_glass SET ended_at = $2
+    WHERE id = $1 AND ended_at IS NULL AND expires_at > $2 RETURNING 1`),
+  insertAlert: q('insert_alert', `INSERT INTO core.alerts
+    (id, kind, principal_id, tenant, subject, created_at, acknowledged_at, acknowledged_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`),
+  listAlerts: q('list_alerts', 'SELECT * FROM core.alerts ORDER BY created_at DESC, id DESC LIMIT $1'),
+  listOpenAlerts: q('list_open_alerts', `SELECT * FROM core.alerts WHERE acknowledged_at IS NULL
+    ORDER BY created_at DESC, id DESC LIMIT $1`),
+  acknowledgeAlert: q('acknowledge_alert', `UPDATE core.alerts SET acknowledged_at = $3, acknowledged_by = $2
+    WHERE id = $1 AND acknowledged_at IS NULL RETURNING 1`),
+  insertTraining: q('insert_training', `INSERT INTO core.training (principal_id, completed_at, expires_at, recorded_by, recorded_at)
+    VALUES ($1, $2, $3, $4, $5)`),
+  latestTraining: q('latest_training', `SELECT * FROM core.training WHERE principal_id = $1
+    ORDER BY expires_at DESC, recorded_at DESC LIMIT 1`),
+  insertRecertification: q('insert_recertification', `INSERT INTO core.recertifications
+    (principal_id, role, tenants, certified_by, certified_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`),
+  latestRecertification: q('latest_recertification', `SELECT * FROM core.recertifications WHERE principal_id = $1
+    ORDER BY certified_at DESC LIMIT 1`),
+} as const;
+
+const first = <T>(rows: Row[], map: (r: Row) => T): T | null => (rows[0] === undefined ? null : map(rows[0]));
+
+export class PostgresSafeguards implements SafeguardStore {
+  readonly #runner: () => Promise<PgRunner>;
+
+  constructor(runner: () => Promise<PgRunner>) {
+    this.#runner = runner;
+  }
+
+  async #write(statement: Named, values: unknown[]): Promise<Row[]> {
+    return (await this.#runner()).run('core', (tx) => tx.query(statement, values));
+  }
+  async #read(statement: Named, values: unknown[]): Promise<Row[]> {
+    return (await this.#runner()).read('core', statement, values);
+  }
+
+  async setTotp(t: TotpRow): Promise<void> {
+    checkTotpStep(t.lastStep);
+    await this.#write(SQL.setTotp, [t.principalId, t.secret, t.createdAt, t.lastStep]);
+  }
+  async getTotp(principalId: string): Promise<TotpRow | null> {
+    return first(await this.#read(SQL.getTotp, [principalId]), toTotp);
+  }
+  async deleteTotp(principalId: string): Promise<boolean> {
+    return (await this.#write(SQL.deleteTotp, [principalId])).length === 1;
+  }
+  async useTotpStep(principalId: string, step: number): Promise<boolean> {
+    checkTotpStep(step);
+    return (await this.#write(SQL.useTotpStep, [principalId, step])).length === 1;
+  }
+
+  async replaceRecoveryCodes(principalId: string, codeHashes: readonly Buffer[], at: string): Promise<void> {
+    await (await this.#runner()).run('core', async (tx) => {
+      await tx.query(SQL.lockPrincipal, [principalId]);
+      await tx.query(SQL.deleteCodes, [principalId]);
+      if (codeHashes.length > 0) await tx.query(SQL.insertCodes, [principalId, [...codeHashes], at]);
+    });
+  }
+  async useRecoveryCode(principalId: string, codeHash: Buffer, at: string): Promise<boolean> {
+    return (await this.#write(SQL.useCode, [principalId, codeHash, at])).length === 1;
+  }
+  async countRecoveryCodes(principalId: string): Promise<number> {
+    return Number((await this.#read(SQL.countCodes, [principalId]))[0]?.n ?? 0);
+  }
+
+  async insertBreakGlass(b: BreakGlassRow): Promise<void> {
+    await this.#write(SQL.insertBreakGlass, [b.id, b.principalId, b.tenant, b.pseudonym, b.reason, b.createdAt, b.expiresAt, b.endedAt]);
+  }
+  async liveBreakGlass(principalId: string, tenant: string, at: string): Promise<BreakGlassRow[]> {
+    return (await this.#read(SQL.liveBreakGlass, [principalId, tenant, at])).map(toBreakGlass);
+  }
+  async endBreakGlass(id: string, at: string): Promise<boolean> {
+    return (await this.#write(SQL.endBreakGlass, [id, at])).length === 1;
+  }
+
+  async insertAlert(a: AlertRow): Promise<void> {
+    await this.#write(SQL.insertAlert, [a.id, a.kind, a.principalId, a.tenant, a.subject, a.createdAt, a.acknowledgedAt, a.acknowledgedBy]);
+  }
+  async listAlerts(options: { open: boolean; limit: number }): Promise<AlertRow[]> {
+    checkAlertListing(options);
+    return (await this.#read(options.open ? SQL.listOpenAlerts : SQL.listAlerts, [options.limit])).map(toAlert);
+  }
+  async acknowledgeAlert(id: string, by: string, at: string): Promise<boolean> {
+    return (await this.#write(SQL.acknowledgeAlert, [id, by, at])).length === 1;
+  }
+
+  async recordTraining(t: TrainingRow): Promise<void> {
+    await this.#write(SQL.insertTraining, [t.principalId, t.completedAt, t.expiresAt, t.recordedBy, t.recordedAt]);
+  }
+  async latestTraining(principalId: string): Promise<TrainingRow | null> {
+    return first(await this.#read(SQL.latestTraining, [principalId]), toTraining);
+  }
+  async recordRecertification(r: RecertificationRow): Promise<void> {
+    await this.#write(SQL.insertRecertification, [r.principalId, r.role, [...r.tenants], r.certifiedBy, r.certifiedAt, r.expiresAt]);
+  }
+  async latestRecertification(principalId: string): Promise<RecertificationRow | null> {
+    return first(await this.#read(SQL.latestRecertification, [principalId]), toRecertification);
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The store's contract for the account safeguards of issue 3 beyond passwords and passkeys:
+ * TOTP secrets (sealed by the caller) and single-use recovery codes (hashes only), break-glass
+ * grants, alerts for the security officer, security-awareness training records and access
+ * recertifications. Every timestamp is an ISO-8601 UTC string from the injected clock.
+ */
+
+/** A TOTP factor; `secret` is ciphertext sealed by the caller, never the raw secret. */
+export interface TotpRow {
+  readonly principalId: string;
+  readonly secret: Buffer;
+  readonly createdAt: string;
+  /** The last 30-second time step accepted: a code is never accepted twice. */
+  readonly lastStep: number;
+}
+
+/** Emergency access of one person to one patient of one tenant, for a short time. */
+export interface BreakGlassRow {
+  readonly id: string;
+  readonly principalId: string;
+  readonly tenant: string;
+  readonly pseudonym: string;
+  /** The reason the person gave, sealed by the caller (it may name the patient's situation). */
+  readonly reason: Buffer;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly endedAt: string | null;
+}
+
+/** Something a security officer must look at (break-glass; the sentinel adds its own kinds). */
+export interface AlertRow {
+  readonly id: string;
+  readonly kind: string; // 'break-glass', 'token-replay', 'refresh-reuse', 'training-expired', ...
+  readonly principalId: string | null;
+  readonly tenant: string | null;
+  /** What it concerns: a pseudonym, a session id, a grant id. Never plain personal data. */
+  readonly subject: string | null;
+  readonly createdAt: string;
+  readonly acknowledgedAt: string | null;
+  readonly acknowledgedBy: string | null;
+}
+
+/** A completed security-awareness training (social engineering, phishing) as an admin recorded it. */
+export interface TrainingRow {
+  readonly principalId: string;
+  readonly completedAt: string;
+  readonly expiresAt: string;
+  readonly recordedBy: string;
+  readonly recordedAt: string;
+}
+
+/** An approver's confirmation that an account's role and tenants are still right. */
+export interface RecertificationRow {
+  readonly principalId: string;
+  /** The role and tenants confirmed; a later change to either needs a new confirmation. */
+  readonly role: string;
+  readonly tenants: readonly string[];
+  readonly certifiedBy: string;
+  readonly certifiedAt: string;
+  readonly expiresAt: string;
+}
+
+export interface SafeguardStore {
+  /** Sets (or replaces) a person's TOTP factor. */
+  setTotp(row: TotpRow): Promise<void>;
+  getTotp(principalId: string): Promise<TotpRow | null>;
+  deleteTotp(principalId: string): Promise<boolean>;
+  /** Compare-and-set: records `step` only when it is greater than the last one; returns whether it did. */
+  useTotpStep(principalId: string, step: number): Promise<boolean>;
+
+  /** Replaces every recovery code of a person with these hashes (a new set voids the old one). */
+  replaceRecoveryCodes(principalId: string, codeHashes: readonly Buffer[], at: string): Promise<void>;
+  /** Spends one code: true exactly once per code, false for unknown or used codes. */
+  useRecoveryCode(principalId: string, codeHash: Buffer, at: string): Promise<boolean>;
+  /** Unused codes left. */
+  countRecoveryCodes(principalId: string): Promise<number>;
+
+  insertBreakGlass(row: BreakGlassRow): Promise<void>;
+  /** Grants of this person in this tenant that are live at `at` (not ended, not expired). */
+  liveBreakGlass(principalId: string, tenant: string, at: string): Promise<BreakGlassRow[]>;
+  /** Ends a grant early; returns whether it was live. */
+  endBreakGlass(id: string, at: string): Promise<boolean>;
+
+  insertAlert(row: AlertRow): Promise<void>;
+  /** Newest first; only unacknowledged ones when `open`. */
+  listAlerts(options: { open: boolean; limit: number }): Promise<AlertRow[]>;
+  /** The first acknowledgement stands; returns whether this call made it. */
+  acknowledgeAlert(id: string, by: string, at: string): Promise<boolean>;
+
+  recordTraining(row: TrainingRow): Promise<void>;
+  /** The record with the latest expiry, or null. */
+  latestTraining(principalId: string): Promise<TrainingRow | null>;
+  recordRecertification(row: RecertificationRow): Promise<void>;
+  /** The newest confirmation, or null. */
+  latestRecertification(principalId: string): Promise<RecertificationRow | null>;
+}
