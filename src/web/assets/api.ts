@@ -1,0 +1,153 @@
+/**
+ * /web/api.js: calls to the /auth routes with DPoP proofs, and the session they open. The access
+ * token lives only in this module's memory; the refresh token, the session id and the username in
+ * sessionStorage, so that the next page of the same tab (or a reload) can continue the session.
+ */
+export const SESSION_STORAGE_KEY = 'labkluis.session';
+/** What a page says when the server refuses the session (signed out elsewhere, revoked, timed out, stolen). */
+export const SESSION_ENDED_MESSAGE = 'Your session has ended (signed out, revoked or timed out). Sign in again.';
+
+// The ${…} below fill in the constants above; the rest is the file as the browser gets it.
+export const apiJs = String.raw`// The /auth API with DPoP proofs, and where this tab keeps its session.
+//
+// The access token (5 minutes) lives only in this module's memory. The refresh token sits in
+// sessionStorage (this tab only, gone when the tab closes, never sent by the browser on its own
+// like a cookie), so /enrol and /sign-in can hand the session to /account and a reload keeps
+// it. A copied refresh token is worth nothing alone: the server only accepts it with a proof
+// from this browser's non-extractable key, and it is single use (a reuse ends the session).
+import { proof } from './dpop.js';
+
+const KEY = '${SESSION_STORAGE_KEY}';
+const EARLY_MS = 30_000; // refresh this long before the access token expires
+
+let access = null; // { token, expiresAtMs }
+let skewMs = null; // server time minus local time, from the Date header of responses
+let refreshing = null;
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+}
+
+const serverNow = () => Date.now() + (skewMs ?? 0);
+
+/** The first issue's diagnostics of an OperationOutcome: the server's words, which never echo a password. */
+function diagnostics(body, status) {
+  const text = body?.issue?.[0]?.diagnostics;
+  return typeof text === 'string' && text !== '' ? text : 'The server could not complete the request (HTTP ' + status + ').';
+}
+
+async function send(method, path, { body, accessToken, withProof = false } = {}) {
+  const headers = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (withProof) {
+    if (skewMs === null) await calibrate();
+    headers.dpop = await proof(method, path, { accessToken, nowMs: serverNow() });
+  }
+  if (accessToken) headers.authorization = 'DPoP ' + accessToken;
+  const response = await fetch(path, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'omit', cache: 'no-store', redirect: 'error', referrerPolicy: 'no-referrer',
+  });
+  const date = Date.parse(response.headers.get('date') ?? '');
+  // The Date header counts whole seconds and rounds down: the estimate errs towards the past,
+  // which a proof's iat may (60 s), rather than towards the future, which it may barely (5 s).
+  if (Number.isFinite(date)) skewMs = date - Date.now();
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, diagnostics(data, response.status));
+  return data;
+}
+
+/**
+ * A proof's iat must lie within seconds of the server's clock (RFC 9449 §11.1), whatever this
+ * computer's clock says: learn the difference from a cheap public call's Date header.
+ */
+const calibrate = () => send('GET', '/healthz').catch(() => {});
+
+/** A public call without a proof (/auth/enrol/start, /auth/sign-in). */
+export const post = (path, body) => send('POST', path, { body });
+
+/** A public call that opens a session bound to this browser's key (/auth/enrol/finish, /auth/sign-in/passkey). */
+export async function openSession(path, body, username) {
+  keep(await send('POST', path, { body, withProof: true }), username);
+}
+
+function keep(pair, username) {
+  access = { token: pair.accessToken, expiresAtMs: Date.now() + pair.expiresIn * 1000 };
+  sessionStorage.setItem(KEY, JSON.stringify({ refreshToken: pair.refreshToken, sessionId: pair.sessionId, username }));
+}
+
+function saved() {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(KEY) ?? 'null');
+    return typeof s?.refreshToken === 'string' ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What this tab knows of its session: { sessionId, username }, or null when signed out. */
+export function currentSession() {
+  const s = saved();
+  return s === null ? null : { sessionId: s.sessionId, username: s.username };
+}
+
+/** Forgets the session in this tab (the server's side ends with sign-out or revocation). */
+export function forgetSession() {
+  access = null;
+  sessionStorage.removeItem(KEY);
+}
+
+async function refresh() {
+  const s = saved();
+  if (s === null) throw new ApiError(401, 'You are not signed in.');
+  try {
+    // The refresh token is single use, spent by this call whatever its outcome: so its proof's
+    // time is checked against the server's just before (the clock may have jumped since).
+    await calibrate();
+    const pair = await send('POST', '/auth/token', { body: { refreshToken: s.refreshToken }, withProof: true });
+    keep(pair, s.username);
+    return pair.accessToken;
+  } catch (e) {
+    forgetSession();
+    throw e;
+  }
+}
+
+/**
+ * An access token with some life left: refreshed only when a call needs one. No timer keeps the
+ * session alive in the background, so the server's idle timeout still ends an unattended one.
+ */
+function accessToken() {
+  if (access !== null && access.expiresAtMs - Date.now() > EARLY_MS) return Promise.resolve(access.token);
+  refreshing ??= refresh().finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+export const SESSION_ENDED = ${JSON.stringify(SESSION_ENDED_MESSAGE)};
+
+/** A call inside the session: Authorization: DPoP <token> with a proof carrying the token's hash. */
+export async function call(method, path, body) {
+  const attempt = async () => send(method, path, { body, accessToken: await accessToken(), withProof: true });
+  try {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 401 && saved() !== null)) throw e;
+      // Refused with the session still on hand: the token may have run out early (a laptop that
+      // slept, a clock that jumped). One refresh and one retry; if the session is over, that fails too.
+      access = null;
+      return await attempt();
+    }
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      forgetSession();
+      throw new ApiError(401, SESSION_ENDED);
+    }
+    throw e;
+  }
+}
+`;

@@ -1,0 +1,76 @@
+/**
+ * The HTML of the sign-in pages. No inline script or style anywhere (the CSP forbids both);
+ * each page loads its one module from /web/. Forms have no action and post nowhere: the page's
+ * script handles them, and the CSP's form-action 'none' stops a submit should the script not run.
+ */
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../accounts/index.js';
+
+/** An English label with its Dutch alongside. */
+const both = (en: string, nl: string): string => `${en}<span class="nl" lang="nl">${nl}</span>`;
+
+function page(title: string, script: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${title} · labkluis</title>
+<link rel="stylesheet" href="/web/style.css">
+<script type="module" src="/web/${script}"></script>
+</head>
+<body>
+<main>
+${body.trim()}
+<p id="status" role="status" aria-live="polite"></p>
+<p id="error" role="alert" hidden></p>
+</main>
+</body>
+</html>
+`;
+}
+
+export const signInPage = page('Sign in', 'sign-in.js', `
+<h1>${both('Sign in', 'Inloggen')}</h1>
+<p class="hint">Your password first, then your passkey.</p>
+<form id="sign-in" method="post" novalidate>
+<label for="username">${both('Username', 'Gebruikersnaam')}</label>
+<input id="username" name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64">
+<label for="password">${both('Password', 'Wachtwoord')}</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="${PASSWORD_MAX_LENGTH}">
+<button type="submit">${both('Continue with passkey', 'Verder met passkey')}</button>
+</form>
+`);
+
+export const enrolPage = page('Set up your account', 'enrol.js', `
+<h1>${both('Set up your account', 'Account instellen')}</h1>
+<p class="hint">Choose a password and create a passkey on this device. The link you opened works once.</p>
+<form id="enrol" method="post" novalidate hidden>
+<label for="username">${both('Username', 'Gebruikersnaam')}</label>
+<input id="username" name="username" autocomplete="username" readonly>
+<label for="password">${both('New password', 'Nieuw wachtwoord')}</label>
+<input id="password" name="password" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN_LENGTH}" maxlength="${PASSWORD_MAX_LENGTH}" aria-describedby="password-hint">
+<p id="password-hint" class="hint">At least ${PASSWORD_MIN_LENGTH} characters; several unrelated words work well. Common and leaked passwords are refused.</p>
+<label for="password-again">${both('New password again', 'Nieuw wachtwoord nogmaals')}</label>
+<input id="password-again" name="password-again" type="password" autocomplete="new-password" required>
+<label for="passkey-name">${both('Name for the passkey', 'Naam van de passkey')}</label>
+<input id="passkey-name" name="passkey-name" required maxlength="64" placeholder="e.g. work laptop">
+<button type="submit">${both('Create passkey and finish', 'Passkey maken en afronden')}</button>
+</form>
+`);
+
+export const accountPage = page('Your sessions', 'account.js', `
+<h1>${both('Your sessions', 'Uw sessies')}</h1>
+<section id="signed-in">
+<p>Signed in as <strong id="username"></strong>. Each session is bound to the browser that opened it.</p>
+<div class="toolbar">
+<button id="reload" type="button" class="secondary">${both('Refresh list', 'Lijst verversen')}</button>
+<button id="sign-out" type="button">${both('Sign out', 'Uitloggen')}</button>
+</div>
+<table>
+<thead><tr><th>Started</th><th>Last seen</th><th>Browser</th><th>Address</th><th>Status</th><th></th></tr></thead>
+<tbody id="sessions"></tbody>
+</table>
+</section>
+<p id="signed-out" hidden><a href="/sign-in">${both('Sign in again', 'Opnieuw inloggen')}</a></p>
+`);
