@@ -144,7 +144,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     store: store.passkeys, clock, random, rpId: new URL(publicUrl).hostname, rpName: 'labkluis', origins: [publicUrl], challengeTtlSeconds: 600,
   });
   // TOTP secrets are always sealed with AES-GCM (the benchmark's null cipher is for records only).
-  const factors = new Factors({ store, keys, cipher: aesGcmCipher(random), clock, random });
+  const factors = new Factors({ store, keys, cipher: aesGcmCipher(random), clock, random, events: accountEvents });
   const signIn = new SignIn({ store, passkeys, sessions, factors, throttle: new SignInThrottle({ clock }), replay, clock, random, events: accountEvents });
   const accounts = new AccountAdmin({ store, signIn, sessions, clock, random, events: accountEvents });
   // Its own throttle: failed device approvals must not lock anyone out of signing in.

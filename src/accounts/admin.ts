@@ -81,7 +81,13 @@ export class AccountAdmin {
   async reissueLink(by: Principal, principalId: string, facts: Facts): Promise<Invitation> {
     await this.#guard(by, 'admin', 'issuing an enrolment link', facts);
     const account = await this.#store.accounts.getAccount(principalId);
-    if (account === null) throw notFound('no such account');
+    const target = await this.#store.getPrincipal(principalId);
+    if (account === null || target === null) throw notFound('no such account');
+    // A reset link is a way into the account: one admin must not take over another admin or the
+    // security officer (who watches the admins). Those reset through recovery codes.
+    if (target.role === 'admin' || target.role === 'security-officer') {
+      throw forbidden('admin and security-officer accounts are not reset by link: use a recovery code');
+    }
     const link = await this.#signIn.createEnrolmentLink({ principalId, purpose: 'reset', createdBy: by.id, ttlSeconds: INVITE_TTL_SECONDS });
     await this.#event('enrolment-link-issued', by, principalId, facts);
     return { principalId, username: account.username, ...link };

@@ -10,11 +10,16 @@ import { requireStepUp, type Principal } from '../auth/index.js';
 import type { DataKeys, RecordCipher } from '../crypto/index.js';
 import { base32, forbidden, invalidInput, type Clock, type Random } from '../kernel/index.js';
 import type { Store } from '../store/index.js';
+import type { AccountEvent } from '../vault/index.js';
+import type { Facts } from './sign-in.js';
 
 export const TOTP_PERIOD_SECONDS = 30;
 export const RECOVERY_CODES = 10;
 const TOTP_DIGITS = 6;
-const CODE = /^[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}$/;
+/** 120 random bits in six groups of four base32 letters: strong enough for a plain keyed hash (ASVS V6.5.2). */
+const CODE = /^[a-z2-7]{4}(?:-[a-z2-7]{4}){5}$/;
+/** A TOTP secret shown but not yet confirmed travels sealed in this ticket, for at most 10 minutes. */
+const TICKET_SECONDS = 600;
 
 export class Factors {
   readonly #store: Store;
@@ -22,8 +27,10 @@ export class Factors {
   readonly #cipher: RecordCipher;
   readonly #clock: Clock;
   readonly #random: Random;
+  readonly #events: (e: AccountEvent) => Promise<void>;
 
-  constructor(deps: { store: Store; keys: DataKeys; cipher: RecordCipher; clock: Clock; random: Random }) {
+  constructor(deps: { store: Store; keys: DataKeys; cipher: RecordCipher; clock: Clock; random: Random; events: (e: AccountEvent) => Promise<void> }) {
+    this.#events = deps.events;
     this.#store = deps.store;
     this.#keys = deps.keys;
     this.#cipher = deps.cipher;
@@ -31,28 +38,46 @@ export class Factors {
     this.#random = deps.random;
   }
 
-  /** A fresh TOTP secret to show as a QR code; nothing is stored until a code from it is confirmed. */
-  async startTotp(principal: Principal): Promise<{ secret: string; uri: string }> {
+  /**
+   * A fresh TOTP secret to show as a QR code. Nothing is stored yet: the secret also travels in a
+   * sealed ticket, so only a secret this server made can be confirmed (never one the client picks).
+   */
+  async startTotp(principal: Principal): Promise<{ secret: string; uri: string; ticket: string }> {
     const account = await this.#totpAccount(principal);
-    const secret = new Secret({ buffer: new Uint8Array(this.#random.bytes(20)).buffer });
+    const raw = this.#random.bytes(20);
+    const secret = new Secret({ buffer: new Uint8Array(raw).buffer });
     const totp = new TOTP({ issuer: 'labkluis', label: account.username, secret, digits: TOTP_DIGITS, period: TOTP_PERIOD_SECONDS, algorithm: 'SHA1' });
-    return { secret: secret.base32, uri: totp.toString() };
+    const expires = Buffer.alloc(8);
+    expires.writeBigUInt64BE(BigInt(this.#clock.now().getTime() + TICKET_SECONDS * 1000));
+    const ticket = (await this.#seal(principal.id, Buffer.concat([expires, raw]), 'TotpTicket')).toString('base64url');
+    return { secret: secret.base32, uri: totp.toString(), ticket };
   }
 
   /** Stores the secret once a current code from it proves the authenticator app holds it. */
-  async confirmTotp(principal: Principal, input: { secret: unknown; code: unknown }): Promise<void> {
+  async confirmTotp(principal: Principal, input: { ticket: unknown; code: unknown }, facts: Facts): Promise<void> {
     await this.#totpAccount(principal);
-    if (typeof input.secret !== 'string' || !/^[A-Z2-7]{32}$/.test(input.secret)) throw invalidInput('send the secret from the first step');
-    const secret = Secret.fromBase32(input.secret);
+    let raw: Buffer;
+    try {
+      if (typeof input.ticket !== 'string' || input.ticket.length > 512) throw new Error('shape');
+      const plain = await this.#open(principal.id, Buffer.from(input.ticket, 'base64url'), 'TotpTicket');
+      if (plain.length !== 28 || Number(plain.readBigUInt64BE(0)) <= this.#clock.now().getTime()) throw new Error('expired');
+      raw = plain.subarray(8);
+    } catch {
+      throw invalidInput('start again: this TOTP set-up has expired or is not yours');
+    }
+    const secret = new Secret({ buffer: new Uint8Array(raw).buffer });
     const step = this.#matchingStep(secret, input.code);
     if (step === null) throw invalidInput('that code does not match: check the time on the device and try the next code');
     const now = this.#clock.now().toISOString();
-    await this.#store.safeguards.setTotp({ principalId: principal.id, secret: await this.#seal(principal.id, Buffer.from(secret.bytes)), createdAt: now, lastStep: step });
+    await this.#store.safeguards.setTotp({ principalId: principal.id, secret: await this.#seal(principal.id, raw, 'TotpSecret'), createdAt: now, lastStep: step });
+    await this.#event('factor-added', 'totp', principal, facts);
   }
 
-  async removeTotp(principal: Principal): Promise<boolean> {
+  async removeTotp(principal: Principal, facts: Facts): Promise<boolean> {
     this.#ownFactors(principal);
-    return this.#store.safeguards.deleteTotp(principal.id);
+    const removed = await this.#store.safeguards.deleteTotp(principal.id);
+    if (removed) await this.#event('factor-removed', 'totp', principal, facts);
+    return removed;
   }
 
   /** Whether the account may and does use TOTP as its second factor. */
@@ -66,19 +91,20 @@ export class Factors {
     if (!(await this.hasTotp(principalId))) return false;
     const row = await this.#store.safeguards.getTotp(principalId);
     if (row === null) return false;
-    const secret = new Secret({ buffer: new Uint8Array(await this.#open(principalId, row.secret)).buffer });
+    const secret = new Secret({ buffer: new Uint8Array(await this.#open(principalId, row.secret, 'TotpSecret')).buffer });
     const step = this.#matchingStep(secret, code);
     return step !== null && (await this.#store.safeguards.useTotpStep(principalId, step));
   }
 
   /** Ten new recovery codes (the old ones stop working); shown once, kept as hashes only. */
-  async newRecoveryCodes(principal: Principal): Promise<string[]> {
+  async newRecoveryCodes(principal: Principal, facts: Facts): Promise<string[]> {
     this.#ownFactors(principal);
     const codes = Array.from({ length: RECOVERY_CODES }, () => {
-      const raw = base32(this.#random.bytes(8)).slice(0, 12); // 60 bits
-      return `${raw.slice(0, 4)}-${raw.slice(4, 8)}-${raw.slice(8, 12)}`;
+      const raw = base32(this.#random.bytes(15)); // 120 bits, 24 letters
+      return raw.match(/.{4}/g)!.join('-');
     });
     await this.#store.safeguards.replaceRecoveryCodes(principal.id, codes.map((c) => codeHash(principal.id, c)), this.#clock.now().toISOString());
+    await this.#event('factor-added', 'recovery-codes', principal, facts);
     return codes;
   }
 
@@ -113,17 +139,21 @@ export class Factors {
     if (principal.authMethod !== 'session') throw forbidden('factors belong to signed-in people');
   }
 
-  async #seal(principalId: string, secret: Buffer): Promise<Buffer> {
-    return this.#cipher.seal(await this.#keys.current('*', 'factor'), { tenant: '*', type: 'TotpSecret', id: principalId, version: 1 }, secret);
+  async #seal(principalId: string, plain: Buffer, type: 'TotpSecret' | 'TotpTicket'): Promise<Buffer> {
+    return this.#cipher.seal(await this.#keys.current('*', 'factor'), { tenant: '*', type, id: principalId, version: 1 }, plain);
   }
 
-  async #open(principalId: string, blob: Buffer): Promise<Buffer> {
+  async #open(principalId: string, blob: Buffer, type: 'TotpSecret' | 'TotpTicket'): Promise<Buffer> {
     const key = await this.#keys.version('*', 'factor', this.#cipher.keyVersionOf(blob));
-    return this.#cipher.open(key, { tenant: '*', type: 'TotpSecret', id: principalId, version: 1 }, blob);
+    return this.#cipher.open(key, { tenant: '*', type, id: principalId, version: 1 }, blob);
+  }
+
+  async #event(kind: string, reason: string, principal: Principal, facts: Facts): Promise<void> {
+    await this.#events({ kind, reason, principalId: principal.id, sessionId: principal.credentialId, outcome: 'success', ip: facts.ip, userAgent: facts.userAgent });
   }
 }
 
-/** Recovery codes have 60 random bits: a keyed hash per person is enough (no password hash needed). */
+/** Recovery codes have 120 random bits: a hash bound to the person is enough (no password hash needed). */
 function codeHash(principalId: string, code: string): Buffer {
   return createHmac('sha256', `labkluis-recovery:${principalId}`).update(code).digest();
 }

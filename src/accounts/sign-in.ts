@@ -91,6 +91,8 @@ export class SignIn {
     const jkt = await this.#deviceKey(proof);
     const link = await this.#d.store.accounts.consumeEnrolmentLink(hashOf(input.secret), this.#d.clock.now().toISOString());
     if (link === null) throw unauthenticated('this enrolment link is not valid (used, expired or unknown): ask an admin for a new one');
+    // A new link replaces everything: whatever factor or session existed may be in a thief's hands.
+    await this.#forgetFactors(link.principalId, proof);
     try {
       await this.#d.passkeys.finishRegistration(link.principalId, input.challengeId, input.credential, input.passkeyName);
     } catch (e) {
@@ -107,14 +109,18 @@ export class SignIn {
     if (typeof input.username !== 'string' || typeof input.password !== 'string' || input.password.length > 1024) {
       throw invalidInput('send a username and a password');
     }
-    const username = input.username.trim().toLowerCase();
+    const typed = input.username.trim().toLowerCase();
+    // A name that cannot exist is throttled under one key: no unbounded keys from the body.
+    const username = USERNAME.test(typed) ? typed : '(invalid)';
     this.#d.throttle.check(username, facts.ip);
-    const account = USERNAME.test(username) ? await this.#d.store.accounts.findAccountByUsername(username) : null;
+    // Counted before the (slow) password check, so parallel guesses cannot all slip through.
+    this.#d.throttle.attempted(username);
+    const account = username === typed ? await this.#d.store.accounts.findAccountByUsername(username) : null;
     const principal = account === null ? null : await this.#d.store.getPrincipal(account.principalId);
     const passwordOk = account?.passwordHash ? await verifyPassword(account.passwordHash, input.password) : await dummyVerify(input.password);
     const methods = passwordOk && principal ? await this.#methods(principal.id) : [];
     if (!passwordOk || principal === null || principal.disabled || methods.length === 0) {
-      this.#d.throttle.failed(username, facts.ip);
+      this.#d.throttle.failed(null, facts.ip); // the account's attempt was counted above
       const reason = !passwordOk ? 'password' : principal?.disabled ? 'disabled' : 'no-factor';
       await this.#event({ kind: 'sign-in', reason, principalId: passwordOk ? (principal?.id ?? null) : null, sessionId: null, outcome: 'denied' }, facts);
       throw unauthenticated('wrong username or password');
@@ -134,20 +140,39 @@ export class SignIn {
     const jkt = await this.#deviceKey(proof);
     const challenge = await this.#d.store.passkeys.consumeChallenge(input.challengeId, this.#d.clock.now().toISOString());
     const principalId = challenge?.purpose === 'authenticate' ? challenge.principalId : null;
+    // Codes are guessable in a way passkeys are not: each guess counts against the account.
+    const codeKey = `code:${principalId ?? '(none)'}`;
+    this.#d.throttle.check(codeKey, proof.ip);
+    this.#d.throttle.attempted(codeKey);
     const ok = principalId !== null && (input.method === 'totp'
       ? await this.#d.factors.verifyTotp(principalId, input.code)
       : await this.#d.factors.useRecoveryCode(principalId, input.code));
     const principal = ok && principalId ? await this.#d.store.getPrincipal(principalId) : null;
     if (!ok || principal === null || principal.disabled) {
+      this.#d.throttle.failed(null, proof.ip);
       await this.#event({ kind: 'sign-in', reason: input.method, principalId, sessionId: null, outcome: 'denied' }, proof);
       throw unauthenticated('that code is not valid (or was used already)');
     }
-    const pair = await this.#d.sessions.open({ principalId: principal.id, jkt, authMethod: input.method, ip: proof.ip, userAgent: proof.userAgent });
+    this.#d.throttle.succeeded(codeKey);
+    // Not fresh: only a passkey assertion gives step-up powers (admin actions, factor changes, break-glass).
+    const pair = await this.#d.sessions.open({ principalId: principal.id, jkt, authMethod: input.method, ip: proof.ip, userAgent: proof.userAgent, fresh: false });
     await this.#event({ kind: 'sign-in', reason: input.method, principalId: principal.id, sessionId: pair.sessionId, outcome: 'success' }, proof);
     if (input.method === 'recovery-code') {
       await this.#event({ kind: 'factor-used', reason: 'recovery-code', principalId: principal.id, sessionId: pair.sessionId, outcome: 'success' }, proof);
     }
     return pair;
+  }
+
+  async #forgetFactors(principalId: string, facts: Facts): Promise<void> {
+    const now = this.#d.clock.now().toISOString();
+    const passkeys = await this.#d.store.passkeys.listCredentials(principalId);
+    for (const p of passkeys) await this.#d.store.passkeys.deleteCredential(principalId, p.credentialId);
+    const totp = await this.#d.store.safeguards.deleteTotp(principalId);
+    await this.#d.store.safeguards.replaceRecoveryCodes(principalId, [], now);
+    const sessions = await this.#d.store.accounts.revokeSessionsOf(principalId, now, 're-enrolled');
+    if (passkeys.length > 0 || totp || sessions > 0) {
+      await this.#event({ kind: 'factors-reset', reason: 're-enrolment', principalId, sessionId: null, outcome: 'success' }, facts);
+    }
   }
 
   /** The second factors this account can sign in with. */

@@ -39,14 +39,23 @@ export class SignInThrottle {
   /** Throws ERR_RATE_LIMITED when either the account name or the address must wait. */
   check(account: string, address: string | null): void {
     const now = this.#clock.now().getTime();
-    const wait = Math.max(this.#waitMs(`a:${account}`, now), address === null ? 0 : this.#waitMs(`n:${address}`, now));
+    const wait = Math.max(this.#waitMs(`a:${account}`, now), address === null ? 0 : this.#waitMs(`n:${addressKey(address)}`, now));
     if (wait > 0) throw new LabkluisError('ERR_RATE_LIMITED', `too many failed sign-ins: try again in ${Math.ceil(wait / 1000)} s`);
   }
 
-  failed(account: string, address: string | null): void {
+  /**
+   * Counts an attempt on an account name before it is checked; a success clears it again
+   * (succeeded). Counting first means parallel guesses cannot all pass the check.
+   */
+  attempted(account: string): void {
+    this.#bump(`a:${account}`, this.#rules.account, this.#clock.now().getTime());
+  }
+
+  /** A failure: counts against the account name (unless already counted) and the address. */
+  failed(account: string | null, address: string | null): void {
     const now = this.#clock.now().getTime();
-    this.#bump(`a:${account}`, this.#rules.account, now);
-    if (address !== null) this.#bump(`n:${address}`, this.#rules.address, now);
+    if (account !== null) this.#bump(`a:${account}`, this.#rules.account, now);
+    if (address !== null) this.#bump(`n:${addressKey(address)}`, this.#rules.address, now);
   }
 
   /** A successful sign-in clears the account's count (not the address's). */
@@ -79,4 +88,22 @@ export class SignInThrottle {
       this.#entries.delete(key);
     }
   }
+}
+
+/** IPv6 addresses count per /64 (one customer's network); IPv4 per address. */
+function addressKey(address: string): string {
+  if (!address.includes(':')) return address;
+  const [head] = address.split('%');
+  const groups = expandIpv6(head ?? '');
+  return groups === null ? address : `${groups.slice(0, 4).join(':')}::/64`;
+}
+
+function expandIpv6(a: string): string[] | null {
+  if (a.includes('.')) return null; // IPv4-mapped: leave as it is
+  const [left, right] = a.split('::');
+  const l = left ? left.split(':') : [];
+  const r = right !== undefined && right !== '' ? right.split(':') : [];
+  const missing = 8 - l.length - r.length;
+  if (missing < 0 || (right === undefined && missing !== 0)) return null;
+  return [...l, ...Array<string>(missing).fill('0'), ...r].map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''));
 }

@@ -61,12 +61,12 @@ export const authRoutes: readonly AuthRoute[] = [
   {
     method: 'POST', url: '/auth/factors/totp/confirm',
     handler: async (req, _r, d, who) => {
-      await d.factors.confirmTotp(human(who!), { secret: body(req).secret, code: body(req).code });
+      await d.factors.confirmTotp(human(who!), { ticket: body(req).ticket, code: body(req).code }, where(req));
       return { totp: true };
     },
   },
-  { method: 'DELETE', url: '/auth/factors/totp', handler: async (_q, _r, d, who) => ({ removed: await d.factors.removeTotp(human(who!)) }) },
-  { method: 'POST', url: '/auth/factors/recovery-codes', handler: async (_q, _r, d, who) => ({ codes: await d.factors.newRecoveryCodes(human(who!)) }) },
+  { method: 'DELETE', url: '/auth/factors/totp', handler: async (req, _r, d, who) => ({ removed: await d.factors.removeTotp(human(who!), where(req)) }) },
+  { method: 'POST', url: '/auth/factors/recovery-codes', handler: async (req, _r, d, who) => ({ codes: await d.factors.newRecoveryCodes(human(who!), where(req)) }) },
   { method: 'POST', url: '/auth/step-up/start', handler: async (_q, _r, d, who) => d.signIn.startStepUp(human(who!)) },
   {
     method: 'POST', url: '/auth/step-up/finish',

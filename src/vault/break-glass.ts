@@ -68,10 +68,15 @@ export class BreakGlass {
         await this.#store.safeguards.endBreakGlass(id, this.#clock.now().toISOString()); // no grant without its audit entry
         throw e;
       }
-      await this.#store.safeguards.insertAlert({
-        id: randomId(this.#random), kind: 'break-glass', principalId: principal.id, tenant: ctx.tenant, subject: patient,
-        createdAt: now.toISOString(), acknowledgedAt: null, acknowledgedBy: null,
-      });
+      try {
+        await this.#store.safeguards.insertAlert({
+          id: randomId(this.#random), kind: 'break-glass', principalId: principal.id, tenant: ctx.tenant, subject: patient,
+          createdAt: now.toISOString(), acknowledgedAt: null, acknowledgedBy: null,
+        });
+      } catch (e) {
+        await this.#store.safeguards.endBreakGlass(id, this.#clock.now().toISOString()); // never a grant the security officer cannot see
+        throw e;
+      }
       return { id, patient, expiresAt: grant.expiresAt };
     } catch (e) {
       await this.#trail.refusal(emergencyCtx, { action: 'E', operation: 'break-glass', patients: [], objects: [{ type: 'BreakGlass' }] }, e);

@@ -124,7 +124,8 @@ export class VaultReads {
     }
     const view = granted ? 'full' : identityView(ctx.principal.role);
     // Who several people are at once is a bulk reveal: a signed-in person needs a fresh step-up.
-    if (view === 'full' && rows.length > 1 && ctx.principal.authMethod === 'session') requireStepUp(ctx.principal, this.#clock, 'revealing several patients at once');
+    // API tokens cannot step up, so they reveal one person at a time.
+    if (view === 'full' && rows.length > 1) requireStepUp(ctx.principal, this.#clock, 'revealing several patients at once');
     const resources = await Promise.all(rows.map(async (r) => {
       const p = await this.#codec.openPerson(r);
       return view === 'full' ? p : pseudonymisedPatient(p);

@@ -56,9 +56,14 @@ describe.each(BACKENDS)('TOTP and recovery codes (%s)', (backend) => {
     const start = await call(p, 'POST', '/auth/factors/totp/start');
     expect(start.status).toBe(200);
     expect(start.body.uri).toMatch(/^otpauth:\/\/totp\/labkluis:/);
+    // A secret the client picks is never accepted: only the sealed ticket from start counts.
+    const chosen = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+    expect((await call(p, 'POST', '/auth/factors/totp/confirm', { ticket: Buffer.from(chosen).toString('base64url'), code: codeAt(chosen, 0) })).status).toBe(400);
+    const stranger = await person(true);
+    expect((await call(stranger, 'POST', '/auth/factors/totp/confirm', { ticket: start.body.ticket, code: codeAt(start.body.secret, 0) })).status).toBe(400);
     const stale = codeAt(start.body.secret, -600); // ten minutes old: outside the ±30 s window
-    if (stale !== codeAt(start.body.secret, 0)) expect((await call(p, 'POST', '/auth/factors/totp/confirm', { secret: start.body.secret, code: stale })).status).toBe(400);
-    expect((await call(p, 'POST', '/auth/factors/totp/confirm', { secret: start.body.secret, code: codeAt(start.body.secret, 0) })).status).toBe(200);
+    if (stale !== codeAt(start.body.secret, 0)) expect((await call(p, 'POST', '/auth/factors/totp/confirm', { ticket: start.body.ticket, code: stale })).status).toBe(400);
+    expect((await call(p, 'POST', '/auth/factors/totp/confirm', { ticket: start.body.ticket, code: codeAt(start.body.secret, 0) })).status).toBe(200);
     const row = await f.app.store.safeguards.getTotp(p.row.id);
     expect(row!.secret.includes(Buffer.from(Secret.fromBase32(start.body.secret).bytes))).toBe(false); // sealed at rest
 
@@ -81,11 +86,16 @@ describe.each(BACKENDS)('TOTP and recovery codes (%s)', (backend) => {
     const codes = issued.body.codes as string[];
     expect(codes).toHaveLength(10);
     expect(new Set(codes).size).toBe(10);
+    for (const c of codes) expect(c).toMatch(/^[a-z2-7]{4}(-[a-z2-7]{4}){5}$/); // 120 bits each
     const device = await generateDpopKey();
     const first = await passwordStep(p.username);
     expect(first.methods).toContain('recovery-code');
     const ok = await call({ key: device }, 'POST', '/auth/sign-in/code', { challengeId: first.challengeId, method: 'recovery-code', code: codes[0]!.toUpperCase() });
     expect(ok.status, ok.text).toBe(200);
+    // A code is not a passkey: that session has no step-up powers (here: changing factors).
+    expect((await call({ key: device, accessToken: ok.body.accessToken }, 'POST', '/auth/factors/recovery-codes')).status).toBe(403);
+    const audit = (await f.app.store.readAudit(0, 100_000)).map((r) => JSON.parse(r.leaf.toString('utf8')) as { operation: string; principal: { id: string } | null });
+    expect(audit.some((e) => e.operation === 'factor-added:recovery-codes' && e.principal?.id === p.row.id)).toBe(true);
     const reuse = await passwordStep(p.username);
     expect((await call({ key: device }, 'POST', '/auth/sign-in/code', { challengeId: reuse.challengeId, method: 'recovery-code', code: codes[0] })).status).toBe(401);
     // A challenge is spent even by a wrong code.

@@ -136,6 +136,9 @@ describe.each(BACKENDS)('break-glass and access hygiene (%s)', (backend) => {
     expect(stale.status).toBe(403);
     expect(stale.text).not.toContain(ep.person.family);
     expect((await call(registrar, 'GET', `/fhir/Patient?_id=${ep.pseudonym}`, undefined, tenant)).status).toBe(200);
+    // An API token cannot step up: it reveals one person at a time.
+    const viaToken = await f.server.inject({ method: 'GET', url: both, headers: { authorization: `Bearer ${f.tokens.registrar}`, ...tenant } });
+    expect(viaToken.statusCode).toBe(403);
   });
 
   it('suspends clinical access when training has expired, and restores it when renewed', async () => {

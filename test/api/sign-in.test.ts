@@ -171,6 +171,23 @@ describe.each(BACKENDS)('sign-in over HTTP (%s)', (backend) => {
     expect((await signIn(fenna)).status).toBe(401);
   });
 
+  it('a reset link replaces every factor and ends every session; admins are not reset by link', async () => {
+    const inv = await invite('reg-hans');
+    const hans = await enrol(inv.enrolmentUrl, 'reg-hans', inv.principalId);
+    await stepUp(admin);
+    const reset = await call('POST', `/auth/accounts/${inv.principalId}/enrolment-link`, {}, { key: admin.key, accessToken: admin.tokens.accessToken });
+    expect(reset.status, reset.text).toBe(200);
+    const renewed = await enrol(reset.body.enrolmentUrl, 'reg-hans', inv.principalId);
+    // The old session and the old passkey are gone; the new ones work.
+    expect((await call('GET', '/auth/sessions', undefined, { key: hans.key, accessToken: hans.tokens.accessToken })).status).toBe(401);
+    expect((await signIn(hans)).status).toBe(401);
+    expect((await signIn(renewed)).status).toBe(200);
+    expect(await f.app.store.passkeys.listCredentials(inv.principalId)).toHaveLength(1);
+    await stepUp(admin);
+    const own = await call('POST', `/auth/accounts/${admin.principalId}/enrolment-link`, {}, { key: admin.key, accessToken: admin.tokens.accessToken });
+    expect(own.status).toBe(403);
+  });
+
   it('signs out: the session ends and its tokens are refused', async () => {
     const inv = await invite('reg-gijs');
     const gijs = await enrol(inv.enrolmentUrl, 'reg-gijs', inv.principalId);
