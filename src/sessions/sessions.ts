@@ -151,6 +151,21 @@ export class Sessions {
   async refresh(refreshToken: string, request: RequestProof): Promise<TokenPair> {
     const m = REFRESH.exec(refreshToken);
     if (!m) throw unauthenticated();
+    // The proof is checked before the token is spent: a client whose proof is merely stale or
+    // malformed keeps its token (and raises no false reuse alarm when it retries).
+    let proofJkt: string;
+    try {
+      proofJkt = (await verifyDpopProof({ proof: request.dpop, method: request.method, url: request.url }, { clock: this.#clock, replay: this.#replay })).jkt;
+    } catch (e) {
+      if (!(e instanceof DpopError)) throw e;
+      if (THEFT_REASONS.has(e.reason)) {
+        // No proof at all, or one for another request: the token was copied. Spend it and end its session.
+        const spent = await this.#store.accounts.useRefreshToken(sha256(Buffer.from(m[1]!, 'base64url')), this.#clock.now().toISOString());
+        const session = spent === null ? null : await this.#store.accounts.getSession(spent.row.sessionId);
+        if (session !== null) await this.#theft(session.id, session.principalId, e.reason, request);
+      }
+      throw unauthenticated();
+    }
     const used = await this.#store.accounts.useRefreshToken(sha256(Buffer.from(m[1]!, 'base64url')), this.#clock.now().toISOString());
     if (used === null) throw unauthenticated();
     const session = await this.#store.accounts.getSession(used.row.sessionId);
@@ -159,16 +174,13 @@ export class Sessions {
       await this.#revoke(session, 'refresh-reuse', request, 'refresh-reuse');
       throw unauthenticated();
     }
-    let proofJkt: string;
-    try {
-      proofJkt = (await verifyDpopProof({ proof: request.dpop, method: request.method, url: request.url, expectedJkt: session.jkt }, { clock: this.#clock, replay: this.#replay })).jkt;
-    } catch (e) {
-      if (!(e instanceof DpopError)) throw e;
-      if (THEFT_REASONS.has(e.reason)) await this.#theft(session.id, session.principalId, e.reason, request);
+    if (proofJkt !== session.jkt) {
+      // The refresh token travelled without its key: someone copied it.
+      await this.#theft(session.id, session.principalId, 'key-mismatch', request);
       throw unauthenticated();
     }
     const live = await this.#live(session.id, request);
-    if (used.row.expiresAt <= this.#clock.now().toISOString() || proofJkt !== live.jkt) throw unauthenticated();
+    if (used.row.expiresAt <= this.#clock.now().toISOString()) throw unauthenticated();
     const principal = await this.#store.getPrincipal(live.principalId);
     if (!principal || principal.disabled) {
       await this.#end(live, 'account-disabled', request);

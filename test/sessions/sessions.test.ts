@@ -135,6 +135,19 @@ describe.each(BACKENDS)('device-bound sessions (%s)', (backend) => {
     expect(await revokedReason(pair.sessionId)).toBe('token-replay:key-mismatch');
   });
 
+  it('a refresh with a stale proof keeps the token; one without any proof ends the session', async () => {
+    const p = await person();
+    const key = await generateDpopKey();
+    const pair = await signIn(p.id, key);
+    const stale = await refreshRequest(key);
+    clock.advance(120_000);
+    await refused(sessions.refresh(pair.refreshToken, stale)); // iat too old: a clock problem, not a theft
+    expect(await revokedReason(pair.sessionId)).toBeNull();
+    const next = await sessions.refresh(pair.refreshToken, await refreshRequest(key)); // the token still works
+    await refused(sessions.refresh(next.refreshToken, { ...(await refreshRequest(key)), dpop: undefined }));
+    expect(await revokedReason(pair.sessionId)).toBe('token-replay:missing');
+  });
+
   it('ends a session idle for 15 minutes', async () => {
     const p = await person();
     const key = await generateDpopKey();
