@@ -27,6 +27,9 @@ export const DEVICE_GRANT_TTL_SECONDS = 600;
 export const DEVICE_POLL_INTERVAL_SECONDS = 5;
 /** Expired grants are swept this long after expiry, so a late poll still hears expired_token. */
 const SWEEP_AFTER_SECONDS = 3600;
+/** At most this many start requests' addresses are remembered for the device page (oldest dropped first). */
+const MAX_REMEMBERED_ORIGINS = 10_000;
+const USER_AGENT_SHOWN = 200;
 
 /** RFC 8628 §3.5 (and RFC 6749 §5.2, RFC 9449 §5): the token endpoint's errors, all HTTP 400. */
 export type DeviceTokenError =
@@ -42,6 +45,22 @@ export interface DeviceAuthorisation {
   readonly verificationUriComplete: string;
   readonly expiresIn: number;
   readonly interval: number;
+}
+
+/**
+ * What the device page shows about a pending grant before the person decides (RFC 8628 §5.4):
+ * the code, when it was asked for, and from where, so a code someone else sent them stands out.
+ */
+export interface PendingDeviceGrant {
+  /** As the CLI shows it: XXXX-XXXX. */
+  readonly userCode: string;
+  readonly requestedAt: string;
+  readonly expiresAt: string;
+  /**
+   * The address and user agent of the request that started the grant. Kept in this process's
+   * memory only (like the throttle), not in the store: null after a restart or on another node.
+   */
+  readonly requestedFrom: { readonly ip: string | null; readonly userAgent: string | null } | null;
 }
 
 export interface DeviceGrantDeps {
@@ -61,6 +80,8 @@ export interface DeviceGrantDeps {
 
 export class DeviceGrant {
   readonly #d: Required<DeviceGrantDeps>;
+  /** Normalised user code → where its start request came from, until the grant expires or is decided. */
+  readonly #origins = new Map<string, { readonly ip: string | null; readonly userAgent: string | null; readonly expiresAtMs: number }>();
 
   constructor(deps: DeviceGrantDeps) {
     const { ttlSeconds = DEVICE_GRANT_TTL_SECONDS, intervalSeconds = DEVICE_POLL_INTERVAL_SECONDS } = deps;
@@ -92,8 +113,9 @@ export class DeviceGrant {
         if (!isLabkluisError(e, 'ERR_CONFLICT') || attempt >= 5) throw e;
       }
     }
+    this.#remember(userCode, proof, now.getTime() + this.#d.ttlSeconds * 1000);
     await this.#event({ kind: 'device-start', principalId: null, sessionId: null, outcome: 'success' }, proof);
-    const shown = `${userCode.slice(0, 4)}-${userCode.slice(4)}`;
+    const shown = shownCode(userCode);
     return {
       deviceCode: `lkd_${secret.toString('base64url')}`, userCode: shown,
       verificationUri: `${this.#d.publicUrl}/device`, verificationUriComplete: `${this.#d.publicUrl}/device#${shown}`,
@@ -109,6 +131,7 @@ export class DeviceGrant {
     const code = await this.#decide(principal, userCode, facts, 'device-approved', true);
     const row = await this.#d.store.devices.approve(code, principal.id, this.#d.clock.now().toISOString());
     if (row === null) return this.#unknownCode(principal, facts, 'device-approved');
+    this.#origins.delete(code);
     await this.#event({ kind: 'device-approved', principalId: principal.id, sessionId: principal.credentialId, outcome: 'success' }, facts);
     return { approved: true };
   }
@@ -118,8 +141,27 @@ export class DeviceGrant {
     const code = await this.#decide(principal, userCode, facts, 'device-denied', false);
     const row = await this.#d.store.devices.deny(code, this.#d.clock.now().toISOString());
     if (row === null) return this.#unknownCode(principal, facts, 'device-denied');
+    this.#origins.delete(code);
     await this.#event({ kind: 'device-denied', principalId: principal.id, sessionId: principal.credentialId, outcome: 'success' }, facts);
     return { denied: true };
+  }
+
+  /**
+   * RFC 8628 §5.4: before deciding, the signed-in person sees when and from where the code was
+   * asked for. Read-only and without step-up (it grants nothing), but like approving it is for
+   * signed-in people only, throttled per person and address, and an unknown, expired, approved
+   * or denied code gets the same answer as approve's, counted as a guess.
+   */
+  async lookup(principal: Principal, userCode: unknown, facts: Facts): Promise<PendingDeviceGrant> {
+    const code = await this.#decide(principal, userCode, facts, 'device-lookup', false);
+    const row = await this.#d.store.devices.getByUserCode(code, this.#d.clock.now().toISOString());
+    if (row === null || row.approvedAt !== null) return this.#unknownCode(principal, facts, 'device-lookup');
+    const origin = this.#origins.get(code);
+    await this.#event({ kind: 'device-lookup', principalId: principal.id, sessionId: principal.credentialId, outcome: 'success' }, facts);
+    return {
+      userCode: shownCode(code), requestedAt: row.createdAt, expiresAt: row.expiresAt,
+      requestedFrom: origin === undefined ? null : { ip: origin.ip, userAgent: origin.userAgent },
+    };
   }
 
   /**
@@ -193,6 +235,19 @@ export class DeviceGrant {
     return { ok: false, error };
   }
 
+  /** Keeps where a start request came from, for lookup; expired entries go, and the oldest when full. */
+  #remember(code: string, facts: Facts, expiresAtMs: number): void {
+    const now = this.#d.clock.now().getTime();
+    // One TTL for all: insertion order is expiry order, so the expired ones are at the front.
+    for (const [k, v] of this.#origins) {
+      if (v.expiresAtMs > now) break;
+      this.#origins.delete(k);
+    }
+    while (this.#origins.size >= MAX_REMEMBERED_ORIGINS) this.#origins.delete(this.#origins.keys().next().value!);
+    this.#origins.delete(code); // a freed code drawn again goes to the back
+    this.#origins.set(code, { ip: facts.ip, userAgent: facts.userAgent?.slice(0, USER_AGENT_SHOWN) ?? null, expiresAtMs });
+  }
+
   #newUserCode(): string {
     let out = '';
     while (out.length < 8) {
@@ -213,5 +268,7 @@ export function normaliseUserCode(input: unknown): string | null {
   const code = input.toUpperCase().replace(/[\s-]/g, '');
   return USER_CODE.test(code) ? code : null;
 }
+
+const shownCode = (code: string): string => `${code.slice(0, 4)}-${code.slice(4)}`;
 
 const sha256 = (b: Buffer): Buffer => createHash('sha256').update(b).digest();

@@ -154,6 +154,8 @@ export class SignIn {
       throw unauthenticated('that code is not valid (or was used already)');
     }
     this.#d.throttle.succeeded(codeKey);
+    const account = await this.#d.store.accounts.getAccount(principal.id);
+    if (account !== null) this.#d.throttle.succeeded(account.username); // the password step counted an attempt
     // Not fresh: only a passkey assertion gives step-up powers (admin actions, factor changes, break-glass).
     const pair = await this.#d.sessions.open({ principalId: principal.id, jkt, authMethod: input.method, ip: proof.ip, userAgent: proof.userAgent, fresh: false });
     await this.#event({ kind: 'sign-in', reason: input.method, principalId: principal.id, sessionId: pair.sessionId, outcome: 'success' }, proof);

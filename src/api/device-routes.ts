@@ -5,6 +5,7 @@
  *
  *   POST /auth/device          public  DPoP proof        → 200 { deviceCode, userCode, verificationUri, verificationUriComplete, expiresIn, interval }
  *   POST /auth/device/token    public  DPoP proof        → 200 tokens | 400 { error } (RFC 8628 §3.5)
+ *   POST /auth/device/lookup   person                     → 200 { userCode, requestedAt, expiresAt, requestedFrom } (RFC 8628 §5.4)
  *   POST /auth/device/approve  person, fresh step-up      → 200 { approved: true }
  *   POST /auth/device/deny     person                     → 200 { denied: true }
  */
@@ -30,6 +31,8 @@ export const deviceRoutes: readonly AuthRoute[] = [
       return { sessionId: t.sessionId, accessToken: t.accessToken, tokenType: t.tokenType, expiresIn: t.expiresIn, refreshToken: t.refreshToken };
     },
   },
+  // POST, not GET: the code travels in the body, never in a URL (logs, history).
+  { method: 'POST', url: '/auth/device/lookup', handler: async (req, _r, d, who) => d.device.lookup(who!.principal, body(req).userCode, where(req)) },
   { method: 'POST', url: '/auth/device/approve', handler: async (req, _r, d, who) => d.device.approve(who!.principal, body(req).userCode, where(req)) },
   { method: 'POST', url: '/auth/device/deny', handler: async (req, _r, d, who) => d.device.deny(who!.principal, body(req).userCode, where(req)) },
 ];

@@ -33,12 +33,30 @@ ${body.trim()}
 export const signInPage = page('Sign in', 'sign-in.js', `
 <h1>${both('Sign in', 'Inloggen')}</h1>
 <p class="hint">Your password first, then your passkey.</p>
+<p id="to-device" class="hint" hidden>Once you are signed in, this page takes you back to approve your terminal's sign-in.</p>
 <form id="sign-in" method="post" novalidate>
 <label for="username">${both('Username', 'Gebruikersnaam')}</label>
 <input id="username" name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64">
 <label for="password">${both('Password', 'Wachtwoord')}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="${PASSWORD_MAX_LENGTH}">
-<button type="submit">${both('Continue with passkey', 'Verder met passkey')}</button>
+<div class="buttons">
+<button type="submit" id="use-passkey">${both('Continue with passkey', 'Verder met passkey')}</button>
+<button type="submit" id="use-code" class="secondary">${both('Use a code instead', 'Liever een code')}</button>
+</div>
+</form>
+<form id="code-form" method="post" novalidate hidden>
+<fieldset>
+<legend>${both('Which code?', 'Welke code?')}</legend>
+<label class="choice" id="choice-totp"><input type="radio" name="method" value="totp"> ${both('From my authenticator app', 'Uit mijn authenticator-app')}</label>
+<label class="choice" id="choice-recovery-code"><input type="radio" name="method" value="recovery-code"> ${both('A recovery code', 'Een herstelcode')}</label>
+</fieldset>
+<label for="code">${both('Code', 'Code')}</label>
+<input id="code" name="code" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" required maxlength="32" aria-describedby="code-hint">
+<p id="code-hint" class="hint"></p>
+<div class="buttons">
+<button type="submit">${both('Sign in', 'Inloggen')}</button>
+<button type="button" id="back" class="secondary">${both('Back', 'Terug')}</button>
+</div>
 </form>
 `);
 
@@ -73,4 +91,41 @@ export const accountPage = page('Your sessions', 'account.js', `
 </table>
 </section>
 <p id="signed-out" hidden><a href="/sign-in">${both('Sign in again', 'Opnieuw inloggen')}</a></p>
+`);
+
+export const devicePage = page('Sign in a terminal', 'device.js', `
+<h1>${both('Sign in a terminal', 'Terminal aanmelden')}</h1>
+<p class="hint">Approve a <code>labkluis login</code> that you started yourself. Whoever holds the terminal you approve can act as you.</p>
+<section id="signed-out" hidden>
+<p>Sign in first; afterwards you come back here, with the code.</p>
+<p><a id="sign-in-link" href="/sign-in#device">${both('Sign in', 'Inloggen')}</a></p>
+</section>
+<section id="signed-in" hidden>
+<p>Signed in as <strong id="username"></strong>.</p>
+<form id="code-form" method="post" novalidate>
+<label for="user-code">${both('Code from your terminal', 'Code uit uw terminal')}</label>
+<input id="user-code" name="user-code" autocomplete="off" autocapitalize="characters" spellcheck="false" required maxlength="32" placeholder="BCDF-GHJK" aria-describedby="user-code-hint">
+<p id="user-code-hint" class="hint">8 letters, as <code>labkluis login</code> shows them.</p>
+<button type="submit">${both('Continue', 'Verder')}</button>
+</form>
+<form id="decide-form" method="post" novalidate hidden>
+<p class="user-code" id="shown-code"></p>
+<dl>
+<dt>${both('Asked for at', 'Aangevraagd om')}</dt><dd id="requested-at"></dd>
+<dt>${both('From', 'Vanaf')}</dt><dd id="requested-from"></dd>
+<dt>${both('Expires at', 'Verloopt om')}</dt><dd id="expires-at"></dd>
+</dl>
+<label class="choice"><input type="checkbox" id="mine" name="mine"> My own terminal shows exactly this code, and I just ran <code>labkluis login</code> there.</label>
+<p class="hint">Never approve a code someone else sent you or read out to you: deny it.</p>
+<div class="buttons">
+<button type="submit" id="approve">${both('Approve with passkey', 'Goedkeuren met passkey')}</button>
+<button type="submit" id="deny" class="secondary">${both('Deny', 'Weigeren')}</button>
+<button type="button" id="other-code" class="secondary">${both('Other code', 'Andere code')}</button>
+</div>
+</form>
+<section id="done" hidden>
+<p id="outcome"></p>
+<p><a href="/account">${both('Your sessions', 'Uw sessies')}</a></p>
+</section>
+</section>
 `);

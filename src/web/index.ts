@@ -1,7 +1,7 @@
 /**
- * The pages labkluis serves to people's browsers (sign-in, enrolment, their sessions): static
- * HTML and JavaScript, registered on the HTTP server by registerWebPages. The only public face
- * of src/web.
+ * The pages labkluis serves to people's browsers (sign-in, enrolment, their sessions, and
+ * /device, where a person approves the CLI's sign-in): static HTML and JavaScript, registered on
+ * the HTTP server by registerWebPages. The only public face of src/web.
  *
  * The browser files are TypeScript string constants (src/web/assets/), not files read from disk:
  * `npm run build` copies no other files into dist/, and the CLI runs from dist/.

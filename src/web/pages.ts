@@ -5,13 +5,14 @@
 import { accountJs } from './assets/account.js';
 import { apiJs } from './assets/api.js';
 import { base64urlJs } from './assets/base64url.js';
+import { deviceJs } from './assets/device.js';
 import { dpopJs } from './assets/dpop.js';
 import { enrolJs } from './assets/enrol.js';
 import { signInJs } from './assets/sign-in.js';
 import { styleCss } from './assets/style.js';
 import { uiJs } from './assets/ui.js';
 import { webauthnJs } from './assets/webauthn.js';
-import { accountPage, enrolPage, signInPage } from './html.js';
+import { accountPage, devicePage, enrolPage, signInPage } from './html.js';
 
 export interface WebPage {
   readonly path: string;
@@ -27,6 +28,7 @@ export const webPages: readonly WebPage[] = Object.freeze([
   { path: '/sign-in', contentType: HTML, body: signInPage },
   { path: '/enrol', contentType: HTML, body: enrolPage },
   { path: '/account', contentType: HTML, body: accountPage },
+  { path: '/device', contentType: HTML, body: devicePage },
   { path: '/web/style.css', contentType: CSS, body: styleCss },
   { path: '/web/base64url.js', contentType: JS, body: base64urlJs },
   { path: '/web/dpop.js', contentType: JS, body: dpopJs },
@@ -36,6 +38,7 @@ export const webPages: readonly WebPage[] = Object.freeze([
   { path: '/web/sign-in.js', contentType: JS, body: signInJs },
   { path: '/web/enrol.js', contentType: JS, body: enrolJs },
   { path: '/web/account.js', contentType: JS, body: accountJs },
+  { path: '/web/device.js', contentType: JS, body: deviceJs },
 ].map((p) => Object.freeze(p)));
 
 /**

@@ -264,6 +264,57 @@ describe.each(BACKENDS)('device sign-in for the CLI (%s)', (backend) => {
     expect(statuses[6]).toBe(429);
   });
 
+  it('the device page\'s lookup shows a pending code\'s time and origin to a signed-in person, and nothing for any other code', async () => {
+    const looker = await invite('reg-looker'); // failures count against this person, not the admin
+    const lookup = (userCode: unknown, ip = '10.9.0.2') => call('POST', '/auth/device/lookup', { userCode }, { ...as(looker), ip });
+    const cli = await generateDpopKey();
+    const started = await call('POST', '/auth/device', {}, { key: cli, ip: '10.9.0.7' });
+    expect(started.status).toBe(200);
+    const s = started.body as { deviceCode: string; userCode: string };
+    // Reading grants nothing: no step-up needed.
+    await f.rawSql(`UPDATE ${sessionsTable()} SET authenticated_at = '2020-01-01T00:00:00.000Z' WHERE id = '${looker.tokens.sessionId}'`);
+
+    const seen = await lookup(s.userCode.toLowerCase().replace('-', ' '));
+    expect(seen.status, seen.text).toBe(200);
+    expect(seen.body).toEqual({
+      userCode: s.userCode, requestedAt: expect.any(String), expiresAt: expect.any(String),
+      requestedFrom: { ip: '10.9.0.7', userAgent: 'lightMyRequest' },
+    });
+    expect(Date.parse(seen.body.expiresAt) - Date.parse(seen.body.requestedAt)).toBe(600_000);
+    expect(Math.abs(Date.now() - Date.parse(seen.body.requestedAt))).toBeLessThan(60_000);
+    expect((await poll(cli, s.deviceCode)).body).toEqual({ error: 'authorization_pending' }); // nothing decided
+
+    // Unknown, approved and denied codes: one answer, the same as approve's for an unknown code.
+    const unknown = await lookup('BCDF-GHJK');
+    expect(unknown.status).toBe(404);
+    await stepUp(admin);
+    expect((await approve(admin, 'BCDF-GHJK')).body).toEqual(unknown.body);
+    expect((await approve(admin, s.userCode)).status).toBe(200);
+    const approved = await lookup(s.userCode);
+    const denied = await start(cli);
+    expect((await call('POST', '/auth/device/deny', { userCode: denied.userCode }, as(admin))).status).toBe(200);
+    const decided = await lookup(denied.userCode);
+    for (const r of [approved, decided]) expect([r.status, r.body]).toEqual([404, unknown.body]);
+    for (const garbled of ['<script>alert(1)</script>', 'BCDF-GHJ', 12345678, null]) {
+      const r = await lookup(garbled);
+      expect(r.status).toBe(400);
+      expect(r.text).not.toContain('script');
+    }
+    // For signed-in people only.
+    expect((await call('POST', '/auth/device/lookup', { userCode: denied.userCode }, { bearer: f.tokens.admin })).status).toBe(403);
+    expect((await call('POST', '/auth/device/lookup', { userCode: denied.userCode })).status).toBe(401);
+    // Looking up unknown codes counts as guessing, like approving them (three so far).
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await lookup(`BCDF-GHJ${'KLMN'[i]}`)).status);
+    expect(statuses).toEqual([404, 404, 404, 429]);
+
+    const log = await entries();
+    expect(log.some((e) => e.operation === 'device-lookup' && e.outcome === 'success' && e.principal?.id === looker.principalId)).toBe(true);
+    expect(log.some((e) => e.operation === 'device-lookup:unknown-code' && e.outcome === 'denied')).toBe(true);
+    const text = JSON.stringify(log);
+    for (const code of [s.userCode, s.userCode.replace('-', ''), denied.userCode]) expect(text).not.toContain(code);
+  });
+
   describe('labkluis login and logout, against this server', () => {
     // The real CLI code; its fetch reaches the in-process server instead of the network.
     const viaInject: Fetch = async (url, init) => {

@@ -92,3 +92,51 @@ export async function lastRequest(device: Device, method: string, path: string):
   if (request === undefined) throw new Error(`the page sent no ${method} ${path}`);
   return { request, headers: await request.allHeaders() };
 }
+
+/** The text of the page's alert line, once it shows. */
+export async function errorText(page: Page): Promise<string | null> {
+  await page.locator('#error').waitFor({ state: 'visible' });
+  return page.locator('#error').textContent();
+}
+
+/** Waits until the page has moved on to `url`; if it shows an error instead, fails with its words. */
+export async function arrive(page: Page, url: string): Promise<void> {
+  const error = page.locator('#error');
+  const settled = (p: Promise<unknown>) => p.then(() => undefined, () => undefined); // the loser times out quietly
+  await Promise.race([settled(page.waitForURL(url)), settled(error.waitFor({ state: 'visible' }))]);
+  if (page.url() !== url) throw new Error(`stayed on ${page.url()}: ${await error.textContent()}`);
+}
+
+/** Waits until `selector` shows; if the page shows an error instead, fails with its words. */
+export async function shows(page: Page, selector: string): Promise<void> {
+  const error = page.locator('#error');
+  const settled = (p: Promise<unknown>) => p.then(() => undefined, () => undefined);
+  await Promise.race([settled(page.locator(selector).waitFor({ state: 'visible' })), settled(error.waitFor({ state: 'visible' }))]);
+  if (!(await page.locator(selector).isVisible())) throw new Error(`${selector} did not show: ${await error.textContent()}`);
+}
+
+/** Fills in and sends the enrolment form of an already opened link. */
+export async function enrolWith(page: Page, password: string, passkeyName = 'test laptop'): Promise<void> {
+  await page.locator('#enrol').waitFor({ state: 'visible' });
+  await page.fill('#password', password);
+  await page.fill('#password-again', password);
+  await page.fill('#passkey-name', passkeyName);
+  await page.click('#enrol button[type=submit]');
+}
+
+/**
+ * Opens /sign-in (with `fragment`, e.g. '#device=BCDF-GHJK'), fills in the password step and
+ * continues with the passkey, or with 'code' asks for the code form instead.
+ */
+export async function signInWith(page: Page, baseUrl: string, username: string, password: string, o: { fragment?: string; with?: 'passkey' | 'code' } = {}): Promise<void> {
+  await page.goto(`${baseUrl}/sign-in${o.fragment ?? ''}`);
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.click(o.with === 'code' ? '#use-code' : '#use-passkey');
+}
+
+/** The rows of live sessions on /account. */
+export const liveRows = (page: Page) => page.locator('#sessions tr[data-live="true"]');
+
+/** What the page's own module says the device key's thumbprint is. */
+export const pageThumbprint = (page: Page) => page.evaluate<string>("import('/web/dpop.js').then((m) => m.thumbprint())");

@@ -12,7 +12,7 @@ import { createTempDir, type TempDir } from '../support/tmp.js';
 import { createVaultFixture, type VaultFixture } from '../support/vault-fixture.js';
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'";
-const HTML_PAGES = ['/sign-in', '/enrol', '/account'];
+const HTML_PAGES = ['/sign-in', '/enrol', '/account', '/device'];
 
 describe('the sign-in pages as served', () => {
   let f: VaultFixture; // public URL https://labkluis.test
@@ -28,13 +28,14 @@ describe('the sign-in pages as served', () => {
 
   it('serves exactly the listed paths, GET only', async () => {
     expect(webPages.map((p) => p.path)).toEqual([
-      '/sign-in', '/enrol', '/account', '/web/style.css', '/web/base64url.js', '/web/dpop.js', '/web/webauthn.js',
-      '/web/api.js', '/web/ui.js', '/web/sign-in.js', '/web/enrol.js', '/web/account.js',
+      '/sign-in', '/enrol', '/account', '/device', '/web/style.css', '/web/base64url.js', '/web/dpop.js', '/web/webauthn.js',
+      '/web/api.js', '/web/ui.js', '/web/sign-in.js', '/web/enrol.js', '/web/account.js', '/web/device.js',
     ]);
-    for (const path of ['/web/', '/web/nothing.js', '/web/dpop.ts', '/sign-in/', '/enrol.html']) {
+    for (const path of ['/web/', '/web/nothing.js', '/web/dpop.ts', '/sign-in/', '/enrol.html', '/device/', '/device/BCDF-GHJK']) {
       expect((await f.server.inject({ method: 'GET', url: path })).statusCode, path).toBe(404);
     }
     expect((await f.server.inject({ method: 'POST', url: '/sign-in', payload: {} })).statusCode).toBe(404);
+    expect((await f.server.inject({ method: 'POST', url: '/device', payload: {} })).statusCode).toBe(404);
   });
 
   it('(g) sends the CSP and the other security headers with every page and asset', async () => {
@@ -69,7 +70,7 @@ describe('the sign-in pages as served', () => {
       expect(html).not.toMatch(/<style\b|\sstyle=|\son[a-z]+=|javascript:/i);
       // Everything the page loads is one of ours.
       for (const [, url] of html.matchAll(/\s(?:src|href)="([^"]*)"/g)) {
-        expect(webPages.some((p) => p.path === url) || url === '/sign-in', `${path} → ${url}`).toBe(true);
+        expect(webPages.some((p) => p.path === url) || url === '/sign-in#device', `${path} → ${url}`).toBe(true);
       }
       // Forms post nowhere, so a password can never land in a URL.
       expect(html).not.toMatch(/\saction=/);

@@ -7,50 +7,19 @@
  * The steps follow one lab admin through a day, so they run in order on one server.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { principalFromSession } from '../../src/auth/index.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
 import { createDpopProof, generateDpopKey, jwkThumbprint } from '../../src/sessions/index.js';
 import { CONTENT_SECURITY_POLICY, DPOP_DB, DPOP_KEY_ID, DPOP_STORE, SESSION_ENDED_MESSAGE, SESSION_STORAGE_KEY } from '../../src/web/index.js';
 import { BACKENDS } from '../support/vault-fixture.js';
-import { createWebFixture, lastRequest, launchChromium, openDevice, type Device, type WebFixture } from './browser.js';
+import {
+  arrive, createWebFixture, enrolWith, errorText, lastRequest, launchChromium, liveRows, openDevice, pageThumbprint, signInWith, type Device, type WebFixture,
+} from './browser.js';
 
 const GOOD_PASSWORD = 'zonnebloem-fietsbel-kaasschaaf-7';
 const WEAK_PASSWORD = 'wachtwoord123';
 const WRONG_PASSWORD = 'not-the-password-at-all-42';
-
-const liveRows = (page: Page) => page.locator('#sessions tr[data-live="true"]');
-const errorText = async (page: Page) => {
-  await page.locator('#error').waitFor({ state: 'visible' });
-  return page.locator('#error').textContent();
-};
-
-/** Waits until the page has moved on to `url`; if it shows an error instead, fails with its words. */
-async function arrive(page: Page, url: string): Promise<void> {
-  const error = page.locator('#error');
-  const settled = (p: Promise<unknown>) => p.then(() => undefined, () => undefined); // the loser times out quietly
-  await Promise.race([settled(page.waitForURL(url)), settled(error.waitFor({ state: 'visible' }))]);
-  if (page.url() !== url) throw new Error(`stayed on ${page.url()}: ${await error.textContent()}`);
-}
-
-/** Fills in and sends the enrolment form of an already opened link. */
-async function enrolWith(page: Page, password: string, passkeyName = 'test laptop'): Promise<void> {
-  await page.locator('#enrol').waitFor({ state: 'visible' });
-  await page.fill('#password', password);
-  await page.fill('#password-again', password);
-  await page.fill('#passkey-name', passkeyName);
-  await page.click('#enrol button[type=submit]');
-}
-
-async function signInWith(page: Page, baseUrl: string, username: string, password: string): Promise<void> {
-  await page.goto(`${baseUrl}/sign-in`);
-  await page.fill('#username', username);
-  await page.fill('#password', password);
-  await page.click('#sign-in button[type=submit]');
-}
-
-/** What the page's own module says the device key's thumbprint is. */
-const pageThumbprint = (page: Page) => page.evaluate<string>("import('/web/dpop.js').then((m) => m.thumbprint())");
 
 /** The decoded protected header of a compact JWS. */
 const jwsHeader = (jws: string) => JSON.parse(Buffer.from(jws.split('.')[0]!, 'base64url').toString('utf8')) as { jwk: Record<string, string>; typ: string; alg: string };

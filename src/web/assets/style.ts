@@ -22,4 +22,15 @@ table { border-collapse: collapse; width: 100%; font-size: 0.92rem; }
 th, td { text-align: left; padding: 0.35rem 0.5rem; border-bottom: 1px solid color-mix(in srgb, GrayText 40%, transparent); vertical-align: top; }
 td:nth-child(3) { word-break: break-word; max-width: 16rem; }
 tr[data-live="false"] { color: GrayText; }
+[hidden] { display: none !important; }
+.buttons { display: flex; flex-wrap: wrap; gap: 0.6rem; margin-top: 1rem; }
+form .buttons button { margin-top: 0; }
+fieldset { border: none; padding: 0; margin: 0.6rem 0 0; display: grid; gap: 0.2rem; }
+legend { font-weight: 600; padding: 0; }
+label.choice { font-weight: normal; margin-top: 0.4rem; }
+code { font-family: ui-monospace, monospace; font-size: 0.95em; }
+.user-code { font-family: ui-monospace, monospace; font-size: 2rem; letter-spacing: 0.15em; margin: 0.5rem 0; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1rem; margin: 0.5rem 0; }
+dt { font-weight: 600; }
+dd { margin: 0; word-break: break-word; }
 `;

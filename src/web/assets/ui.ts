@@ -33,16 +33,18 @@ function setBusy(form, busy) {
 
 /**
  * Runs an action for a form's submit; the form itself never submits (the CSP's form-action
- * 'none' would stop it anyway, so a password never ends up in a URL). afterError runs after a
+ * 'none' would stop it anyway, so a password never ends up in a URL). The action gets the
+ * button that submitted (a form with two, such as approve and deny). afterError runs after a
  * failure has been shown, e.g. to clear a password field.
  */
 export function onSubmit(form, action, afterError = () => {}) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    const submitter = event.submitter ?? null;
     showError(null);
     setBusy(form, true);
     try {
-      await action();
+      await action(submitter);
     } catch (e) {
       showStatus(null);
       showError(explain(e));
