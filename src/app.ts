@@ -5,7 +5,7 @@ import { authenticateApiToken, type Principal } from './auth/index.js';
 import type { StoreConfig } from './config/index.js';
 import { aesGcmCipher, DataKeys, type Kms, type RecordCipher } from './crypto/index.js';
 import { buildServer, type CredentialRequest } from './api/index.js';
-import { looksLikeAccessToken, MemoryReplayCache, Sessions, type SessionPolicy } from './sessions/index.js';
+import { authenticateApiTokenRequest, looksLikeAccessToken, MemoryReplayCache, Sessions, type SessionEventSink, type SessionPolicy } from './sessions/index.js';
 import { LabkluisError, type Clock, type Random } from './kernel/index.js';
 import { createPostgresStore, createSqliteStore, type Store } from './store/index.js';
 import { Vault, type AccountEvent } from './vault/index.js';
@@ -121,22 +121,26 @@ export async function createApp(options: AppOptions): Promise<App> {
   const publicUrl = checkPublicUrl(options.publicUrl ?? 'http://localhost:8080');
   // One node's memory; several nodes over PostgreSQL each keep their own (a proof is sent to one node).
   const replay = new MemoryReplayCache({ clock });
-  const sessions = new Sessions({
-    store, keys, clock, random, replay,
-    events: (e) => vault.recordAccountEvent({
+  const sessionEvents: SessionEventSink = (e) => vault.recordAccountEvent({
       kind: e.kind, reason: e.reason, principalId: e.principalId, sessionId: e.sessionId, ip: e.ip, userAgent: e.userAgent,
       outcome: e.kind === 'session-opened' || e.kind === 'session-refreshed' || e.kind === 'session-revoked' ? 'success' : 'denied',
-    }),
+    });
+  const sessions = new Sessions({
+    store, keys, clock, random, replay,
+    events: sessionEvents,
     ...(options.sessionPolicy ? { policy: options.sessionPolicy } : {}),
   });
-  // A session's access token comes as 'DPoP <jwt>' with its proof; an API token as 'Bearer lkt_…'.
+  // A session's access token comes as 'DPoP <jwt>' with its proof; a service's API token as
+  // 'DPoP lkt_…' with a proof from its registered key, or (unbound tokens) 'Bearer lkt_…'.
   const authenticateRequest = async (r: CredentialRequest): Promise<Principal> => {
-    const token = /^\S+ +(\S+)$/.exec(r.authorization?.trim() ?? '')?.[1];
+    const m = /^(\S+) +(\S+)$/.exec(r.authorization?.trim() ?? '');
+    const scheme = m?.[1]?.toLowerCase();
+    const token = m?.[2];
     if (token !== undefined && looksLikeAccessToken(token)) return sessions.authenticate(r.authorization, r);
-    if (token === undefined || !/^bearer /i.test(r.authorization ?? '')) {
+    if (token === undefined || (scheme !== 'bearer' && scheme !== 'dpop')) {
       throw new LabkluisError('ERR_UNAUTHENTICATED', 'this request needs a credential (Authorization: DPoP … or Bearer …)');
     }
-    return authenticate(token);
+    return authenticateApiTokenRequest({ store, clock, replay, events: sessionEvents }, scheme, token, r);
   };
 
   const accountEvents = (e: AccountEvent) => vault.recordAccountEvent(e);

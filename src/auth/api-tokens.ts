@@ -21,6 +21,8 @@ export async function issueApiToken(
   deps: { store: Store; clock: Clock; random: Random },
   principalId: string,
   ttlDays: number | null,
+  /** Thumbprint of the service's registered DPoP public key; the token then works only with its proofs. */
+  jkt: string | null = null,
 ): Promise<IssuedToken> {
   const principal = await deps.store.getPrincipal(principalId);
   if (!principal) throw new LabkluisError('ERR_NOT_FOUND', 'no such principal');
@@ -29,13 +31,18 @@ export async function issueApiToken(
   const now = deps.clock.now();
   const expiresAt = ttlDays === null ? null : new Date(now.getTime() + ttlDays * 86_400_000).toISOString();
   await deps.store.insertApiToken({
-    id, principalId, secretHash: sha256(secret), createdAt: now.toISOString(), expiresAt, revokedAt: null,
+    id, principalId, secretHash: sha256(secret), createdAt: now.toISOString(), expiresAt, revokedAt: null, jkt,
   });
   return { id, token: `lkt_${id}.${secret.toString('base64url')}`, expiresAt };
 }
 
 /** Resolves a presented token to its principal, or fails with ERR_UNAUTHENTICATED (one message for every cause). */
 export async function authenticateApiToken(deps: { store: Store; clock: Clock }, presented: string): Promise<Principal> {
+  return (await resolveApiToken(deps, presented)).principal;
+}
+
+/** The token's principal and the key it is bound to (null: a bearer token). */
+export async function resolveApiToken(deps: { store: Store; clock: Clock }, presented: string): Promise<{ principal: Principal; jkt: string | null }> {
   const m = TOKEN.exec(presented);
   if (!m) throw unauthenticated();
   const [, id, secret] = m as unknown as [string, string, string];
@@ -48,7 +55,11 @@ export async function authenticateApiToken(deps: { store: Store; clock: Clock },
   if (row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) throw unauthenticated();
   const principal = await deps.store.getPrincipal(row.principalId);
   if (!principal || principal.disabled) throw unauthenticated();
-  return principalFromRow(principal, id);
+  return { principal: principalFromRow(principal, id), jkt: row.jkt };
+}
+
+export function looksLikeApiToken(presented: string): boolean {
+  return TOKEN.test(presented);
 }
 
 const sha256 = (b: Buffer): Buffer => createHash('sha256').update(b).digest();

@@ -88,12 +88,13 @@ export function program(): Command {
     .requiredOption('--name <handle>', 'a handle such as analyst-07 (not a person\'s name)')
     .option('--instrument <device>', 'for role instrument: the Device id it reports for')
     .option('--ttl-days <days>', 'expiry in days (default 90)', positiveInt('--ttl-days'))
-    .action(async (o: { role: string; tenant: string[]; name: string; instrument?: string; ttlDays?: number }, cmd: Command) => {
+    .option('--public-key <file>', "the service's DPoP public key (JWK): the token then works only with proofs from it")
+    .action(async (o: { role: string; tenant: string[]; name: string; instrument?: string; ttlDays?: number; publicKey?: string }, cmd: Command) => {
       const app = await openApp(paths(cmd));
       try {
         const t = await tokenCreate(app, o);
         out(`principal ${t.principalId} (${o.role}) created`);
-        out(`token (shown once, expires ${t.expiresAt ?? 'never'}):`);
+        out(`token (shown once, expires ${t.expiresAt ?? 'never'}; ${t.bound ? "send as 'Authorization: DPoP <token>' with a proof from the registered key" : 'a bearer token: prefer --public-key'}):`);
         out(t.token);
       } finally {
         await app.close();

@@ -9,5 +9,6 @@ export type { ReplayCache, MemoryReplayCacheOptions } from './replay-cache.js';
 export { generateDpopKey, saveDpopKey, loadDpopKey, createDpopProof } from './dpop-client.js';
 export type { DpopKey, DpopProofOptions } from './dpop-client.js';
 export { Sessions, DEFAULT_SESSION_POLICY, endReason } from './sessions.js';
+export { authenticateApiTokenRequest } from './bound-api-tokens.js';
 export type { RequestProof, SessionEvent, SessionEventSink, SessionPolicy, TokenPair } from './sessions.js';
 export { ACCESS_TOKEN_MAX_SECONDS, looksLikeAccessToken } from './access-tokens.js';

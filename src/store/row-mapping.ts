@@ -30,7 +30,7 @@ export function rowMappers({ strings, flag, frontier }: ColumnDecoders) {
     }),
     toApiToken: (r: DbRow): ApiTokenRow => ({
       id: str(r.id), principalId: str(r.principal_id), secretHash: buf(r.secret_hash), createdAt: str(r.created_at),
-      expiresAt: strOrNull(r.expires_at), revokedAt: strOrNull(r.revoked_at),
+      expiresAt: strOrNull(r.expires_at), revokedAt: strOrNull(r.revoked_at), jkt: strOrNull(r.jkt ?? null),
     }),
     toDataKey: (r: DbRow): DataKeyRow => ({
       tenant: str(r.tenant), purpose: str(r.purpose) as KeyPurpose, version: Number(r.version), kekId: str(r.kek_id),

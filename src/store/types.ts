@@ -56,6 +56,8 @@ export interface ApiTokenRow {
   readonly createdAt: string;
   readonly expiresAt: string | null;
   readonly revokedAt: string | null;
+  /** RFC 7638 thumbprint of the service's registered DPoP key: the token works only with its proofs. */
+  readonly jkt: string | null;
 }
 
 /** A data key, wrapped by the keyring's key-encryption key. tenant '*' holds global keys. */

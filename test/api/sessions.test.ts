@@ -10,7 +10,8 @@ import { createDpopProof, generateDpopKey, type DpopKey, type TokenPair } from '
 import { apiClient, episode, type Episode } from '../support/api.js';
 import { principalRow } from '../support/store-fixtures.js';
 import { clearForAccess } from '../support/hygiene.js';
-import { BACKENDS, createVaultFixture, type VaultFixture } from '../support/vault-fixture.js';
+import { BACKENDS, createVaultFixture, PUBLIC_URL, type VaultFixture } from '../support/vault-fixture.js';
+import { issueApiToken } from '../../src/auth/index.js';
 
 const BASE = 'https://labkluis.test';
 
@@ -101,5 +102,50 @@ describe.each(BACKENDS)('session tokens over HTTP (%s)', (backend) => {
   it('API tokens still work as bearer tokens for service principals', async () => {
     const res = await apiClient(f).get('registrar', `/fhir/${ep.patient}`, { tenant: f.tenants.a });
     expect(res.status).toBe(200);
+  });
+});
+
+describe.each(BACKENDS)('API tokens bound to a service key (%s)', (backend) => {
+  let f: VaultFixture;
+  let ep: Episode;
+  beforeAll(async () => {
+    f = await createVaultFixture(backend);
+    ep = await episode(f, f.tenants.a);
+  }, 60_000);
+  afterAll(() => f.cleanup());
+
+  const bound = async () => {
+    const key = await generateDpopKey();
+    const issued = await issueApiToken({ store: f.app.store, clock: systemClock, random: systemRandom }, f.principalIds.registrar, 1, key.jkt);
+    return { key, token: issued.token, id: issued.id };
+  };
+  const get = async (authorization: string, dpop?: string) =>
+    f.server.inject({ method: 'GET', url: `/fhir/${ep.patient}`, headers: { authorization, 'x-labkluis-tenant': f.tenants.a, ...(dpop ? { dpop } : {}) } });
+  const proofFor = (key: DpopKey, token: string) =>
+    createDpopProof(key, { method: 'GET', url: `${PUBLIC_URL}/fhir/${ep.patient}`, accessToken: token, clock: systemClock, random: systemRandom });
+
+  it('works as DPoP with a proof from the registered key', async () => {
+    const t = await bound();
+    expect((await get(`DPoP ${t.token}`, await proofFor(t.key, t.token))).statusCode).toBe(200);
+  });
+
+  it('sent as a bearer token it is refused and revoked, and the theft is recorded', async () => {
+    const t = await bound();
+    expect((await get(`Bearer ${t.token}`)).statusCode).toBe(401);
+    expect((await f.app.store.getApiToken(t.id))!.revokedAt).not.toBeNull();
+    expect((await get(`DPoP ${t.token}`, await proofFor(t.key, t.token))).statusCode).toBe(401);
+    const log = (await f.app.store.readAudit(0, 100_000)).map((r) => JSON.parse(r.leaf.toString('utf8')) as AuditEntry);
+    expect(log.some((e) => e.operation === 'token-replay:api-token-missing')).toBe(true);
+  });
+
+  it("with another key's proof it is refused and revoked", async () => {
+    const t = await bound();
+    expect((await get(`DPoP ${t.token}`, await proofFor(await generateDpopKey(), t.token))).statusCode).toBe(401);
+    expect((await f.app.store.getApiToken(t.id))!.revokedAt).not.toBeNull();
+  });
+
+  it('an unbound token cannot be presented as DPoP (it has no key to prove)', async () => {
+    expect((await get(`DPoP ${f.tokens.registrar}`, await proofFor(await generateDpopKey(), f.tokens.registrar))).statusCode).toBe(401);
+    expect((await get(`Bearer ${f.tokens.registrar}`)).statusCode).toBe(200);
   });
 });

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateDpopKey } from '../../src/sessions/index.js';
 import { runCli } from '../support/cli.js';
 import * as fhir from '../support/fhir.js';
 import { createTempDir, type TempDir } from '../support/tmp.js';
@@ -89,6 +90,30 @@ describe('labkluis token create and import', () => {
     expect(bad.stderr).toMatch(/unknown role/);
     const requesterStar = await cli('token', 'create', '--role', 'requester', '--tenant', '*', '--name', 'gp-1');
     expect(requesterStar.code).toBe(2);
+  });
+
+  it('binds a token to a service public key, and refuses a private key file or a foreign key type', async () => {
+    const key = await generateDpopKey();
+    const pub = join(tmp.path, 'service.pub.jwk');
+    writeFileSync(pub, JSON.stringify(key.publicJwk));
+    const bound = await cli('token', 'create', '--role', 'requester', '--tenant', tenant, '--name', 'his-1', '--public-key', pub);
+    expect(bound.code).toBe(0);
+    expect(bound.stdout).toMatch(/DPoP <token>/);
+    const id = /lkt_([a-z2-7]{16})\./.exec(bound.stdout)![1]!;
+    const db = new Database(join(data, 'labkluis.sqlite'), { readonly: true });
+    try {
+      expect((db.prepare('SELECT jkt FROM core_api_tokens WHERE id = ?').get(id) as { jkt: string }).jkt).toBe(key.jkt);
+    } finally {
+      db.close();
+    }
+    const priv = join(tmp.path, 'service.key.jwk');
+    writeFileSync(priv, JSON.stringify(key.privateJwk));
+    const refused = await cli('token', 'create', '--role', 'requester', '--tenant', tenant, '--name', 'his-2', '--public-key', priv);
+    expect(refused.code).toBe(2);
+    oneLine(refused.stderr);
+    const rsa = join(tmp.path, 'rsa.jwk');
+    writeFileSync(rsa, JSON.stringify({ kty: 'RSA', n: 'AQAB', e: 'AQAB' }));
+    expect((await cli('token', 'create', '--role', 'requester', '--tenant', tenant, '--name', 'his-3', '--public-key', rsa)).code).toBe(2);
   });
 
   it('imports a transaction bundle', async () => {

@@ -25,7 +25,7 @@ export function principalRow(overrides: Partial<PrincipalRow> = {}): PrincipalRo
 
 export function apiTokenRow(principalId: string, overrides: Partial<ApiTokenRow> = {}): ApiTokenRow {
   return {
-    id: rid('tok'), principalId, secretHash: randomBytes(32), createdAt: T0, expiresAt: null, revokedAt: null,
+    id: rid('tok'), principalId, secretHash: randomBytes(32), createdAt: T0, expiresAt: null, revokedAt: null, jkt: null,
     ...overrides,
   };
 }

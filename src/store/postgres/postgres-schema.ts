@@ -180,6 +180,10 @@ const MIGRATIONS: readonly string[] = [
     certified_by text NOT NULL, certified_at text NOT NULL, expires_at text NOT NULL,
     PRIMARY KEY (principal_id, certified_at));
   `,
+  // 6: an API token may be bound to its service's registered DPoP key (RFC 7638 thumbprint).
+  `
+  ALTER TABLE core.api_tokens ADD COLUMN jkt text;
+  `,
 ];
 
 /** Roles and schemas; run on every migrate, before the tables. */

@@ -32,7 +32,7 @@ const SQL = {
   getPrincipal: q('get_principal', 'SELECT * FROM core.principals WHERE id = $1'),
   setDisabled: q('set_disabled', 'UPDATE core.principals SET disabled = $2 WHERE id = $1 RETURNING 1'),
   insertApiToken: q('insert_api_token', `INSERT INTO core.api_tokens
-    (id, principal_id, secret_hash, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)`),
+    (id, principal_id, secret_hash, created_at, expires_at, revoked_at, jkt) VALUES ($1, $2, $3, $4, $5, $6, $7)`),
   getApiToken: q('get_api_token', 'SELECT * FROM core.api_tokens WHERE id = $1'),
   // The first revocation time stands: revoking again must not move it later.
   revokeApiToken: q('revoke_api_token',
@@ -131,7 +131,7 @@ export class PostgresStore implements Store {
   }
   async insertApiToken(t: ApiTokenRow): Promise<void> {
     await (await this.#run()).run('core', (tx) => tx.query(SQL.insertApiToken, [
-      t.id, t.principalId, t.secretHash, t.createdAt, t.expiresAt, t.revokedAt,
+      t.id, t.principalId, t.secretHash, t.createdAt, t.expiresAt, t.revokedAt, t.jkt,
     ]));
   }
   async getApiToken(id: string): Promise<ApiTokenRow | null> {

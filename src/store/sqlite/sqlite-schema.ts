@@ -197,6 +197,10 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (principal_id, certified_at)
   ) STRICT;
   `,
+  // 7: an API token may be bound to its service's registered DPoP key (RFC 7638 thumbprint).
+  `
+  ALTER TABLE core_api_tokens ADD COLUMN jkt TEXT;
+  `,
 ];
 
 /** Connection settings; applied on every open, before anything else runs. */

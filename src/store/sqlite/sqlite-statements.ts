@@ -12,8 +12,8 @@ const SQL = {
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   getPrincipal: 'SELECT * FROM core_principals WHERE id = ?',
   setPrincipalDisabled: 'UPDATE core_principals SET disabled = ? WHERE id = ?',
-  insertApiToken: `INSERT INTO core_api_tokens (id, principal_id, secret_hash, created_at, expires_at, revoked_at)
-    VALUES (?, ?, ?, ?, ?, ?)`,
+  insertApiToken: `INSERT INTO core_api_tokens (id, principal_id, secret_hash, created_at, expires_at, revoked_at, jkt)
+    VALUES (?, ?, ?, ?, ?, ?, ?)`,
   getApiToken: 'SELECT * FROM core_api_tokens WHERE id = ?',
   // The first revocation time stands: revoking again must not move it later.
   revokeApiToken: 'UPDATE core_api_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?',

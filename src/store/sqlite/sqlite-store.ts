@@ -84,7 +84,7 @@ export class SqliteStore implements Store {
     mustChange(run(() => this.#s.setPrincipalDisabled.run(disabled ? 1 : 0, id)).changes);
   }
   async insertApiToken(t: ApiTokenRow): Promise<void> {
-    run(() => this.#s.insertApiToken.run(t.id, t.principalId, t.secretHash, t.createdAt, t.expiresAt, t.revokedAt));
+    run(() => this.#s.insertApiToken.run(t.id, t.principalId, t.secretHash, t.createdAt, t.expiresAt, t.revokedAt, t.jkt));
   }
   async getApiToken(id: string): Promise<ApiTokenRow | null> {
     return one(run(() => this.#s.getApiToken.get(id)), toApiToken);
