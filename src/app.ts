@@ -5,7 +5,7 @@ import { authenticateApiToken, type Principal } from './auth/index.js';
 import type { StoreConfig } from './config/index.js';
 import { aesGcmCipher, DataKeys, type Kms, type RecordCipher } from './crypto/index.js';
 import { buildServer, type CredentialRequest } from './api/index.js';
-import { authenticateApiTokenRequest, looksLikeAccessToken, MemoryReplayCache, Sessions, type SessionEventSink, type SessionPolicy } from './sessions/index.js';
+import { authenticateApiTokenRequest, looksLikeAccessToken, MemoryReplayCache, Sessions, StoreReplayCache, type SessionEventSink, type SessionPolicy } from './sessions/index.js';
 import { LabkluisError, type Clock, type Random } from './kernel/index.js';
 import { createPostgresStore, createSqliteStore, type Store } from './store/index.js';
 import { Vault, type AccountEvent } from './vault/index.js';
@@ -119,8 +119,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   const vault = new Vault({ store, keys, cipher: options.cipher ?? aesGcmCipher(random), audit, clock, random, node });
   const authenticate = (token: string) => authenticateApiToken({ store, clock }, token);
   const publicUrl = checkPublicUrl(options.publicUrl ?? 'http://localhost:8080');
-  // One node's memory; several nodes over PostgreSQL each keep their own (a proof is sent to one node).
-  const replay = new MemoryReplayCache({ clock });
+  // SQLite: one process, the cache in memory. PostgreSQL: several nodes may serve one database,
+  // so a proof seen by any of them is refused by all (the cache lives in the database).
+  const replay = store.backend === 'postgres' ? new StoreReplayCache({ store, clock }) : new MemoryReplayCache({ clock });
   const sessionEvents: SessionEventSink = (e) => vault.recordAccountEvent({
       kind: e.kind, reason: e.reason, principalId: e.principalId, sessionId: e.sessionId, ip: e.ip, userAgent: e.userAgent,
       outcome: e.kind === 'session-opened' || e.kind === 'session-refreshed' || e.kind === 'session-revoked' ? 'success' : 'denied',

@@ -4,7 +4,7 @@ export {
   DPOP_FAILURE_REASONS, DPOP_ALGORITHMS,
 } from './dpop.js';
 export type { DpopFailureReason, DpopProofInput, DpopVerifyDeps, VerifiedProof } from './dpop.js';
-export { MemoryReplayCache, DEFAULT_REPLAY_CACHE_ENTRIES } from './replay-cache.js';
+export { MemoryReplayCache, StoreReplayCache, DEFAULT_REPLAY_CACHE_ENTRIES } from './replay-cache.js';
 export type { ReplayCache, MemoryReplayCacheOptions } from './replay-cache.js';
 export { generateDpopKey, saveDpopKey, loadDpopKey, createDpopProof } from './dpop-client.js';
 export type { DpopKey, DpopProofOptions } from './dpop-client.js';

@@ -1,7 +1,8 @@
 /**
  * Replay cache for DPoP proof identifiers (RFC 9449 §11.1): a key is remembered until its
- * expiry so that the same proof is accepted once. The interface is async so that a
- * PostgreSQL-backed cache shared by several nodes can implement it later.
+ * expiry so that the same proof is accepted once. MemoryReplayCache serves one process;
+ * StoreReplayCache keeps the keys in the store, so several nodes on one PostgreSQL database
+ * refuse a proof any of them has seen.
  *
  * MemoryReplayCache keeps at most `maxEntries` unexpired keys. When it is full it does not
  * evict unexpired keys (that would reopen a replay window for exactly the proofs an attacker
@@ -9,6 +10,7 @@
  * the operator sees a capacity problem rather than a flood of false replay alarms.
  */
 import { LabkluisError, type Clock } from '../kernel/index.js';
+import type { Store } from '../store/index.js';
 
 export interface ReplayCache {
   /**
@@ -100,5 +102,26 @@ class ExpiryHeap {
       [a[m], a[i]] = [a[i]!, a[m]!];
       i = m;
     }
+  }
+}
+
+/** The keys in the store (one table, atomic insert-if-absent), swept of expired ones now and then. */
+export class StoreReplayCache implements ReplayCache {
+  readonly #store: Pick<Store, 'accounts'>;
+  readonly #clock: Clock;
+  #nextSweep = 0;
+
+  constructor({ store, clock }: { store: Pick<Store, 'accounts'>; clock: Clock }) {
+    this.#store = store;
+    this.#clock = clock;
+  }
+
+  async remember(key: string, expiresAtMs: number): Promise<boolean> {
+    const now = this.#clock.now().getTime();
+    if (now >= this.#nextSweep) {
+      this.#nextSweep = now + 60_000;
+      await this.#store.accounts.forgetProofs(now);
+    }
+    return this.#store.accounts.rememberProof(key, expiresAtMs, now);
   }
 }

@@ -92,6 +92,15 @@ export interface AccountStore {
   /** Revokes every live session of a principal; returns how many. */
   revokeSessionsOf(principalId: string, at: string, reason: string): Promise<number>;
 
+  /**
+   * The DPoP replay cache shared by every node on this store (RFC 9449 §11.1): records `key`
+   * until `expiresAtMs` and resolves true, unless it is present and unexpired at `nowMs`
+   * (false: a replay). Atomic: of two nodes seeing one proof, exactly one gets true.
+   */
+  rememberProof(key: string, expiresAtMs: number, nowMs: number): Promise<boolean>;
+  /** Deletes entries that expired before `beforeMs`; returns how many. */
+  forgetProofs(beforeMs: number): Promise<number>;
+
   insertRefreshToken(row: RefreshTokenRow): Promise<void>;
   /**
    * Marks a refresh token used. `reused` is true when it had been used before (the token was

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, isLabkluisError, systemRandom } from '../../src/kernel/index.js';
-import { createDpopProof, generateDpopKey, MemoryReplayCache, Sessions, type DpopKey, type SessionEvent, type TokenPair } from '../../src/sessions/index.js';
+import { createDpopProof, generateDpopKey, MemoryReplayCache, Sessions, StoreReplayCache, type DpopKey, type SessionEvent, type TokenPair } from '../../src/sessions/index.js';
 import { jwkThumbprint } from '../../src/sessions/index.js';
 import { principalRow } from '../support/store-fixtures.js';
 import { createStoreEnv, type StoreEnv } from '../support/store-env.js';
@@ -222,4 +222,29 @@ describe.each(BACKENDS)('device-bound sessions (%s)', (backend) => {
       store: env.store, keys: env.keys, clock, random: systemRandom, replay: new MemoryReplayCache({ clock }), events: async () => {}, policy: { accessSeconds: 600 },
     })).toThrow(/access tokens/);
   });
+});
+
+describe('a proof replayed to another node of the same PostgreSQL database', () => {
+  it('is refused there too: the replay cache lives in the database', async () => {
+    const clock = new ManualClock('2026-11-22T08:00:00Z');
+    const env = await createStoreEnv('postgres', clock);
+    try {
+      const events: SessionEvent[] = [];
+      // Two nodes: two Sessions, each with its own store-backed cache over the one database.
+      const node = () => new Sessions({ store: env.store, keys: env.keys, clock, random: systemRandom, replay: new StoreReplayCache({ store: env.store, clock }), events: async (e) => { events.push(e); } });
+      const a = node();
+      const b = node();
+      const p = principalRow({ kind: 'human', role: 'registrar', tenants: ['*'] });
+      await env.store.insertPrincipal(p);
+      const key = await generateDpopKey();
+      const pair = await a.open({ principalId: p.id, jkt: key.jkt, authMethod: 'passkey', ip: null, userAgent: null });
+      const url = 'https://lab.example/fhir/Patient/x';
+      const req = { dpop: await createDpopProof(key, { method: 'GET', url, accessToken: pair.accessToken, clock, random: systemRandom }), method: 'GET', url, ip: null, userAgent: null };
+      await a.authenticate(`DPoP ${pair.accessToken}`, req);
+      await expect(b.authenticate(`DPoP ${pair.accessToken}`, req)).rejects.toMatchObject({ code: 'ERR_UNAUTHENTICATED' });
+      expect((await env.store.accounts.getSession(pair.sessionId))!.revokedReason).toBe('token-replay:jti-replay');
+    } finally {
+      await env.cleanup();
+    }
+  }, 60_000);
 });

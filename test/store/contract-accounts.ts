@@ -152,6 +152,34 @@ export function describeAccountContract(ctx: ContractContext): void {
     });
   });
 
+  describe('DPoP replay cache', () => {
+    it('remembers a key once until it expires, then takes it again', async () => {
+      const key = `jkt:${randomBytes(12).toString('hex')}`;
+      expect(await accounts().rememberProof(key, 2_000, 1_000)).toBe(true);
+      expect(await accounts().rememberProof(key, 3_000, 1_500)).toBe(false);
+      expect(await accounts().rememberProof(key, 3_000, 2_000)).toBe(false); // present while now <= expiry
+      expect(await accounts().rememberProof(key, 9_000, 2_001)).toBe(true);
+      expect(await accounts().rememberProof(key, 9_500, 8_000)).toBe(false);
+    });
+    it('of concurrent callers exactly one is first', async () => {
+      const key = `jkt:${randomBytes(12).toString('hex')}`;
+      const results = await Promise.all(Array.from({ length: 8 }, () => accounts().rememberProof(key, 5_000, 1_000)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+    it('forgets expired keys only', async () => {
+      const { store, cleanup } = await ctx.fresh();
+      try {
+        await store.accounts.rememberProof('a', 100, 0);
+        await store.accounts.rememberProof('b', 300, 0);
+        expect(await store.accounts.forgetProofs(200)).toBe(1);
+        expect(await store.accounts.rememberProof('b', 400, 250)).toBe(false);
+        expect(await store.accounts.rememberProof('a', 400, 250)).toBe(true);
+      } finally {
+        await cleanup();
+      }
+    });
+  });
+
   describe('refresh tokens', () => {
     it('are used once; a second use reports reuse; an unknown one is null', async () => {
       const { p } = await newAccount();

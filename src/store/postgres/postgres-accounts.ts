@@ -39,6 +39,9 @@ const SQL = {
     WHERE id = $1 AND revoked_at IS NULL RETURNING 1`),
   revokeSessionsOf: q('revoke_sessions_of', `UPDATE core.sessions SET revoked_at = $2, revoked_reason = $3
     WHERE principal_id = $1 AND revoked_at IS NULL RETURNING 1`),
+  rememberProof: q('remember_proof', `INSERT INTO core.dpop_proofs (key, expires_at) VALUES ($1, $2)
+    ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE core.dpop_proofs.expires_at < $3 RETURNING 1`),
+  forgetProofs: q('forget_proofs', 'DELETE FROM core.dpop_proofs WHERE expires_at < $1 RETURNING 1'),
   insertRefresh: q('insert_refresh', `INSERT INTO core.refresh_tokens (secret_hash, session_id, created_at, expires_at, used_at)
     VALUES ($1, $2, $3, $4, $5)`),
   // Row-locked, so of two concurrent uses exactly one sees used_at still empty.
@@ -117,6 +120,12 @@ export class PostgresAccounts implements AccountStore {
     return (await this.#write(SQL.revokeSessionsOf, [principalId, at, reason])).length;
   }
 
+  async rememberProof(key: string, expiresAtMs: number, nowMs: number): Promise<boolean> {
+    return (await this.#write(SQL.rememberProof, [key, expiresAtMs, nowMs])).length === 1;
+  }
+  async forgetProofs(beforeMs: number): Promise<number> {
+    return (await this.#write(SQL.forgetProofs, [beforeMs])).length;
+  }
   async insertRefreshToken(r: RefreshTokenRow): Promise<void> {
     await this.#write(SQL.insertRefresh, [r.secretHash, r.sessionId, r.createdAt, r.expiresAt, r.usedAt]);
   }

@@ -184,6 +184,11 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE core.api_tokens ADD COLUMN jkt text;
   `,
+  // 7: the DPoP replay cache shared by every node (RFC 9449 §11.1).
+  `
+  CREATE TABLE core.dpop_proofs (key text PRIMARY KEY, expires_at bigint NOT NULL);
+  CREATE INDEX dpop_proofs_expiry ON core.dpop_proofs (expires_at);
+  `,
 ];
 
 /** Roles and schemas; run on every migrate, before the tables. */
@@ -212,6 +217,8 @@ function grants(roles: RoleNames): string {
   GRANT SELECT, INSERT ON core.tenants, core.principals, core.api_tokens, core.data_keys TO ${r.core};
   GRANT UPDATE (disabled) ON core.principals TO ${r.core};
   GRANT UPDATE (revoked_at) ON core.api_tokens TO ${r.core};
+  GRANT SELECT, INSERT, DELETE ON core.dpop_proofs TO ${r.core};
+  GRANT UPDATE (expires_at) ON core.dpop_proofs TO ${r.core};
   GRANT SELECT, INSERT ON core.accounts, core.enrolment_links, core.sessions, core.refresh_tokens TO ${r.core};
   GRANT UPDATE (password_hash, password_changed_at) ON core.accounts TO ${r.core};
   GRANT UPDATE (used_at) ON core.enrolment_links, core.refresh_tokens TO ${r.core};

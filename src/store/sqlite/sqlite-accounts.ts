@@ -34,6 +34,9 @@ const SQL = {
   setAuthenticated: `UPDATE core_sessions SET authenticated_at = ? WHERE id = ? AND revoked_at IS NULL`,
   revokeSession: `UPDATE core_sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL`,
   revokeSessionsOf: `UPDATE core_sessions SET revoked_at = ?, revoked_reason = ? WHERE principal_id = ? AND revoked_at IS NULL`,
+  rememberProof: `INSERT INTO core_dpop_proofs (key, expires_at) VALUES (?, ?)
+    ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE core_dpop_proofs.expires_at < ?`,
+  forgetProofs: 'DELETE FROM core_dpop_proofs WHERE expires_at < ?',
   insertRefresh: `INSERT INTO core_refresh_tokens (secret_hash, session_id, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?)`,
   getRefresh: 'SELECT * FROM core_refresh_tokens WHERE secret_hash = ?',
   useRefresh: 'UPDATE core_refresh_tokens SET used_at = ? WHERE secret_hash = ? AND used_at IS NULL',
@@ -109,6 +112,12 @@ export class SqliteAccounts implements AccountStore {
     return run(() => this.#s.revokeSessionsOf.run(at, reason, principalId)).changes;
   }
 
+  async rememberProof(key: string, expiresAtMs: number, nowMs: number): Promise<boolean> {
+    return run(() => this.#s.rememberProof.run(key, expiresAtMs, nowMs)).changes === 1;
+  }
+  async forgetProofs(beforeMs: number): Promise<number> {
+    return run(() => this.#s.forgetProofs.run(beforeMs)).changes;
+  }
   async insertRefreshToken(r: RefreshTokenRow): Promise<void> {
     run(() => this.#s.insertRefresh.run(r.secretHash, r.sessionId, r.createdAt, r.expiresAt, r.usedAt));
   }

@@ -201,6 +201,11 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE core_api_tokens ADD COLUMN jkt TEXT;
   `,
+  // 8: the DPoP replay cache shared by processes on this file (RFC 9449 §11.1).
+  `
+  CREATE TABLE core_dpop_proofs (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+  CREATE INDEX core_dpop_proofs_expiry ON core_dpop_proofs (expires_at);
+  `,
 ];
 
 /** Connection settings; applied on every open, before anything else runs. */
