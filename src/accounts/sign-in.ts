@@ -20,6 +20,7 @@ import type { SignInThrottle } from './throttle.js';
 
 export const USERNAME = /^[a-z0-9][a-z0-9._-]{2,63}$/;
 const LINK_SECRET = /^[A-Za-z0-9_-]{43}$/;
+const BAD_LINK = 'this enrolment link is not valid (used, expired or unknown): ask an admin for a new one';
 
 export interface Facts {
   readonly ip: string | null;
@@ -59,13 +60,7 @@ export class SignIn {
 
   /** Step 1 of enrolment: the link is checked (not yet spent) and a passkey registration begins. */
   async startEnrolment(secret: string, facts: Facts): Promise<{ challengeId: string; options: PublicKeyCredentialCreationOptionsJSON; username: string }> {
-    const link = await this.#liveLink(secret);
-    const account = link === null ? null : await this.#d.store.accounts.getAccount(link.principalId);
-    const principal = link === null ? null : await this.#d.store.getPrincipal(link.principalId);
-    if (link === null || account === null || principal === null || principal.disabled) {
-      await this.#event({ kind: 'enrolment', reason: 'link', principalId: null, sessionId: null, outcome: 'denied' }, facts);
-      throw unauthenticated('this enrolment link is not valid (used, expired or unknown): ask an admin for a new one');
-    }
+    const { account, principal } = await this.#enrolling(secret, facts);
     const started = await this.#d.passkeys.startRegistration({ id: principal.id, username: account.username, displayName: principal.displayName });
     return { challengeId: started.challengeId, options: started.options, username: account.username };
   }
@@ -79,18 +74,12 @@ export class SignIn {
     input: { secret: string; challengeId: string; password: string; credential: unknown; passkeyName: string },
     proof: RequestProof,
   ): Promise<TokenPair> {
-    const pending = await this.#liveLink(input.secret);
-    const account = pending === null ? null : await this.#d.store.accounts.getAccount(pending.principalId);
-    const principal = pending === null ? null : await this.#d.store.getPrincipal(pending.principalId);
-    if (pending === null || account === null || principal === null || principal.disabled) {
-      await this.#event({ kind: 'enrolment', reason: 'link', principalId: null, sessionId: null, outcome: 'denied' }, proof);
-      throw unauthenticated('this enrolment link is not valid (used, expired or unknown): ask an admin for a new one');
-    }
+    const { account, principal } = await this.#enrolling(input.secret, proof);
     const verdict = checkNewPassword(input.password, { userInputs: [account.username, principal.displayName] });
     if (!verdict.ok) throw invalidInput(`choose another password: ${passwordAdvice(verdict.reasons).join(' ')}`);
     const jkt = await this.#deviceKey(proof);
     const link = await this.#d.store.accounts.consumeEnrolmentLink(hashOf(input.secret), this.#d.clock.now().toISOString());
-    if (link === null) throw unauthenticated('this enrolment link is not valid (used, expired or unknown): ask an admin for a new one');
+    if (link === null) throw unauthenticated(BAD_LINK);
     // A new link replaces everything: whatever factor or session existed may be in a thief's hands.
     await this.#forgetFactors(link.principalId, proof);
     try {
@@ -236,10 +225,17 @@ export class SignIn {
     return (await verifyDpopProof({ proof: proof.dpop, method: proof.method, url: proof.url }, { clock: this.#d.clock, replay: this.#d.replay })).jkt;
   }
 
-  async #liveLink(secret: unknown) {
-    if (typeof secret !== 'string' || !LINK_SECRET.test(secret)) return null;
-    const link = await this.#d.store.accounts.getEnrolmentLink(hashOf(secret));
-    return link !== null && link.usedAt === null && link.expiresAt > this.#d.clock.now().toISOString() ? link : null;
+  /** The person a live (unspent, unexpired) enrolment link is for; a refusal otherwise, audited. */
+  async #enrolling(secret: unknown, facts: Facts) {
+    const link = typeof secret === 'string' && LINK_SECRET.test(secret) ? await this.#d.store.accounts.getEnrolmentLink(hashOf(secret)) : null;
+    const live = link !== null && link.usedAt === null && link.expiresAt > this.#d.clock.now().toISOString();
+    const account = live ? await this.#d.store.accounts.getAccount(link.principalId) : null;
+    const principal = live ? await this.#d.store.getPrincipal(link.principalId) : null;
+    if (account === null || principal === null || principal.disabled) {
+      await this.#event({ kind: 'enrolment', reason: 'link', principalId: null, sessionId: null, outcome: 'denied' }, facts);
+      throw unauthenticated(BAD_LINK);
+    }
+    return { account, principal };
   }
 
   async #event(e: Omit<AccountEvent, 'ip' | 'userAgent'>, facts: Facts): Promise<void> {

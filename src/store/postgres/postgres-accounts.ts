@@ -6,7 +6,7 @@ import { LabkluisError } from '../../kernel/index.js';
 import { accountRowMappers } from '../account-rows.js';
 import type { AccountRow, AccountStore, EnrolmentLinkRow, RefreshTokenRow, SessionRow } from '../account-types.js';
 import type { PrincipalRow } from '../types.js';
-import type { PgRunner, Row } from './postgres-tx.js';
+import { coreRead, coreWrite, firstRow, type PgRunner, type Row } from './postgres-tx.js';
 
 const { toAccount, toEnrolmentLink, toSession, toRefreshToken } = accountRowMappers((v) => v === true);
 
@@ -49,7 +49,6 @@ const SQL = {
   useRefresh: q('use_refresh', 'UPDATE core.refresh_tokens SET used_at = $2 WHERE secret_hash = $1 AND used_at IS NULL RETURNING 1'),
 } as const;
 
-const first = <T>(rows: Row[], map: (r: Row) => T): T | null => (rows[0] === undefined ? null : map(rows[0]));
 
 export class PostgresAccounts implements AccountStore {
   readonly #runner: () => Promise<PgRunner>;
@@ -58,12 +57,6 @@ export class PostgresAccounts implements AccountStore {
     this.#runner = runner;
   }
 
-  async #write(statement: { name: string; text: string }, values: unknown[]): Promise<Row[]> {
-    return (await this.#runner()).run('core', (tx) => tx.query(statement, values));
-  }
-  async #read(statement: { name: string; text: string }, values: unknown[]): Promise<Row[]> {
-    return (await this.#runner()).read('core', statement, values);
-  }
 
   async insertAccount(p: PrincipalRow, a: AccountRow): Promise<void> {
     if (p.id !== a.principalId || p.kind !== 'human') throw new TypeError('an account belongs to its own human principal');
@@ -73,61 +66,61 @@ export class PostgresAccounts implements AccountStore {
     });
   }
   async getAccount(principalId: string): Promise<AccountRow | null> {
-    return first(await this.#read(SQL.getAccount, [principalId]), toAccount);
+    return firstRow(await coreRead(this.#runner, SQL.getAccount, [principalId]), toAccount);
   }
   async findAccountByUsername(username: string): Promise<AccountRow | null> {
-    return first(await this.#read(SQL.findAccount, [username]), toAccount);
+    return firstRow(await coreRead(this.#runner, SQL.findAccount, [username]), toAccount);
   }
   async anyAccount(): Promise<boolean> {
-    return (await this.#read(SQL.anyAccount, [])).length > 0;
+    return (await coreRead(this.#runner, SQL.anyAccount, [])).length > 0;
   }
   async setPasswordHash(principalId: string, passwordHash: string, at: string): Promise<void> {
-    if ((await this.#write(SQL.setPassword, [principalId, passwordHash, at])).length !== 1) throw notFound();
+    if ((await coreWrite(this.#runner, SQL.setPassword, [principalId, passwordHash, at])).length !== 1) throw notFound();
   }
 
   async insertEnrolmentLink(l: EnrolmentLinkRow): Promise<void> {
-    await this.#write(SQL.insertLink, [l.secretHash, l.principalId, l.purpose, l.createdBy, l.createdAt, l.expiresAt, l.usedAt]);
+    await coreWrite(this.#runner, SQL.insertLink, [l.secretHash, l.principalId, l.purpose, l.createdBy, l.createdAt, l.expiresAt, l.usedAt]);
   }
   async getEnrolmentLink(secretHash: Buffer): Promise<EnrolmentLinkRow | null> {
-    return first(await this.#read(SQL.getLink, [secretHash]), toEnrolmentLink);
+    return firstRow(await coreRead(this.#runner, SQL.getLink, [secretHash]), toEnrolmentLink);
   }
   async consumeEnrolmentLink(secretHash: Buffer, at: string): Promise<EnrolmentLinkRow | null> {
-    return first(await this.#write(SQL.consumeLink, [secretHash, at]), toEnrolmentLink);
+    return firstRow(await coreWrite(this.#runner, SQL.consumeLink, [secretHash, at]), toEnrolmentLink);
   }
 
   async insertSession(s: SessionRow): Promise<void> {
-    await this.#write(SQL.insertSession, [
+    await coreWrite(this.#runner, SQL.insertSession, [
       s.id, s.principalId, s.jkt, s.createdAt, s.lastSeenAt, s.idleSeconds, s.absoluteExpiresAt, s.authenticatedAt, s.authMethod,
       s.revokedAt, s.revokedReason, s.ip, s.userAgent,
     ]);
   }
   async getSession(id: string): Promise<SessionRow | null> {
-    return first(await this.#read(SQL.getSession, [id]), toSession);
+    return firstRow(await coreRead(this.#runner, SQL.getSession, [id]), toSession);
   }
   async listSessions(principalId: string): Promise<SessionRow[]> {
-    return (await this.#read(SQL.listSessions, [principalId])).map(toSession);
+    return (await coreRead(this.#runner, SQL.listSessions, [principalId])).map(toSession);
   }
   async touchSession(id: string, at: string): Promise<void> {
-    await this.#write(SQL.touchSession, [id, at]);
+    await coreWrite(this.#runner, SQL.touchSession, [id, at]);
   }
   async setSessionAuthenticated(id: string, at: string): Promise<void> {
-    if ((await this.#write(SQL.setAuthenticated, [id, at])).length !== 1) throw notFound();
+    if ((await coreWrite(this.#runner, SQL.setAuthenticated, [id, at])).length !== 1) throw notFound();
   }
   async revokeSession(id: string, at: string, reason: string): Promise<boolean> {
-    return (await this.#write(SQL.revokeSession, [id, at, reason])).length === 1;
+    return (await coreWrite(this.#runner, SQL.revokeSession, [id, at, reason])).length === 1;
   }
   async revokeSessionsOf(principalId: string, at: string, reason: string): Promise<number> {
-    return (await this.#write(SQL.revokeSessionsOf, [principalId, at, reason])).length;
+    return (await coreWrite(this.#runner, SQL.revokeSessionsOf, [principalId, at, reason])).length;
   }
 
   async rememberProof(key: string, expiresAtMs: number, nowMs: number): Promise<boolean> {
-    return (await this.#write(SQL.rememberProof, [key, expiresAtMs, nowMs])).length === 1;
+    return (await coreWrite(this.#runner, SQL.rememberProof, [key, expiresAtMs, nowMs])).length === 1;
   }
   async forgetProofs(beforeMs: number): Promise<number> {
-    return (await this.#write(SQL.forgetProofs, [beforeMs])).length;
+    return (await coreWrite(this.#runner, SQL.forgetProofs, [beforeMs])).length;
   }
   async insertRefreshToken(r: RefreshTokenRow): Promise<void> {
-    await this.#write(SQL.insertRefresh, [r.secretHash, r.sessionId, r.createdAt, r.expiresAt, r.usedAt]);
+    await coreWrite(this.#runner, SQL.insertRefresh, [r.secretHash, r.sessionId, r.createdAt, r.expiresAt, r.usedAt]);
   }
   async useRefreshToken(secretHash: Buffer, at: string): Promise<{ readonly row: RefreshTokenRow; readonly reused: boolean } | null> {
     return (await this.#runner()).run('core', async (tx) => {

@@ -7,7 +7,7 @@
  */
 import { nextPoll, toDeviceGrant } from '../device-rows.js';
 import type { DeviceGrantRow, DeviceGrantStore, DevicePoll } from '../device-types.js';
-import type { Named, PgRunner, Row } from './postgres-tx.js';
+import { coreRead, coreWrite, firstRow, type Named, type PgRunner, type Row } from './postgres-tx.js';
 
 // A grant is live while it has not expired at $2 and is neither denied nor redeemed.
 const LIVE = 'expires_at > $2 AND denied_at IS NULL AND redeemed_at IS NULL';
@@ -32,7 +32,6 @@ const SQL = {
   deleteExpired: q('delete_expired', 'DELETE FROM core.device_grants WHERE expires_at <= $1 RETURNING 1'),
 } as const;
 
-const first = <T>(rows: Row[], map: (r: Row) => T): T | null => (rows[0] === undefined ? null : map(rows[0]));
 
 export class PostgresDevices implements DeviceGrantStore {
   readonly #runner: () => Promise<PgRunner>;
@@ -41,9 +40,6 @@ export class PostgresDevices implements DeviceGrantStore {
     this.#runner = runner;
   }
 
-  async #write(statement: Named, values: unknown[]): Promise<Row[]> {
-    return (await this.#runner()).run('core', (tx) => tx.query(statement, values));
-  }
 
   async insert(g: DeviceGrantRow): Promise<void> {
     await (await this.#runner()).run('core', async (tx) => {
@@ -55,17 +51,17 @@ export class PostgresDevices implements DeviceGrantStore {
     });
   }
   async getByUserCode(userCode: string, at: string): Promise<DeviceGrantRow | null> {
-    return first(await (await this.#runner()).read('core', SQL.getByUserCode, [userCode, at]), toDeviceGrant);
+    return firstRow(await coreRead(this.#runner, SQL.getByUserCode, [userCode, at]), toDeviceGrant);
   }
   async approve(userCode: string, principalId: string, at: string): Promise<DeviceGrantRow | null> {
-    return first(await this.#write(SQL.approve, [userCode, at, principalId]), toDeviceGrant);
+    return firstRow(await coreWrite(this.#runner, SQL.approve, [userCode, at, principalId]), toDeviceGrant);
   }
   async deny(userCode: string, at: string): Promise<DeviceGrantRow | null> {
-    return first(await this.#write(SQL.deny, [userCode, at]), toDeviceGrant);
+    return firstRow(await coreWrite(this.#runner, SQL.deny, [userCode, at]), toDeviceGrant);
   }
   async poll(deviceCodeHash: Buffer, at: string): Promise<DevicePoll | null> {
     return (await this.#runner()).run('core', async (tx) => {
-      const before = first(await tx.query(SQL.getForPoll, [deviceCodeHash]), toDeviceGrant);
+      const before = firstRow(await tx.query(SQL.getForPoll, [deviceCodeHash]), toDeviceGrant);
       if (before === null) return null;
       const next = nextPoll(before, at);
       const [row] = await tx.query(SQL.recordPoll, [deviceCodeHash, next.lastPolledAt, next.intervalSeconds]);
@@ -73,9 +69,9 @@ export class PostgresDevices implements DeviceGrantStore {
     });
   }
   async redeem(deviceCodeHash: Buffer, at: string): Promise<DeviceGrantRow | null> {
-    return first(await this.#write(SQL.redeem, [deviceCodeHash, at]), toDeviceGrant);
+    return firstRow(await coreWrite(this.#runner, SQL.redeem, [deviceCodeHash, at]), toDeviceGrant);
   }
   async deleteExpired(before: string): Promise<number> {
-    return (await this.#write(SQL.deleteExpired, [before])).length;
+    return (await coreWrite(this.#runner, SQL.deleteExpired, [before])).length;
   }
 }

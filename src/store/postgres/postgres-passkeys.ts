@@ -7,7 +7,7 @@
  */
 import { passkeyRowMappers } from '../passkey-rows.js';
 import type { ChallengeRow, PasskeyRow, PasskeyStore } from '../passkey-types.js';
-import type { Named, PgRunner, Row } from './postgres-tx.js';
+import { coreRead, coreWrite, firstRow, type Named, type PgRunner } from './postgres-tx.js';
 
 const { toPasskey, toChallenge } = passkeyRowMappers({ strings: (v) => v as string[], flag: (v) => v === true });
 
@@ -29,7 +29,6 @@ const SQL = {
   deleteExpired: q('delete_expired', 'DELETE FROM core.passkey_challenges WHERE expires_at <= $1 RETURNING 1'),
 } as const;
 
-const first = <T>(rows: Row[], map: (r: Row) => T): T | null => (rows[0] === undefined ? null : map(rows[0]));
 
 export class PostgresPasskeys implements PasskeyStore {
   readonly #runner: () => Promise<PgRunner>;
@@ -38,39 +37,33 @@ export class PostgresPasskeys implements PasskeyStore {
     this.#runner = runner;
   }
 
-  async #write(statement: Named, values: unknown[]): Promise<Row[]> {
-    return (await this.#runner()).run('core', (tx) => tx.query(statement, values));
-  }
-  async #read(statement: Named, values: unknown[]): Promise<Row[]> {
-    return (await this.#runner()).read('core', statement, values);
-  }
 
   async saveCredential(c: PasskeyRow): Promise<void> {
-    await this.#write(SQL.insertPasskey, [
+    await coreWrite(this.#runner, SQL.insertPasskey, [
       c.credentialId, c.principalId, c.publicKey, c.counter, [...c.transports], c.backedUp, c.deviceType, c.createdAt,
       c.lastUsedAt, c.name,
     ]);
   }
   async getCredential(credentialId: string): Promise<PasskeyRow | null> {
-    return first(await this.#read(SQL.getPasskey, [credentialId]), toPasskey);
+    return firstRow(await coreRead(this.#runner, SQL.getPasskey, [credentialId]), toPasskey);
   }
   async listCredentials(principalId: string): Promise<PasskeyRow[]> {
-    return (await this.#read(SQL.listPasskeys, [principalId])).map(toPasskey);
+    return (await coreRead(this.#runner, SQL.listPasskeys, [principalId])).map(toPasskey);
   }
   async updateCounter(credentialId: string, counter: number, lastUsedAt: string): Promise<boolean> {
-    return (await this.#write(SQL.updateCounter, [credentialId, counter, lastUsedAt])).length === 1;
+    return (await coreWrite(this.#runner, SQL.updateCounter, [credentialId, counter, lastUsedAt])).length === 1;
   }
   async deleteCredential(principalId: string, credentialId: string): Promise<boolean> {
-    return (await this.#write(SQL.deletePasskey, [credentialId, principalId])).length === 1;
+    return (await coreWrite(this.#runner, SQL.deletePasskey, [credentialId, principalId])).length === 1;
   }
 
   async saveChallenge(c: ChallengeRow): Promise<void> {
-    await this.#write(SQL.insertChallenge, [c.id, c.challenge, c.purpose, c.principalId, c.createdAt, c.expiresAt, c.usedAt]);
+    await coreWrite(this.#runner, SQL.insertChallenge, [c.id, c.challenge, c.purpose, c.principalId, c.createdAt, c.expiresAt, c.usedAt]);
   }
   async consumeChallenge(id: string, at: string): Promise<ChallengeRow | null> {
-    return first(await this.#write(SQL.consumeChallenge, [id, at]), toChallenge);
+    return firstRow(await coreWrite(this.#runner, SQL.consumeChallenge, [id, at]), toChallenge);
   }
   async deleteExpiredChallenges(before: string): Promise<number> {
-    return (await this.#write(SQL.deleteExpired, [before])).length;
+    return (await coreWrite(this.#runner, SQL.deleteExpired, [before])).length;
   }
 }

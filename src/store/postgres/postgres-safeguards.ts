@@ -9,7 +9,7 @@ import { checkAlertListing, checkTotpStep, safeguardRowMappers } from '../safegu
 import type {
   AlertRow, BreakGlassRow, RecertificationRow, SafeguardStore, TotpRow, TrainingRow,
 } from '../safeguard-types.js';
-import type { Named, PgRunner, Row } from './postgres-tx.js';
+import { coreRead, coreWrite, firstRow, type Named, type PgRunner } from './postgres-tx.js';
 
 const { toTotp, toBreakGlass, toAlert, toTraining, toRecertification } = safeguardRowMappers({ strings: (v) => v as string[] });
 
@@ -54,7 +54,6 @@ const SQL = {
     ORDER BY certified_at DESC LIMIT 1`),
 } as const;
 
-const first = <T>(rows: Row[], map: (r: Row) => T): T | null => (rows[0] === undefined ? null : map(rows[0]));
 
 export class PostgresSafeguards implements SafeguardStore {
   readonly #runner: () => Promise<PgRunner>;
@@ -63,26 +62,20 @@ export class PostgresSafeguards implements SafeguardStore {
     this.#runner = runner;
   }
 
-  async #write(statement: Named, values: unknown[]): Promise<Row[]> {
-    return (await this.#runner()).run('core', (tx) => tx.query(statement, values));
-  }
-  async #read(statement: Named, values: unknown[]): Promise<Row[]> {
-    return (await this.#runner()).read('core', statement, values);
-  }
 
   async setTotp(t: TotpRow): Promise<void> {
     checkTotpStep(t.lastStep);
-    await this.#write(SQL.setTotp, [t.principalId, t.secret, t.createdAt, t.lastStep]);
+    await coreWrite(this.#runner, SQL.setTotp, [t.principalId, t.secret, t.createdAt, t.lastStep]);
   }
   async getTotp(principalId: string): Promise<TotpRow | null> {
-    return first(await this.#read(SQL.getTotp, [principalId]), toTotp);
+    return firstRow(await coreRead(this.#runner, SQL.getTotp, [principalId]), toTotp);
   }
   async deleteTotp(principalId: string): Promise<boolean> {
-    return (await this.#write(SQL.deleteTotp, [principalId])).length === 1;
+    return (await coreWrite(this.#runner, SQL.deleteTotp, [principalId])).length === 1;
   }
   async useTotpStep(principalId: string, step: number): Promise<boolean> {
     checkTotpStep(step);
-    return (await this.#write(SQL.useTotpStep, [principalId, step])).length === 1;
+    return (await coreWrite(this.#runner, SQL.useTotpStep, [principalId, step])).length === 1;
   }
 
   async replaceRecoveryCodes(principalId: string, codeHashes: readonly Buffer[], at: string): Promise<void> {
@@ -93,43 +86,43 @@ export class PostgresSafeguards implements SafeguardStore {
     });
   }
   async useRecoveryCode(principalId: string, codeHash: Buffer, at: string): Promise<boolean> {
-    return (await this.#write(SQL.useCode, [principalId, codeHash, at])).length === 1;
+    return (await coreWrite(this.#runner, SQL.useCode, [principalId, codeHash, at])).length === 1;
   }
   async countRecoveryCodes(principalId: string): Promise<number> {
-    return Number((await this.#read(SQL.countCodes, [principalId]))[0]?.n ?? 0);
+    return Number((await coreRead(this.#runner, SQL.countCodes, [principalId]))[0]?.n ?? 0);
   }
 
   async insertBreakGlass(b: BreakGlassRow): Promise<void> {
-    await this.#write(SQL.insertBreakGlass, [b.id, b.principalId, b.tenant, b.pseudonym, b.reason, b.createdAt, b.expiresAt, b.endedAt]);
+    await coreWrite(this.#runner, SQL.insertBreakGlass, [b.id, b.principalId, b.tenant, b.pseudonym, b.reason, b.createdAt, b.expiresAt, b.endedAt]);
   }
   async liveBreakGlass(principalId: string, tenant: string, at: string): Promise<BreakGlassRow[]> {
-    return (await this.#read(SQL.liveBreakGlass, [principalId, tenant, at])).map(toBreakGlass);
+    return (await coreRead(this.#runner, SQL.liveBreakGlass, [principalId, tenant, at])).map(toBreakGlass);
   }
   async endBreakGlass(id: string, at: string): Promise<boolean> {
-    return (await this.#write(SQL.endBreakGlass, [id, at])).length === 1;
+    return (await coreWrite(this.#runner, SQL.endBreakGlass, [id, at])).length === 1;
   }
 
   async insertAlert(a: AlertRow): Promise<void> {
-    await this.#write(SQL.insertAlert, [a.id, a.kind, a.principalId, a.tenant, a.subject, a.createdAt, a.acknowledgedAt, a.acknowledgedBy]);
+    await coreWrite(this.#runner, SQL.insertAlert, [a.id, a.kind, a.principalId, a.tenant, a.subject, a.createdAt, a.acknowledgedAt, a.acknowledgedBy]);
   }
   async listAlerts(options: { open: boolean; limit: number }): Promise<AlertRow[]> {
     checkAlertListing(options);
-    return (await this.#read(options.open ? SQL.listOpenAlerts : SQL.listAlerts, [options.limit])).map(toAlert);
+    return (await coreRead(this.#runner, options.open ? SQL.listOpenAlerts : SQL.listAlerts, [options.limit])).map(toAlert);
   }
   async acknowledgeAlert(id: string, by: string, at: string): Promise<boolean> {
-    return (await this.#write(SQL.acknowledgeAlert, [id, by, at])).length === 1;
+    return (await coreWrite(this.#runner, SQL.acknowledgeAlert, [id, by, at])).length === 1;
   }
 
   async recordTraining(t: TrainingRow): Promise<void> {
-    await this.#write(SQL.insertTraining, [t.principalId, t.completedAt, t.expiresAt, t.recordedBy, t.recordedAt]);
+    await coreWrite(this.#runner, SQL.insertTraining, [t.principalId, t.completedAt, t.expiresAt, t.recordedBy, t.recordedAt]);
   }
   async latestTraining(principalId: string): Promise<TrainingRow | null> {
-    return first(await this.#read(SQL.latestTraining, [principalId]), toTraining);
+    return firstRow(await coreRead(this.#runner, SQL.latestTraining, [principalId]), toTraining);
   }
   async recordRecertification(r: RecertificationRow): Promise<void> {
-    await this.#write(SQL.insertRecertification, [r.principalId, r.role, [...r.tenants], r.certifiedBy, r.certifiedAt, r.expiresAt]);
+    await coreWrite(this.#runner, SQL.insertRecertification, [r.principalId, r.role, [...r.tenants], r.certifiedBy, r.certifiedAt, r.expiresAt]);
   }
   async latestRecertification(principalId: string): Promise<RecertificationRow | null> {
-    return first(await this.#read(SQL.latestRecertification, [principalId]), toRecertification);
+    return firstRow(await coreRead(this.#runner, SQL.latestRecertification, [principalId]), toRecertification);
   }
 }

@@ -20,7 +20,7 @@ import {
 } from './postgres-rows.js';
 import { migratePostgres, roleNames } from './postgres-schema.js';
 import { buildAuditSearch, buildResourceSearch } from './postgres-search.js';
-import { driver, PgRunner, type Named, type Row } from './postgres-tx.js';
+import { driver, firstRow, PgRunner, type Named, type Row } from './postgres-tx.js';
 
 const q = (name: string, text: string) => ({ name: `lk_${name}`, text });
 const SQL = {
@@ -112,7 +112,7 @@ export class PostgresStore implements Store {
     await (await this.#run()).run('core', (tx) => tx.query(SQL.insertTenant, [t.id, t.name, t.kind, t.createdAt]));
   }
   async getTenant(id: string): Promise<TenantRow | null> {
-    return first(await (await this.#run()).read('core', SQL.getTenant, [id]), toTenant);
+    return firstRow(await (await this.#run()).read('core', SQL.getTenant, [id]), toTenant);
   }
   async listTenants(): Promise<TenantRow[]> {
     return (await (await this.#run()).read('core', SQL.listTenants, [])).map(toTenant);
@@ -124,7 +124,7 @@ export class PostgresStore implements Store {
     ]));
   }
   async getPrincipal(id: string): Promise<PrincipalRow | null> {
-    return first(await (await this.#run()).read('core', SQL.getPrincipal, [id]), toPrincipal);
+    return firstRow(await (await this.#run()).read('core', SQL.getPrincipal, [id]), toPrincipal);
   }
   async setPrincipalDisabled(id: string, disabled: boolean): Promise<void> {
     await this.#updateOne(SQL.setDisabled, [id, disabled]);
@@ -135,7 +135,7 @@ export class PostgresStore implements Store {
     ]));
   }
   async getApiToken(id: string): Promise<ApiTokenRow | null> {
-    return first(await (await this.#run()).read('core', SQL.getApiToken, [id]), toApiToken);
+    return firstRow(await (await this.#run()).read('core', SQL.getApiToken, [id]), toApiToken);
   }
   async revokeApiToken(id: string, at: string): Promise<void> {
     await this.#updateOne(SQL.revokeApiToken, [id, at]);
@@ -175,7 +175,7 @@ export class PostgresStore implements Store {
   }
 
   async getPerson(tenant: string, pseudonym: string): Promise<PersonRow | null> {
-    return first(await (await this.#run()).read('identity', SQL.getPerson, [tenant, pseudonym]), toPerson);
+    return firstRow(await (await this.#run()).read('identity', SQL.getPerson, [tenant, pseudonym]), toPerson);
   }
   async findPersonsByBsn(tenant: string, bsnToken: string): Promise<PersonRow[]> {
     return (await (await this.#run()).read('identity', SQL.findByBsn, [tenant, bsnToken])).map(toPerson);
@@ -185,7 +185,7 @@ export class PostgresStore implements Store {
     const rows = version === undefined
       ? await runner.read('clinical', SQL.getCurrent, [tenant, type, id])
       : await runner.read('clinical', SQL.getVersion, [tenant, type, id, version]);
-    return first(rows, toResource);
+    return firstRow(rows, toResource);
   }
   async searchResources(query: ResourceQuery): Promise<ResourceRow[]> {
     checkResourceQuery(query);
@@ -223,7 +223,3 @@ export class PostgresStore implements Store {
   }
 }
 
-function first<T>(rows: Row[], map: (r: Row) => T): T | null {
-  const row = rows[0];
-  return row === undefined ? null : map(row);
-}

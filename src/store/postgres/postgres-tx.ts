@@ -95,6 +95,22 @@ export class PgRunner {
   }
 }
 
+/** The first row, mapped, or null. */
+export function firstRow<T>(rows: Row[], map: (r: Row) => T): T | null {
+  const row = rows[0];
+  return row === undefined ? null : map(row);
+}
+
+/** One statement in its own transaction in the core part's role (the sign-in parts of the store). */
+export async function coreWrite(runner: () => Promise<PgRunner>, statement: Named, values: unknown[]): Promise<Row[]> {
+  return (await runner()).run('core', (tx) => tx.query(statement, values));
+}
+
+/** One read-only statement in the core part's role. */
+export async function coreRead(runner: () => Promise<PgRunner>, statement: Named, values: unknown[]): Promise<Row[]> {
+  return (await runner()).read('core', statement, values);
+}
+
 /** SQLSTATEs that mean "the stored state forbids this write". */
 const CONFLICT_STATES = new Set([
   '23505', // unique_violation: duplicate id, version, bsnToken or unique token

@@ -6,7 +6,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { accountRowMappers } from '../account-rows.js';
 import type { AccountRow, AccountStore, EnrolmentLinkRow, RefreshTokenRow, SessionRow } from '../account-types.js';
 import type { PrincipalRow } from '../types.js';
-import { mustChange, one, run } from './sqlite-run.js';
+import { lazyStatements, mustChange, one, run } from './sqlite-run.js';
 import type { Raw } from './sqlite-rows.js';
 
 const { toAccount, toEnrolmentLink, toSession, toRefreshToken } = accountRowMappers((v) => v === 1);
@@ -46,15 +46,15 @@ type Statements = { readonly [K in keyof typeof SQL]: Statement };
 
 export class SqliteAccounts implements AccountStore {
   readonly #db: Database;
-  #stmts: Statements | null = null;
+  readonly #statements: () => Statements;
 
   constructor(db: Database) {
     this.#db = db;
+    this.#statements = lazyStatements(db, SQL);
   }
 
   get #s(): Statements {
-    this.#stmts ??= run(() => Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, this.#db.prepare(sql)])) as Statements);
-    return this.#stmts;
+    return this.#statements();
   }
 
   async insertAccount(p: PrincipalRow, a: AccountRow): Promise<void> {

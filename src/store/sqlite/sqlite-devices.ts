@@ -7,7 +7,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { nextPoll, toDeviceGrant } from '../device-rows.js';
 import type { DeviceGrantRow, DeviceGrantStore, DevicePoll } from '../device-types.js';
-import { one, run } from './sqlite-run.js';
+import { lazyStatements, one, run } from './sqlite-run.js';
 import type { Raw } from './sqlite-rows.js';
 
 // A grant is pending while it is live and neither approved nor denied.
@@ -37,15 +37,15 @@ type Statements = { readonly [K in keyof typeof SQL]: Statement };
 
 export class SqliteDevices implements DeviceGrantStore {
   readonly #db: Database;
-  #stmts: Statements | null = null;
+  readonly #statements: () => Statements;
 
   constructor(db: Database) {
     this.#db = db;
+    this.#statements = lazyStatements(db, SQL);
   }
 
   get #s(): Statements {
-    this.#stmts ??= run(() => Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, this.#db.prepare(sql)])) as Statements);
-    return this.#stmts;
+    return this.#statements();
   }
 
   async insert(g: DeviceGrantRow): Promise<void> {

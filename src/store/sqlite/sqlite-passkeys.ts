@@ -7,7 +7,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { passkeyRowMappers } from '../passkey-rows.js';
 import type { ChallengeRow, PasskeyRow, PasskeyStore } from '../passkey-types.js';
-import { one, run } from './sqlite-run.js';
+import { lazyStatements, one, run } from './sqlite-run.js';
 import type { Raw } from './sqlite-rows.js';
 
 const { toPasskey, toChallenge } = passkeyRowMappers({ strings: (v) => JSON.parse(v as string) as string[], flag: (v) => v === 1 });
@@ -33,15 +33,15 @@ type Statements = { readonly [K in keyof typeof SQL]: Statement };
 
 export class SqlitePasskeys implements PasskeyStore {
   readonly #db: Database;
-  #stmts: Statements | null = null;
+  readonly #statements: () => Statements;
 
   constructor(db: Database) {
     this.#db = db;
+    this.#statements = lazyStatements(db, SQL);
   }
 
   get #s(): Statements {
-    this.#stmts ??= run(() => Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, this.#db.prepare(sql)])) as Statements);
-    return this.#stmts;
+    return this.#statements();
   }
 
   async saveCredential(c: PasskeyRow): Promise<void> {

@@ -2,7 +2,7 @@
  * Driver calls and their errors for the SQLite backend: key violations become ERR_CONFLICT,
  * other SQLite errors ERR_STORE without the driver message (it can quote values).
  */
-import Database from 'better-sqlite3';
+import Database, { type Statement } from 'better-sqlite3';
 import { LabkluisError } from '../../kernel/index.js';
 import { conflictError, storeError } from '../batch-check.js';
 import type { Raw } from './sqlite-rows.js';
@@ -31,4 +31,10 @@ export function one<T>(raw: unknown, map: (r: Raw) => T): T | null {
 
 export function mustChange(changes: number): void {
   if (changes === 0) throw new LabkluisError('ERR_NOT_FOUND', 'no such record');
+}
+
+/** A store part's fixed statements, prepared on first use (after migration has made their tables). */
+export function lazyStatements<K extends string>(db: Database.Database, sql: Readonly<Record<K, string>>): () => Readonly<Record<K, Statement>> {
+  let prepared: Readonly<Record<K, Statement>> | null = null;
+  return () => (prepared ??= run(() => Object.fromEntries(Object.entries<string>(sql).map(([k, text]) => [k, db.prepare(text)])) as Record<K, Statement>));
 }

@@ -9,7 +9,7 @@ import { checkAlertListing, checkTotpStep, safeguardRowMappers } from '../safegu
 import type {
   AlertRow, BreakGlassRow, RecertificationRow, SafeguardStore, TotpRow, TrainingRow,
 } from '../safeguard-types.js';
-import { one, run } from './sqlite-run.js';
+import { lazyStatements, one, run } from './sqlite-run.js';
 import type { Raw } from './sqlite-rows.js';
 
 const { toTotp, toBreakGlass, toAlert, toTraining, toRecertification } = safeguardRowMappers({
@@ -48,15 +48,15 @@ type Statements = { readonly [K in keyof typeof SQL]: Statement };
 
 export class SqliteSafeguards implements SafeguardStore {
   readonly #db: Database;
-  #stmts: Statements | null = null;
+  readonly #statements: () => Statements;
 
   constructor(db: Database) {
     this.#db = db;
+    this.#statements = lazyStatements(db, SQL);
   }
 
   get #s(): Statements {
-    this.#stmts ??= run(() => Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, this.#db.prepare(sql)])) as Statements);
-    return this.#stmts;
+    return this.#statements();
   }
 
   async setTotp(t: TotpRow): Promise<void> {
