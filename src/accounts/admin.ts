@@ -153,7 +153,7 @@ export class AccountAdmin {
   async acknowledgeAlert(by: Principal, id: string, facts: Facts): Promise<{ acknowledged: boolean }> {
     await this.#guard(by, 'security-officer', 'acknowledging an alert', facts, false);
     const acknowledged = await this.#store.safeguards.acknowledgeAlert(id, by.id, this.#clock.now().toISOString());
-    if (acknowledged) await this.#event('alert-acknowledged', by, id, facts);
+    if (acknowledged) await this.#event('alert-acknowledged', by, { type: 'Alert', id }, facts);
     return { acknowledged };
   }
 
@@ -193,8 +193,11 @@ export class AccountAdmin {
     }
   }
 
-  async #event(kind: string, by: Principal, _subject: string, facts: Facts): Promise<void> {
-    await this.#events({ kind, principalId: by.id, sessionId: by.authMethod === 'session' ? by.credentialId : null, outcome: 'success', ip: facts.ip, userAgent: facts.userAgent });
+  async #event(kind: string, by: Principal, subject: string | { type: 'Account' | 'Alert'; id: string }, facts: Facts): Promise<void> {
+    await this.#events({
+      kind, principalId: by.id, sessionId: by.authMethod === 'session' ? by.credentialId : null,
+      subject: typeof subject === 'string' ? { type: 'Account', id: subject } : subject, outcome: 'success', ip: facts.ip, userAgent: facts.userAgent,
+    });
   }
 }
 

@@ -22,6 +22,8 @@ export interface AccountEvent {
   readonly reason?: string; // a stable machine reason: 'key-mismatch', 'idle-timeout', ...
   readonly principalId: string | null;
   readonly sessionId: string | null;
+  /** What the event was done to, when that is not the actor: the account an admin disabled, the alert acknowledged. */
+  readonly subject?: { readonly type: 'Account' | 'Alert'; readonly id: string };
   readonly outcome: 'success' | 'denied' | 'failed';
   readonly errorCode?: ErrorCode;
   readonly ip?: string | null;
@@ -137,7 +139,7 @@ export class Vault {
       },
       {
         action: 'E', operation: event.reason ? `${event.kind}:${event.reason}` : event.kind, patients: [],
-        objects: event.sessionId ? [{ type: 'Session', id: event.sessionId }] : [{ type: 'Account' }],
+        objects: objectsOf(event),
         outcome: event.outcome, ...(denied ? { errorCode: event.errorCode ?? 'ERR_UNAUTHENTICATED' } : {}),
       },
     );
@@ -186,4 +188,12 @@ export class Vault {
     const [result] = await this.#writes.apply(ctx, [{ method: 'POST', type: 'Organization', resource: { ...org, id } }], 'create-tenant', [tenant]);
     return result!;
   }
+}
+
+/** The session the actor used, and what the event was done to; at least the account type. */
+function objectsOf(event: AccountEvent): { type: string; id?: string }[] {
+  const objects: { type: string; id?: string }[] = [];
+  if (event.sessionId) objects.push({ type: 'Session', id: event.sessionId });
+  if (event.subject) objects.push({ type: event.subject.type, id: event.subject.id });
+  return objects.length > 0 ? objects : [{ type: 'Account' }];
 }

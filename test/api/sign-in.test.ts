@@ -167,6 +167,9 @@ describe.each(BACKENDS)('sign-in over HTTP (%s)', (backend) => {
     const disabled = await call('POST', `/auth/accounts/${inv.principalId}/disable`, {}, { key: admin.key, accessToken: admin.tokens.accessToken });
     expect(disabled.status).toBe(200);
     expect(disabled.body.sessionsEnded).toBe(1);
+    // The log names the account the admin disabled, not only the admin.
+    const entry = (await entries()).find((e) => e.operation === 'account-disabled' && e.principal?.id === admin.principalId);
+    expect(entry?.objects).toContainEqual({ type: 'Account', id: inv.principalId });
     expect((await call('GET', '/auth/sessions', undefined, { key: fenna.key, accessToken: fenna.tokens.accessToken })).status).toBe(401);
     expect((await signIn(fenna)).status).toBe(401);
   });
