@@ -1,15 +1,15 @@
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { AuditLog } from './audit/index.js';
-import { authenticateApiToken, type Principal } from './auth/index.js';
+import type { Principal } from './auth/index.js';
 import type { StoreConfig } from './config/index.js';
 import { aesGcmCipher, DataKeys, type Kms, type RecordCipher } from './crypto/index.js';
-import { buildServer, type CredentialRequest } from './api/index.js';
+import { buildServer, PublicRateLimiter, type CredentialRequest, type RateLimitOptions } from './api/index.js';
 import { authenticateApiTokenRequest, looksLikeAccessToken, MemoryReplayCache, Sessions, StoreReplayCache, type SessionEventSink, type SessionPolicy } from './sessions/index.js';
 import { LabkluisError, type Clock, type Random } from './kernel/index.js';
 import { createPostgresStore, createSqliteStore, type Store } from './store/index.js';
 import { Vault, type AccountEvent } from './vault/index.js';
-import { AccountAdmin, DeviceGrant, Factors, SignIn, SignInThrottle } from './accounts/index.js';
+import { AccountAdmin, DeviceGrant, Factors, PasskeyFactors, SignIn, SignInThrottle } from './accounts/index.js';
 import { Passkeys } from './passkeys/index.js';
 
 /**
@@ -39,6 +39,14 @@ export interface AppOptions {
   readonly publicUrl?: string;
   /** Session timeouts (defaults: 5-minute access tokens, 15 minutes idle, 12 hours absolute). */
   readonly sessionPolicy?: Partial<SessionPolicy>;
+  /**
+   * Request budgets per client network (IPv4 address, IPv6 /64) on the public /auth routes
+   * (defaults in api/rate-limits.ts: 30 a minute for enrolment and sign-in, 60 for refresh and
+   * the device grant). In this node's memory: each node counts what reaches it.
+   */
+  readonly rateLimits?: RateLimitOptions;
+  /** Body limit on the JSON /auth routes (default 16 KiB). */
+  readonly authBodyLimitBytes?: number;
 }
 
 export interface App {
@@ -47,8 +55,6 @@ export interface App {
   readonly audit: AuditLog;
   readonly keys: DataKeys;
   readonly logger: Logger;
-  /** An API token's principal (service principals and tests). */
-  readonly authenticate: (token: string) => Promise<Principal>;
   readonly sessions: Sessions;
   readonly signIn: SignIn;
   readonly accounts: AccountAdmin;
@@ -117,7 +123,6 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   const node = options.node ?? 'labkluis';
   const vault = new Vault({ store, keys, cipher: options.cipher ?? aesGcmCipher(random), audit, clock, random, node });
-  const authenticate = (token: string) => authenticateApiToken({ store, clock }, token);
   const publicUrl = checkPublicUrl(options.publicUrl ?? 'http://localhost:8080');
   // SQLite: one process, the cache in memory. PostgreSQL: several nodes may serve one database,
   // so a proof seen by any of them is refused by all (the cache lives in the database).
@@ -132,7 +137,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...(options.sessionPolicy ? { policy: options.sessionPolicy } : {}),
   });
   // A session's access token comes as 'DPoP <jwt>' with its proof; a service's API token as
-  // 'DPoP lkt_…' with a proof from its registered key, or (unbound tokens) 'Bearer lkt_…'.
+  // 'DPoP lkt_…' with a proof from its registered key. A bearer token of either kind is refused.
   const authenticateRequest = async (r: CredentialRequest): Promise<Principal> => {
     const m = /^(\S+) +(\S+)$/.exec(r.authorization?.trim() ?? '');
     const scheme = m?.[1]?.toLowerCase();
@@ -152,14 +157,18 @@ export async function createApp(options: AppOptions): Promise<App> {
   const factors = new Factors({ store, keys, cipher: aesGcmCipher(random), clock, random, events: accountEvents });
   const signIn = new SignIn({ store, passkeys, sessions, factors, throttle: new SignInThrottle({ clock }), replay, clock, random, events: accountEvents });
   const accounts = new AccountAdmin({ store, signIn, sessions, clock, random, events: accountEvents });
+  const passkeyFactors = new PasskeyFactors({ store, passkeys, clock, events: accountEvents });
   // Its own throttle: failed device approvals must not lock anyone out of signing in.
   const device = new DeviceGrant({ store, sessions, replay, throttle: new SignInThrottle({ clock }), clock, random, events: accountEvents, publicUrl });
+  // One budget per app, shared by every server it builds.
+  const publicLimiter = new PublicRateLimiter({ clock, ...options.rateLimits });
 
   return {
-    store, vault, audit, keys, logger, authenticate, sessions, signIn, accounts, device, factors, publicUrl,
+    store, vault, audit, keys, logger, sessions, signIn, accounts, device, factors, publicUrl,
     server: ({ baseUrl = publicUrl, version = VERSION } = {}) => buildServer({
-      vault, auth: { signIn, admin: accounts, sessions, device, factors }, authenticate: authenticateRequest,
-      onRefusedCredential: (facts, error) => vault.recordRefusedCredential(facts, error), logger, baseUrl, version,
+      vault, auth: { signIn, admin: accounts, sessions, device, factors, passkeyFactors }, authenticate: authenticateRequest,
+      onRefusedCredential: (facts, error) => vault.recordRefusedCredential(facts, error), logger, baseUrl, version, publicLimiter,
+      ...(options.authBodyLimitBytes === undefined ? {} : { authBodyLimitBytes: options.authBodyLimitBytes }),
     }),
     close: async () => {
       await audit.close();

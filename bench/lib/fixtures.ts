@@ -11,6 +11,7 @@ import { createApp, createLogger, type App } from '../../src/app.js';
 import { createPrincipal, issueApiToken } from '../../src/auth/index.js';
 import { createLocalKeyring, nullCipherForBenchmarkOnly } from '../../src/crypto/index.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
+import { generateDpopKey, type DpopKey } from '../../src/sessions/index.js';
 import type { StoreConfig } from '../../src/config/index.js';
 
 export type Backend = 'sqlite' | 'postgres';
@@ -78,11 +79,12 @@ export async function openBenchApp(
   return { label, backend, cipher, app, close };
 }
 
-/** A requester principal for one tenant and its API token (what a GP practice would hold). */
-export async function requesterToken(app: App, tenant: string): Promise<string> {
+/** A requester service for one tenant, its DPoP key and its bound API token (what a GP practice's system would hold). */
+export async function requesterToken(app: App, tenant: string): Promise<{ token: string; key: DpopKey }> {
   const deps = { store: app.store, clock: systemClock, random: systemRandom };
-  const principal = await createPrincipal(deps, { role: 'requester', tenants: [tenant], displayName: 'bench-requester' });
-  return (await issueApiToken(deps, principal.id, 1)).token;
+  const principal = await createPrincipal(deps, { role: 'requester', tenants: [tenant], displayName: 'bench-requester', kind: 'service' });
+  const key = await generateDpopKey();
+  return { token: (await issueApiToken(deps, principal.id, 1, key.jkt)).token, key };
 }
 
 export type BenchDatabase = TestDatabase;

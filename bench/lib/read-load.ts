@@ -9,6 +9,8 @@
 import { Worker } from 'node:worker_threads';
 import type { AddressInfo } from 'node:net';
 import type { App } from '../../src/app.js';
+import { systemClock, systemRandom } from '../../src/kernel/index.js';
+import { accessTokenHash, createDpopProof } from '../../src/sessions/index.js';
 import type { AuditSealer, Store } from '../../src/store/index.js';
 import { requesterToken } from './fixtures.js';
 import { cpuSince, cpuSnapshot, type CpuUse } from './machine.js';
@@ -18,7 +20,11 @@ import { round, summarise, type LatencySummary } from './stats.js';
 /** What the worker (read-client.mjs) is started with, and what one phase returns. */
 interface ClientSetup {
   readonly baseUrl: string;
+  /** The server's public URL: the base of each proof's htu (the port it listens on is not part of it). */
+  readonly publicUrl: string;
   readonly token: string;
+  readonly ath: string;
+  readonly privateJwk: Readonly<Record<string, unknown>>;
   readonly ids: readonly string[];
 }
 interface RawPhase {
@@ -79,16 +85,19 @@ export class ReadSession {
   static async start(app: App, tenant: string, ids: readonly string[], concurrency: number): Promise<ReadSession> {
     if (ids.length === 0) throw new Error('no report ids to read');
     const counter = countAuditAppends(app.store);
-    const server = app.server({ baseUrl: 'http://127.0.0.1' });
+    const publicUrl = 'http://127.0.0.1';
+    const server = app.server({ baseUrl: publicUrl });
     await server.listen({ host: '127.0.0.1', port: 0 });
     const { port } = server.server.address() as AddressInfo;
     const baseUrl = `http://127.0.0.1:${port}`;
-    const token = await requesterToken(app, tenant);
+    const { token, key } = await requesterToken(app, tenant);
     // One read from here first: a wrong setup fails loudly instead of timing 401s or 404s.
-    const probe = await fetch(`${baseUrl}/fhir/DiagnosticReport/${ids[0]}`, { headers: { authorization: `Bearer ${token}` } });
+    const path = `/fhir/DiagnosticReport/${ids[0]}`;
+    const dpop = await createDpopProof(key, { method: 'GET', url: publicUrl + path, accessToken: token, clock: systemClock, random: systemRandom });
+    const probe = await fetch(baseUrl + path, { headers: { authorization: `DPoP ${token}`, dpop } });
     const probeBody = await probe.text();
     if (probe.status !== 200) throw new Error(`probe read failed: ${probe.status} ${probeBody.slice(0, 200)}`);
-    const setup: ClientSetup = { baseUrl, token, ids: [...ids] };
+    const setup: ClientSetup = { baseUrl, publicUrl, token, ath: accessTokenHash(token), privateJwk: { ...key.privateJwk }, ids: [...ids] };
     const worker = new Worker(new URL('./read-client.mjs', import.meta.url), { workerData: setup });
     worker.unref();
     const close = async () => {

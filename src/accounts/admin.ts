@@ -12,9 +12,10 @@ import type { AccountEvent } from '../vault/index.js';
 import { USERNAME, type Facts, type SignIn } from './sign-in.js';
 import { requireStepUp } from '../auth/index.js';
 
-/** Links to enrol live 72 hours; the first admin's 24. */
+/** Links to enrol live 72 hours; the first admin's and the operator's reset links 24. */
 export const INVITE_TTL_SECONDS = 72 * 3600;
 export const FIRST_ADMIN_TTL_SECONDS = 24 * 3600;
+export const OPERATOR_RESET_TTL_SECONDS = 24 * 3600;
 const HUMAN_ROLES: readonly Role[] = ROLES.filter((r) => r !== 'instrument');
 
 export interface NewAccount {
@@ -30,6 +31,26 @@ export interface Invitation {
   readonly username: string;
   readonly secret: string;
   readonly expiresAt: string;
+}
+
+/** What an operator reset did, besides making the link. */
+export interface OperatorReset extends Invitation {
+  readonly role: Role;
+  readonly sessionsEnded: number;
+  readonly passkeysRemoved: number;
+  /** Earlier enrolment links of the account that were still unused and now never work. */
+  readonly linksVoided: number;
+}
+
+/** One line of the operator's account list: no personal data beyond the username (a handle). */
+export interface AccountSummary {
+  readonly principalId: string;
+  readonly username: string;
+  readonly role: Role;
+  readonly disabled: boolean;
+  readonly passkeys: number;
+  readonly totp: boolean;
+  readonly recoveryCodes: number;
 }
 
 export class AccountAdmin {
@@ -91,6 +112,47 @@ export class AccountAdmin {
     const link = await this.#signIn.createEnrolmentLink({ principalId, purpose: 'reset', createdBy: by.id, ttlSeconds: INVITE_TTL_SECONDS });
     await this.#event('enrolment-link-issued', by, principalId, facts);
     return { principalId, username: account.username, ...link };
+  }
+
+  /**
+   * Recovery when everything is lost (`labkluis account reset` on the server itself): the one
+   * way back into an admin or security-officer account, which no admin may reset by link. Only
+   * the local operator, who holds the keyring and the data directory and so could do anything
+   * anyway, may call it. At once every factor is removed and every session ends (whoever holds
+   * the old passkey, TOTP secret or a recovery code is out), earlier unused links stop working,
+   * and a fresh one-time link (24 hours) is the only way in. The caller audits the action.
+   */
+  async resetByOperator(by: Principal, username: string, facts: Facts): Promise<OperatorReset> {
+    if (by.authMethod !== 'local-cli') throw forbidden('an account is reset this way only by the operator at the server');
+    if (!USERNAME.test(username)) throw invalidInput('a username is 3-64 lowercase letters, digits, dots, dashes or underscores');
+    const account = await this.#store.accounts.findAccountByUsername(username);
+    const target = account === null ? null : await this.#store.getPrincipal(account.principalId);
+    if (account === null || target === null || target.kind !== 'human') throw notFound(`no account named ${username}`);
+    if (target.disabled) throw conflict(`the account ${username} is disabled: a disabled account is not reset`);
+    const linksVoided = await this.#store.accounts.voidEnrolmentLinksOf(target.id, this.#clock.now().toISOString());
+    const gone = await this.#signIn.forgetFactors(target.id, { reason: 'operator-reset', sessionsEndedBecause: 'reset-by-operator' }, facts);
+    const link = await this.#signIn.createEnrolmentLink({ principalId: target.id, purpose: 'reset', createdBy: by.id, ttlSeconds: OPERATOR_RESET_TTL_SECONDS });
+    return {
+      principalId: target.id, username: account.username, role: target.role, ...link,
+      sessionsEnded: gone.sessions, passkeysRemoved: gone.passkeys, linksVoided,
+    };
+  }
+
+  /** The operator's overview (`labkluis account list`): who has an account and how they sign in. */
+  async listForOperator(by: Principal): Promise<AccountSummary[]> {
+    if (by.authMethod !== 'local-cli') throw forbidden('the account list is for the operator at the server');
+    const out: AccountSummary[] = [];
+    for (const a of await this.#store.accounts.listAccounts()) {
+      const p = await this.#store.getPrincipal(a.principalId);
+      if (p === null) continue;
+      out.push({
+        principalId: p.id, username: a.username, role: p.role, disabled: p.disabled,
+        passkeys: (await this.#store.passkeys.listCredentials(p.id)).length,
+        totp: (await this.#store.safeguards.getTotp(p.id)) !== null,
+        recoveryCodes: await this.#store.safeguards.countRecoveryCodes(p.id),
+      });
+    }
+    return out;
   }
 
   /** Disabling ends every session of the account at once: the next request fails. */

@@ -2,6 +2,7 @@ import { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import { adjacencyGraphs, dictionary as commonDictionary } from '@zxcvbn-ts/language-common';
 import { dictionary as dutchDictionary, translations as dutchTranslations } from '@zxcvbn-ts/language-nl-be';
 import { invalidInput } from '../kernel/index.js';
+import { COMMON_PASSWORDS_LONG } from './common-passwords-long.js';
 import { COMMON_PASSWORDS_NL } from './common-passwords-nl.js';
 
 /**
@@ -16,8 +17,16 @@ export const PASSWORD_MAX_LENGTH = 128;
 /** zxcvbn score 0–4; 3 means "safely unguessable", about 10^8 guesses or more. */
 const MIN_ZXCVBN_SCORE = 3;
 
-/** Words every labkluis password is checked against, whoever sets it (ASVS V6.1.2). */
-const CONTEXT_WORDS: readonly string[] = Object.freeze(['labkluis']);
+/**
+ * Words every labkluis password is checked against, whoever sets it (ASVS V6.1.2): the product,
+ * the trade and its roles, in English and Dutch. The account's own username and display name
+ * come in as user inputs (sign-in.ts).
+ */
+export const CONTEXT_WORDS: readonly string[] = Object.freeze([
+  'labkluis', 'laboratorium', 'laboratory', 'lab', 'uitslag', 'uitslagen', 'results', 'screening', 'bevolkingsonderzoek',
+  'baarmoederhalskanker', 'soa', 'kliniek', 'clinical', 'diagnostics', 'ziekenhuis', 'huisarts', 'patient', 'patiënt',
+  'registrar', 'analist', 'analyst', 'validator', 'requester', 'aanvrager', 'admin', 'beheerder', 'security', 'beveiliging',
+]);
 
 export type PasswordReason = 'too-short' | 'too-long' | 'common' | 'weak';
 
@@ -80,7 +89,7 @@ let estimator: ZxcvbnFactory | undefined;
 
 function commonPasswords(): ReadonlySet<string> {
   commonPasswordSet ??= new Set(
-    [...commonDictionary['passwords-common'], ...COMMON_PASSWORDS_NL].map((p) => p.normalize('NFC').toLowerCase()),
+    [...commonDictionary['passwords-common'], ...COMMON_PASSWORDS_NL, ...COMMON_PASSWORDS_LONG].map((p) => p.normalize('NFC').toLowerCase()),
   );
   return commonPasswordSet;
 }

@@ -80,8 +80,10 @@ export class SignIn {
     const jkt = await this.#deviceKey(proof);
     const link = await this.#d.store.accounts.consumeEnrolmentLink(hashOf(input.secret), this.#d.clock.now().toISOString());
     if (link === null) throw unauthenticated(BAD_LINK);
+    // One link enrols; any other unused link of this account (an older invitation) dies with it.
+    await this.#d.store.accounts.voidEnrolmentLinksOf(link.principalId, this.#d.clock.now().toISOString());
     // A new link replaces everything: whatever factor or session existed may be in a thief's hands.
-    await this.#forgetFactors(link.principalId, proof);
+    await this.forgetFactors(link.principalId, { reason: 're-enrolment', sessionsEndedBecause: 're-enrolled' }, proof);
     try {
       await this.#d.passkeys.finishRegistration(link.principalId, input.challengeId, input.credential, input.passkeyName);
     } catch (e) {
@@ -154,16 +156,27 @@ export class SignIn {
     return pair;
   }
 
-  async #forgetFactors(principalId: string, facts: Facts): Promise<void> {
+  /**
+   * Takes every way into the account away: passkeys, TOTP, recovery codes, then live sessions
+   * (factors first, so nobody signs in again between the two). Used when an enrolment link is
+   * spent, and by the operator's reset. Returns how many of each went.
+   */
+  async forgetFactors(
+    principalId: string,
+    why: { reason: 're-enrolment' | 'operator-reset'; sessionsEndedBecause: string },
+    facts: Facts,
+  ): Promise<{ passkeys: number; totp: boolean; recoveryCodes: number; sessions: number }> {
     const now = this.#d.clock.now().toISOString();
     const passkeys = await this.#d.store.passkeys.listCredentials(principalId);
     for (const p of passkeys) await this.#d.store.passkeys.deleteCredential(principalId, p.credentialId);
     const totp = await this.#d.store.safeguards.deleteTotp(principalId);
+    const recoveryCodes = await this.#d.store.safeguards.countRecoveryCodes(principalId);
     await this.#d.store.safeguards.replaceRecoveryCodes(principalId, [], now);
-    const sessions = await this.#d.store.accounts.revokeSessionsOf(principalId, now, 're-enrolled');
-    if (passkeys.length > 0 || totp || sessions > 0) {
-      await this.#event({ kind: 'factors-reset', reason: 're-enrolment', principalId, sessionId: null, outcome: 'success' }, facts);
+    const sessions = await this.#d.store.accounts.revokeSessionsOf(principalId, now, why.sessionsEndedBecause);
+    if (passkeys.length > 0 || totp || recoveryCodes > 0 || sessions > 0) {
+      await this.#event({ kind: 'factors-reset', reason: why.reason, principalId, sessionId: null, outcome: 'success' }, facts);
     }
+    return { passkeys: passkeys.length, totp, recoveryCodes, sessions };
   }
 
   /** The second factors this account can sign in with. */

@@ -4,7 +4,7 @@
  * account name is throttled whether or not it exists, so the answer never tells which do.
  * Kept in this node's memory: several nodes each throttle what reaches them.
  */
-import { LabkluisError, type Clock } from '../kernel/index.js';
+import { clientNetwork, LabkluisError, type Clock } from '../kernel/index.js';
 
 export interface ThrottleRule {
   readonly freeAttempts: number;
@@ -91,19 +91,4 @@ export class SignInThrottle {
 }
 
 /** IPv6 addresses count per /64 (one customer's network); IPv4 per address. */
-function addressKey(address: string): string {
-  if (!address.includes(':')) return address;
-  const [head] = address.split('%');
-  const groups = expandIpv6(head ?? '');
-  return groups === null ? address : `${groups.slice(0, 4).join(':')}::/64`;
-}
-
-function expandIpv6(a: string): string[] | null {
-  if (a.includes('.')) return null; // IPv4-mapped: leave as it is
-  const [left, right] = a.split('::');
-  const l = left ? left.split(':') : [];
-  const r = right !== undefined && right !== '' ? right.split(':') : [];
-  const missing = 8 - l.length - r.length;
-  if (missing < 0 || (right === undefined && missing !== 0)) return null;
-  return [...l, ...Array<string>(missing).fill('0'), ...r].map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''));
-}
+const addressKey = clientNetwork;

@@ -4,7 +4,7 @@
  * refresh of a device-bound session. Every other route needs a session or an API token.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AccountAdmin, DeviceGrant, Factors, SignIn } from '../accounts/index.js';
+import type { AccountAdmin, DeviceGrant, Factors, PasskeyFactors, SignIn } from '../accounts/index.js';
 import { forbidden, invalidInput, notFound } from '../kernel/index.js';
 import type { RequestProof, Sessions } from '../sessions/index.js';
 import type { Caller, Route } from './routes.js';
@@ -18,6 +18,8 @@ export interface AuthDeps {
   readonly device: DeviceGrant;
   /** TOTP (where allowed) and recovery codes. */
   readonly factors: Factors;
+  /** One's own passkeys: list, add, remove. */
+  readonly passkeyFactors: PasskeyFactors;
   readonly baseUrl: string;
 }
 
@@ -67,6 +69,20 @@ export const authRoutes: readonly AuthRoute[] = [
   },
   { method: 'DELETE', url: '/auth/factors/totp', handler: async (req, _r, d, who) => ({ removed: await d.factors.removeTotp(human(who!), where(req)) }) },
   { method: 'POST', url: '/auth/factors/recovery-codes', handler: async (req, _r, d, who) => ({ codes: await d.factors.newRecoveryCodes(human(who!), where(req)) }) },
+  { method: 'GET', url: '/auth/factors/passkeys', handler: async (_q, _r, d, who) => ({ passkeys: await d.passkeyFactors.list(human(who!)) }) },
+  { method: 'POST', url: '/auth/factors/passkeys/start', handler: async (_q, _r, d, who) => d.passkeyFactors.startAdd(human(who!)) },
+  {
+    method: 'POST', url: '/auth/factors/passkeys/finish',
+    handler: async (req, reply, d, who) => {
+      const added = await d.passkeyFactors.finishAdd(human(who!), { challengeId: body(req).challengeId, credential: body(req).credential, name: body(req).name }, where(req));
+      reply.code(201);
+      return { passkey: added };
+    },
+  },
+  {
+    method: 'DELETE', url: '/auth/factors/passkeys/:id',
+    handler: async (req, _r, d, who) => d.passkeyFactors.remove(human(who!), (req.params as { id: string }).id, where(req)),
+  },
   { method: 'POST', url: '/auth/step-up/start', handler: async (_q, _r, d, who) => d.signIn.startStepUp(human(who!)) },
   {
     method: 'POST', url: '/auth/step-up/finish',

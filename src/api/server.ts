@@ -1,13 +1,14 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/index.js';
-import { LabkluisError } from '../kernel/index.js';
+import { LabkluisError, RateLimitedError } from '../kernel/index.js';
 import type { Vault } from '../vault/index.js';
 import { capabilityStatement } from './capability.js';
 import { outcomeOf, simple } from './outcome.js';
 import { registerWebPages } from '../web/index.js';
 import { authRoutes, type AuthDeps } from './auth-routes.js';
 import { deviceRoutes } from './device-routes.js';
+import { AUTH_BODY_LIMIT_BYTES, publicRouteGroup, type PublicRateLimiter } from './rate-limits.js';
 import { safeguardRoutes } from './safeguard-routes.js';
 import { facts, routes, type Caller } from './routes.js';
 
@@ -34,6 +35,10 @@ export interface ServerDeps {
   readonly baseUrl: string;
   readonly version: string;
   readonly bodyLimitBytes?: number;
+  /** Request budgets per client network on the public /auth routes (rate-limits.ts). */
+  readonly publicLimiter: PublicRateLimiter;
+  /** Body limit on the JSON /auth routes (default 16 KiB); the FHIR routes keep bodyLimitBytes. */
+  readonly authBodyLimitBytes?: number;
 }
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -88,11 +93,18 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     });
   }
 
+  // The /auth routes take small JSON bodies: anything larger is a 413 before it is parsed.
+  const authBodyLimit = deps.authBodyLimitBytes ?? AUTH_BODY_LIMIT_BYTES;
   for (const route of [...authRoutes, ...deviceRoutes]) {
+    const group = publicRouteGroup(route.url);
     app.route({
       method: route.method,
       url: route.url,
-      ...(route.public ? {} : { onRequest: async (req: FastifyRequest) => void callers.set(req, await authenticate(req, deps)) }),
+      bodyLimit: authBodyLimit,
+      // Public routes spend the caller's network's budget first: a refusal reads no body and changes nothing.
+      onRequest: route.public
+        ? async (req: FastifyRequest) => deps.publicLimiter.take(group, req.ip)
+        : async (req: FastifyRequest) => void callers.set(req, await authenticate(req, deps)),
       handler: async (req: FastifyRequest, reply: FastifyReply) => {
         const who = route.public ? null : callers.get(req)!;
         const body = await route.handler(req, reply, { ...deps.auth, baseUrl: deps.baseUrl }, who);
@@ -105,6 +117,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     app.route({
       method: route.method,
       url: route.url,
+      bodyLimit: authBodyLimit,
       onRequest: async (req: FastifyRequest) => void callers.set(req, await authenticate(req, deps)),
       handler: async (req: FastifyRequest, reply: FastifyReply) => {
         const body = await route.handler(req, reply, { vault: deps.vault, admin: deps.auth.admin }, callers.get(req)!);
@@ -130,6 +143,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     }
     if (out.status >= 500) log.error({ errorCode: out.errorCode, kind: error instanceof LabkluisError ? 'labkluis' : 'internal' }, 'request failed');
     if (out.status === 401) reply.header('www-authenticate', 'DPoP algs="ES256 EdDSA", Bearer realm="labkluis"');
+    if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfterSeconds));
     reply.code(out.status).type(FHIR_JSON);
     return out.body;
   });

@@ -6,8 +6,8 @@ import { principalFromRow, type Principal } from './principal.js';
 /**
  * API tokens: "lkt_<id>.<secret>", 256-bit secret. Only SHA-256(secret) is stored: the secret
  * has full entropy, so a slow password hash would add nothing but latency (ASVS 5.0 V11.4).
- * Issue 3 binds these tokens to a registered device key (DPoP); until then they are bearer
- * tokens with an expiry.
+ * Every token is bound to the public key its service registered (DPoP, RFC 9449): the token
+ * alone, copied from a config file or a log, opens nothing (see sessions/bound-api-tokens.ts).
  */
 const TOKEN = /^lkt_([a-z2-7]{16})\.([A-Za-z0-9_-]{43})$/;
 
@@ -21,9 +21,10 @@ export async function issueApiToken(
   deps: { store: Store; clock: Clock; random: Random },
   principalId: string,
   ttlDays: number | null,
-  /** Thumbprint of the service's registered DPoP public key; the token then works only with its proofs. */
-  jkt: string | null = null,
+  /** RFC 7638 thumbprint of the service's registered DPoP public key; the token works only with its proofs. */
+  jkt: string,
 ): Promise<IssuedToken> {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(jkt)) throw new LabkluisError('ERR_INVALID_INPUT', 'an API token needs the thumbprint of a registered public key');
   const principal = await deps.store.getPrincipal(principalId);
   if (!principal) throw new LabkluisError('ERR_NOT_FOUND', 'no such principal');
   const id = randomId(deps.random, 10);
@@ -36,12 +37,11 @@ export async function issueApiToken(
   return { id, token: `lkt_${id}.${secret.toString('base64url')}`, expiresAt };
 }
 
-/** Resolves a presented token to its principal, or fails with ERR_UNAUTHENTICATED (one message for every cause). */
-export async function authenticateApiToken(deps: { store: Store; clock: Clock }, presented: string): Promise<Principal> {
-  return (await resolveApiToken(deps, presented)).principal;
-}
-
-/** The token's principal and the key it is bound to (null: a bearer token). */
+/**
+ * The token's principal and the key it is bound to (null only for rows from before binding), or
+ * ERR_UNAUTHENTICATED with one message for every cause. Not authentication by itself: the caller
+ * must check a proof from the key (sessions/bound-api-tokens.ts).
+ */
 export async function resolveApiToken(deps: { store: Store; clock: Clock }, presented: string): Promise<{ principal: Principal; jkt: string | null }> {
   const m = TOKEN.exec(presented);
   if (!m) throw unauthenticated();

@@ -4,11 +4,13 @@ import { readConfig } from '../config/index.js';
 import { loadLocalKeyring } from '../crypto/index.js';
 import { isLabkluisError, systemRandom } from '../kernel/index.js';
 import { VERSION } from '../app.js';
+import { accountList, accountReset } from './commands/account.js';
 import { auditVerify } from './commands/audit-verify.js';
 import { demo } from './commands/demo.js';
 import { importFile } from './commands/import.js';
 import { init } from './commands/init.js';
 import { login, logout } from './commands/login.js';
+import { proof } from './commands/proof.js';
 import { serve } from './commands/serve.js';
 import { tokenCreate } from './commands/token.js';
 import { auditOperatorAction } from './operator.js';
@@ -88,14 +90,48 @@ export function program(): Command {
     .requiredOption('--name <handle>', 'a handle such as analyst-07 (not a person\'s name)')
     .option('--instrument <device>', 'for role instrument: the Device id it reports for')
     .option('--ttl-days <days>', 'expiry in days (default 90)', positiveInt('--ttl-days'))
-    .option('--public-key <file>', "the service's DPoP public key (JWK): the token then works only with proofs from it")
-    .action(async (o: { role: string; tenant: string[]; name: string; instrument?: string; ttlDays?: number; publicKey?: string }, cmd: Command) => {
+    .option('--public-key <file>', "the service's DPoP public key (JWK, EC P-256 or Ed25519): the token works only with proofs from it")
+    .option('--new-key <file>', 'or: create a new key pair in this file (mode 0600) for the service, and bind the token to it')
+    .action(async (o: { role: string; tenant: string[]; name: string; instrument?: string; ttlDays?: number; publicKey?: string; newKey?: string }, cmd: Command) => {
       const app = await openApp(paths(cmd));
       try {
         const t = await tokenCreate(app, o);
-        out(`principal ${t.principalId} (${o.role}) created`);
-        out(`token (shown once, expires ${t.expiresAt ?? 'never'}; ${t.bound ? "send as 'Authorization: DPoP <token>' with a proof from the registered key" : 'a bearer token: prefer --public-key'}):`);
+        out(`principal ${t.principalId} (${o.role}, service) created; key thumbprint ${t.jkt}`);
+        out(`token (shown once, expires ${t.expiresAt ?? 'never'}; send as 'Authorization: DPoP <token>' with a proof from the key, see 'labkluis proof'):`);
         out(t.token);
+      } finally {
+        await app.close();
+      }
+    });
+
+  p.command('proof')
+    .description('print a DPoP proof for one request with an API token (for curl and scripts)')
+    .argument('<method>', 'the HTTP method, e.g. GET')
+    .argument('<url>', 'the full URL of the request')
+    .requiredOption('--key <file>', "the service's private key file (see token create --new-key)")
+    .option('--token <token>', 'the API token sent with the request')
+    .action(async (method: string, url: string, o: { key: string; token?: string }) => {
+      out(await proof(method, url, o));
+    });
+
+  const account = p.command('account').description("people's accounts, from the server itself (needs the data directory and keyring)");
+  account.command('reset')
+    .description('remove every factor and session of an account (admins included) and print a one-time enrolment link (24 h)')
+    .argument('<username>', 'the account to reset')
+    .action(async (username: string, _o: unknown, cmd: Command) => {
+      const app = await openApp(paths(cmd));
+      try {
+        await accountReset(app, username, out);
+      } finally {
+        await app.close();
+      }
+    });
+  account.command('list')
+    .description('every account: username, role, status and its sign-in factors (no personal data)')
+    .action(async (_o: unknown, cmd: Command) => {
+      const app = await openApp(paths(cmd));
+      try {
+        await accountList(app, out);
       } finally {
         await app.close();
       }

@@ -49,3 +49,18 @@ export const invalidInput = (message: string, issues: readonly Issue[] = []): La
 export const forbidden = (message: string): LabkluisError => new LabkluisError('ERR_FORBIDDEN', message);
 export const notFound = (message: string): LabkluisError => new LabkluisError('ERR_NOT_FOUND', message);
 export const conflict = (message: string): LabkluisError => new LabkluisError('ERR_CONFLICT', message);
+
+/**
+ * ERR_RATE_LIMITED with the wait a client should honour; the API edge sends it as Retry-After
+ * (RFC 9110 §10.2.3, RFC 6585 §4). Whole seconds, at least one.
+ */
+export class RateLimitedError extends LabkluisError {
+  readonly retryAfterSeconds: number;
+  /** `what` says what was refused; the wait is added to the message. */
+  constructor(what: string, retryAfterMs: number) {
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    super('ERR_RATE_LIMITED', `${what}: try again in ${seconds} s`);
+    this.name = 'RateLimitedError';
+    this.retryAfterSeconds = seconds;
+  }
+}

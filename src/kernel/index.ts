@@ -1,4 +1,5 @@
-export { LabkluisError, isLabkluisError, invalidResource, invalidInput, forbidden, notFound, conflict } from './errors.js';
+export { LabkluisError, RateLimitedError, isLabkluisError, invalidResource, invalidInput, forbidden, notFound, conflict } from './errors.js';
+export { clientNetwork } from './network.js';
 export type { ErrorCode, Issue } from './errors.js';
 export { systemClock, ManualClock } from './clock.js';
 export type { Clock } from './clock.js';

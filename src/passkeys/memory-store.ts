@@ -47,6 +47,15 @@ export class MemoryPasskeyStore implements PasskeyStore {
     return this.#credentials.delete(credentialId);
   }
 
+  async deleteCredentialUnlessLast(principalId: string, credentialId: string): Promise<'deleted' | 'unknown' | 'last'> {
+    const row = this.#credentials.get(credentialId);
+    if (row === undefined || row.principalId !== principalId) return 'unknown';
+    const owned = [...this.#credentials.values()].filter((r) => r.principalId === principalId).length;
+    if (owned <= 1) return 'last';
+    this.#credentials.delete(credentialId);
+    return 'deleted';
+  }
+
   async saveChallenge(row: ChallengeRow): Promise<void> {
     if (this.#challenges.has(row.id)) throw conflict('challenge id already used');
     // Expired challenges are useless; dropping them here keeps a long-running dev server bounded.

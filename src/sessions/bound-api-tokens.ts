@@ -2,7 +2,7 @@
  * API tokens of services bound to a registered DPoP key (RFC 9449 §7 applied to long-lived
  * tokens): `Authorization: DPoP lkt_…` with a proof from that key. The same token sent as a
  * bearer token, or with another key's proof, was copied: it is refused and revoked, and the
- * theft is reported. Tokens made without a key stay bearer tokens (see the README's status).
+ * theft is reported. A token without a key (made before binding was mandatory) opens nothing.
  */
 import { resolveApiToken, type Principal } from '../auth/index.js';
 import { LabkluisError, type Clock } from '../kernel/index.js';
@@ -18,10 +18,7 @@ export async function authenticateApiTokenRequest(
   scheme: 'bearer' | 'dpop', token: string, request: RequestProof,
 ): Promise<Principal> {
   const { principal, jkt } = await resolveApiToken(deps, token);
-  if (jkt === null) {
-    if (scheme !== 'bearer') throw unauthenticated(); // an unbound token has no key to prove
-    return principal;
-  }
+  if (jkt === null) throw unauthenticated(); // no key to prove: a bearer token would be enough to steal
   let reason: string | null = scheme === 'bearer' ? 'missing' : null;
   if (reason === null) {
     try {

@@ -4,12 +4,15 @@
  * StoreReplayCache keeps the keys in the store, so several nodes on one PostgreSQL database
  * refuse a proof any of them has seen.
  *
- * MemoryReplayCache keeps at most `maxEntries` unexpired keys. When it is full it does not
- * evict unexpired keys (that would reopen a replay window for exactly the proofs an attacker
- * wants to replay); it fails closed and throws ERR_STORE, so the request fails with a 503 and
- * the operator sees a capacity problem rather than a flood of false replay alarms.
+ * MemoryReplayCache keeps at most `maxEntries` unexpired keys. The public DPoP routes (sign-in,
+ * enrolment, refresh, device grant) let anyone with a fresh key add entries, so the cap is hard:
+ * when it is full, expired keys are swept first; if it is still full it does not evict
+ * unexpired keys (that would reopen a replay window for exactly the proofs an attacker wants to
+ * replay) but fails closed and refuses the new proof with a RateLimitedError (ERR_RATE_LIMITED,
+ * 429, Retry-After: until the oldest entry expires). That is not a DpopError: the proof is not
+ * at fault, so no session ends and no replay alarm is raised.
  */
-import { LabkluisError, type Clock } from '../kernel/index.js';
+import { RateLimitedError, type Clock } from '../kernel/index.js';
 import type { Store } from '../store/index.js';
 
 export interface ReplayCache {
@@ -50,9 +53,13 @@ export class MemoryReplayCache implements ReplayCache {
   async remember(key: string, expiresAtMs: number): Promise<boolean> {
     if (typeof key !== 'string' || key.length === 0) throw new TypeError('key must be a non-empty string');
     if (!Number.isFinite(expiresAtMs)) throw new TypeError('expiresAtMs must be a finite number');
-    this.#prune(this.#clock.now().getTime());
+    const now = this.#clock.now().getTime();
+    this.#prune(now);
     if (this.#expiry.has(key)) return false;
-    if (this.#expiry.size >= this.#max) throw new LabkluisError('ERR_STORE', 'the DPoP replay cache is full');
+    if (this.#expiry.size >= this.#max) {
+      // Pruned above: the soonest expiry is in the future, and then there is room again.
+      throw new RateLimitedError('too many requests', this.#heap.peek()!.at + 1 - now);
+    }
     this.#expiry.set(key, expiresAtMs);
     this.#heap.push(expiresAtMs, key);
     return true;

@@ -128,7 +128,7 @@ export class Sessions {
         { clock: this.#clock, replay: this.#replay },
       );
     } catch (e) {
-      if (!(e instanceof DpopError)) throw e; // e.g. a full replay cache: a 503, not a refusal
+      if (!(e instanceof DpopError)) throw e; // e.g. a full replay cache: a 429, not a refusal
       if (THEFT_REASONS.has(e.reason)) await this.#theft(claims.sessionId, claims.principalId, e.reason, request);
       else await this.#event('token-refused', claims.principalId, claims.sessionId, e.reason, request);
       throw unauthenticated();

@@ -67,6 +67,8 @@ export interface AccountStore {
   insertAccount(principal: PrincipalRow, account: AccountRow): Promise<void>;
   getAccount(principalId: string): Promise<AccountRow | null>;
   findAccountByUsername(username: string): Promise<AccountRow | null>;
+  /** Every account, by username (the operator's `labkluis account list`). */
+  listAccounts(): Promise<AccountRow[]>;
   /** Whether any person has an account (the first admin is made only while none has). */
   anyAccount(): Promise<boolean>;
   setPasswordHash(principalId: string, passwordHash: string, at: string): Promise<void>; // ERR_NOT_FOUND
@@ -79,6 +81,8 @@ export interface AccountStore {
    * otherwise null. Of two concurrent callers exactly one gets the row.
    */
   consumeEnrolmentLink(secretHash: Buffer, at: string): Promise<EnrolmentLinkRow | null>;
+  /** Marks every unused link of the principal used at `at`, so none of them works any more; returns how many. */
+  voidEnrolmentLinksOf(principalId: string, at: string): Promise<number>;
 
   insertSession(row: SessionRow): Promise<void>;
   getSession(id: string): Promise<SessionRow | null>;

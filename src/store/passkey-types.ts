@@ -58,6 +58,13 @@ export interface PasskeyStore {
   updateCounter(credentialId: string, counter: number, lastUsedAt: string): Promise<boolean>;
   /** Deletes the credential only if it belongs to principalId; returns whether it did. */
   deleteCredential(principalId: string, credentialId: string): Promise<boolean>;
+  /**
+   * The account holder's removal: deletes the credential only if it belongs to principalId and
+   * is not that principal's last one. 'unknown' when it is not theirs (or does not exist),
+   * 'last' when it is their only one (it stays). Atomic per principal: of two concurrent
+   * removals of a principal's last two credentials exactly one succeeds.
+   */
+  deleteCredentialUnlessLast(principalId: string, credentialId: string): Promise<'deleted' | 'unknown' | 'last'>;
 
   /** Inserts a challenge; ERR_CONFLICT when its id exists. */
   saveChallenge(row: ChallengeRow): Promise<void>;

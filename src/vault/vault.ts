@@ -22,8 +22,8 @@ export interface AccountEvent {
   readonly reason?: string; // a stable machine reason: 'key-mismatch', 'idle-timeout', ...
   readonly principalId: string | null;
   readonly sessionId: string | null;
-  /** What the event was done to, when that is not the actor: the account an admin disabled, the alert acknowledged. */
-  readonly subject?: { readonly type: 'Account' | 'Alert'; readonly id: string };
+  /** What the event was done to, when that is not the actor: the account an admin disabled, the alert acknowledged, the passkey removed. */
+  readonly subject?: { readonly type: 'Account' | 'Alert' | 'Passkey'; readonly id: string };
   readonly outcome: 'success' | 'denied' | 'failed';
   readonly errorCode?: ErrorCode;
   readonly ip?: string | null;

@@ -68,7 +68,7 @@ export const enrolPage = page('Set up your account', 'enrol.js', `
 <input id="username" name="username" autocomplete="username" readonly>
 <label for="password">${both('New password', 'Nieuw wachtwoord')}</label>
 <input id="password" name="password" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN_LENGTH}" maxlength="${PASSWORD_MAX_LENGTH}" aria-describedby="password-hint">
-<p id="password-hint" class="hint">At least ${PASSWORD_MIN_LENGTH} characters; several unrelated words work well. Common and leaked passwords are refused.</p>
+<p id="password-hint" class="hint">At least ${PASSWORD_MIN_LENGTH} characters; several unrelated words work well. Passwords on lists of common (often leaked) passwords, and easily guessed ones, are refused.</p>
 <label for="password-again">${both('New password again', 'Nieuw wachtwoord nogmaals')}</label>
 <input id="password-again" name="password-again" type="password" autocomplete="new-password" required>
 <label for="passkey-name">${both('Name for the passkey', 'Naam van de passkey')}</label>

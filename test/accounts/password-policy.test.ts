@@ -3,12 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import { describe, expect, it } from 'vitest';
 import {
+  CONTEXT_WORDS,
   PASSWORD_MAX_LENGTH,
   PASSWORD_MIN_LENGTH,
   checkNewPassword,
   passwordAdvice,
   type PasswordVerdict,
 } from '../../src/accounts/index.js';
+import { COMMON_PASSWORDS_LONG } from '../../src/accounts/common-passwords-long.js';
 import { isLabkluisError } from '../../src/kernel/index.js';
 
 const reasonsOf = (verdict: PasswordVerdict) => (verdict.ok ? [] : verdict.reasons);
@@ -49,6 +51,22 @@ describe('checkNewPassword: common and weak passwords', () => {
     expect(common).not.toContain('wachtwoord123'); // what the Dutch supplement is for
     for (const password of ['Password1234', 'wachtwoord123', 'WACHTWOORD123', 'Welkom123']) {
       expect(reasonsOf(checkNewPassword(password, {})), password).toContain('common');
+    }
+  });
+
+  it('holds more than the 3,000 most common passwords that fit the length rule (ASVS 6.2.4), and refuses them as common', () => {
+    const long = COMMON_PASSWORDS_LONG.filter((p) => [...p].length >= PASSWORD_MIN_LENGTH);
+    expect(new Set(long).size).toBeGreaterThanOrEqual(3_000);
+    // Leaked passwords that look random enough for zxcvbn: only the list catches them.
+    for (const password of ['Mailcreated5240', 'PolniyPizdec0211', 'Sojdlg123aljg', long[2_999]!]) {
+      expect(reasonsOf(checkNewPassword(password, {})), password).toContain('common');
+    }
+  });
+
+  it('refuses passwords built on the words of the trade and the product (ASVS 6.1.2)', () => {
+    expect(CONTEXT_WORDS).toContain('laboratorium');
+    for (const password of ['Labkluis2026!', 'Laboratorium2026', 'uitslagen2026!', 'Bevolkingsonderzoek1']) {
+      expect(checkNewPassword(password, {}).ok, password).toBe(false);
     }
   });
 

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrincipal, issueApiToken } from '../../src/auth/index.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
+import { createDpopProof, generateDpopKey } from '../../src/sessions/index.js';
 import { apiClient, episode, type Episode } from '../support/api.js';
 import * as fhir from '../support/fhir.js';
-import { BACKENDS, createVaultFixture, type VaultFixture } from '../support/vault-fixture.js';
+import { BACKENDS, createVaultFixture, PUBLIC_URL, type VaultFixture } from '../support/vault-fixture.js';
 
 describe.each(BACKENDS)('access rules over the API (%s)', (backend) => {
   let f: VaultFixture;
@@ -37,16 +38,40 @@ describe.each(BACKENDS)('access rules over the API (%s)', (backend) => {
         expect(r.statusCode).toBe(401);
       }
       const deps = { store: f.app.store, clock: systemClock, random: systemRandom };
-      const p = await createPrincipal(deps, { role: 'requester', tenants: [f.tenants.a], displayName: 'revoked-one' });
-      const issued = await issueApiToken(deps, p.id, 1);
-      const read = () => f.server.inject({ method: 'GET', url: `/fhir/Organization/${f.tenants.a}`, headers: { authorization: `Bearer ${issued.token}` } });
-      expect((await read()).statusCode).toBe(200);
-      await f.app.store.revokeApiToken(issued.id, new Date().toISOString());
-      expect((await read()).statusCode).toBe(401);
-      const q = await createPrincipal(deps, { role: 'requester', tenants: [f.tenants.a], displayName: 'disabled-one' });
-      const t2 = await issueApiToken(deps, q.id, 1);
-      await f.app.store.setPrincipalDisabled(q.id, true);
-      expect((await f.server.inject({ method: 'GET', url: `/fhir/Organization/${f.tenants.a}`, headers: { authorization: `Bearer ${t2.token}` } })).statusCode).toBe(401);
+      const path = `/fhir/Organization/${f.tenants.a}`;
+      const service = async (handle: string) => {
+        const p = await createPrincipal(deps, { role: 'requester', tenants: [f.tenants.a], displayName: handle, kind: 'service' });
+        const key = await generateDpopKey();
+        return { p, key, ...(await issueApiToken(deps, p.id, 1, key.jkt)) };
+      };
+      const read = async (t: Awaited<ReturnType<typeof service>>) => (await f.server.inject({
+        method: 'GET', url: path,
+        headers: { authorization: `DPoP ${t.token}`, dpop: await createDpopProof(t.key, { method: 'GET', url: PUBLIC_URL + path, accessToken: t.token, clock: systemClock, random: systemRandom }) },
+      })).statusCode;
+      const revoked = await service('revoked-one');
+      expect(await read(revoked)).toBe(200);
+      await f.app.store.revokeApiToken(revoked.id, new Date().toISOString());
+      expect(await read(revoked)).toBe(401);
+      const disabled = await service('disabled-one');
+      await f.app.store.setPrincipalDisabled(disabled.p.id, true);
+      expect(await read(disabled)).toBe(401);
+    });
+
+    it('refuses an API token that is not bound to a key, whichever way it is sent', async () => {
+      // A row as tokens were stored before binding became mandatory: no key to prove, so no access.
+      const deps = { store: f.app.store, clock: systemClock, random: systemRandom };
+      const p = await createPrincipal(deps, { role: 'requester', tenants: [f.tenants.a], displayName: 'unbound-one', kind: 'service' });
+      const key = await generateDpopKey();
+      const issued = await issueApiToken(deps, p.id, 1, key.jkt);
+      const row = (await f.app.store.getApiToken(issued.id))!;
+      const legacy = { ...row, id: 'unboundtoken2345', jkt: null };
+      await f.app.store.insertApiToken(legacy);
+      const token = `lkt_${legacy.id}.${issued.token.split('.')[1]}`;
+      const path = `/fhir/Organization/${f.tenants.a}`;
+      expect((await f.server.inject({ method: 'GET', url: path, headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(401);
+      const proof = await createDpopProof(key, { method: 'GET', url: PUBLIC_URL + path, accessToken: token, clock: systemClock, random: systemRandom });
+      expect((await f.server.inject({ method: 'GET', url: path, headers: { authorization: `DPoP ${token}`, dpop: proof } })).statusCode).toBe(401);
+      await expect(issueApiToken(deps, p.id, 1, null as unknown as string)).rejects.toMatchObject({ code: 'ERR_INVALID_INPUT' });
     });
 
     it('answers unknown routes and resource types with a 404 OperationOutcome', async () => {

@@ -47,7 +47,7 @@ describe.each(BACKENDS)('NEN 7513 audit of every access (%s)', (backend) => {
     const before = (await f.app.store.auditHead()).size;
     const r = await f.server.inject({
       method: 'GET', url: `/fhir/${ep.report}`,
-      headers: { authorization: `Bearer ${f.tokens.validator2}`, 'x-labkluis-tenant': f.tenants.a, 'user-agent': 'labkluis-test/1', 'x-purpose-of-use': 'HQUALIMP' },
+      headers: { ...(await f.credential('validator2', 'GET', `/fhir/${ep.report}`)), 'x-labkluis-tenant': f.tenants.a, 'user-agent': 'labkluis-test/1', 'x-purpose-of-use': 'HQUALIMP' },
     });
     expect(r.statusCode).toBe(200);
     const [e] = (await entries(f)).slice(before);

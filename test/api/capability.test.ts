@@ -56,7 +56,7 @@ describe('CapabilityStatement', () => {
       expect(codes).not.toContain('delete');
       expect(codes).not.toContain('history-instance');
     }
-    const del = await f.server.inject({ method: 'DELETE', url: `/fhir/Organization/${f.tenants.a}`, headers: { authorization: `Bearer ${f.tokens.admin}` } });
+    const del = await f.server.inject({ method: 'DELETE', url: `/fhir/Organization/${f.tenants.a}`, headers: await f.credential('admin', 'DELETE', `/fhir/Organization/${f.tenants.a}`) });
     expect(del.statusCode).toBe(404);
     expect(JSON.parse(del.body).resourceType).toBe('OperationOutcome');
   });

@@ -18,7 +18,7 @@ import type { AccountEvent } from '../../src/vault/index.js';
 import { runCli } from '../support/cli.js';
 import { SoftAuthenticator } from '../support/soft-authenticator.js';
 import { createTempDir, type TempDir } from '../support/tmp.js';
-import { BACKENDS, createVaultFixture, PUBLIC_URL, type VaultFixture } from '../support/vault-fixture.js';
+import { BACKENDS, createVaultFixture, PUBLIC_URL, type VaultFixture, type Who } from '../support/vault-fixture.js';
 
 const RP = { origin: PUBLIC_URL, rpId: new URL(PUBLIC_URL).hostname };
 const GOOD_PASSWORD = 'zonnebloem-fietsbel-kaasschaaf-7';
@@ -34,7 +34,8 @@ interface Person {
 interface CallOptions {
   readonly key?: DpopKey;
   readonly accessToken?: string;
-  readonly bearer?: string;
+  /** Send the fixture's DPoP-bound API token of this service principal. */
+  readonly service?: Who;
   readonly ip?: string;
 }
 
@@ -47,7 +48,7 @@ describe.each(BACKENDS)('device sign-in for the CLI (%s)', (backend) => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (o.key) headers.dpop = await createDpopProof(o.key, { method, url: `${PUBLIC_URL}${path}`, ...(o.accessToken ? { accessToken: o.accessToken } : {}), clock: systemClock, random: systemRandom });
     if (o.accessToken) headers.authorization = `DPoP ${o.accessToken}`;
-    if (o.bearer) headers.authorization = `Bearer ${o.bearer}`;
+    if (o.service) Object.assign(headers, await f.credential(o.service, method, path));
     const res = await f.server.inject({ method, url: path, headers, ...(body === undefined ? {} : { payload: JSON.stringify(body) }), ...(o.ip ? { remoteAddress: o.ip } : {}) });
     return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : null, text: res.body };
   };
@@ -206,7 +207,7 @@ describe.each(BACKENDS)('device sign-in for the CLI (%s)', (backend) => {
     const cli = await generateDpopKey();
     const s = await start(cli);
     for (const path of ['/auth/device/approve', '/auth/device/deny']) {
-      const r = await call('POST', path, { userCode: s.userCode }, { bearer: f.tokens.admin });
+      const r = await call('POST', path, { userCode: s.userCode }, { service: 'admin' });
       expect(r.status).toBe(403);
     }
     expect((await poll(cli, s.deviceCode)).body).toEqual({ error: 'authorization_pending' });
@@ -301,7 +302,7 @@ describe.each(BACKENDS)('device sign-in for the CLI (%s)', (backend) => {
       expect(r.text).not.toContain('script');
     }
     // For signed-in people only.
-    expect((await call('POST', '/auth/device/lookup', { userCode: denied.userCode }, { bearer: f.tokens.admin })).status).toBe(403);
+    expect((await call('POST', '/auth/device/lookup', { userCode: denied.userCode }, { service: 'admin' })).status).toBe(403);
     expect((await call('POST', '/auth/device/lookup', { userCode: denied.userCode })).status).toBe(401);
     // Looking up unknown codes counts as guessing, like approving them (three so far).
     const statuses: number[] = [];

@@ -113,7 +113,7 @@ describe.each(BACKENDS)('break-glass and access hygiene (%s)', (backend) => {
     const admin = await person('admin', ['*']);
     expect((await call(admin, 'POST', '/auth/break-glass', { patient: ep.pseudonym, reason: 'Synthetic test: admin curiosity' }, tenant)).status).toBe(403);
     const viaToken = await f.server.inject({
-      method: 'POST', url: '/auth/break-glass', headers: { authorization: `Bearer ${f.tokens.registrar}`, 'content-type': 'application/json', ...tenant },
+      method: 'POST', url: '/auth/break-glass', headers: { ...(await f.credential('registrar', 'POST', '/auth/break-glass')), 'content-type': 'application/json', ...tenant },
       payload: JSON.stringify({ patient: ep.pseudonym, reason: 'Synthetic test: service principal' }),
     });
     expect(viaToken.statusCode).toBe(403);
@@ -137,7 +137,7 @@ describe.each(BACKENDS)('break-glass and access hygiene (%s)', (backend) => {
     expect(stale.text).not.toContain(ep.person.family);
     expect((await call(registrar, 'GET', `/fhir/Patient?_id=${ep.pseudonym}`, undefined, tenant)).status).toBe(200);
     // An API token cannot step up: it reveals one person at a time.
-    const viaToken = await f.server.inject({ method: 'GET', url: both, headers: { authorization: `Bearer ${f.tokens.registrar}`, ...tenant } });
+    const viaToken = await f.server.inject({ method: 'GET', url: both, headers: { ...(await f.credential('registrar', 'GET', both)), ...tenant } });
     expect(viaToken.statusCode).toBe(403);
   });
 

@@ -99,7 +99,7 @@ describe.each(BACKENDS)('session tokens over HTTP (%s)', (backend) => {
     expect((await f.app.store.accounts.getSession(pair.sessionId))!.revokedReason).toBe('account-disabled');
   });
 
-  it('API tokens still work as bearer tokens for service principals', async () => {
+  it('service principals read with their DPoP-bound API tokens', async () => {
     const res = await apiClient(f).get('registrar', `/fhir/${ep.patient}`, { tenant: f.tenants.a });
     expect(res.status).toBe(200);
   });
@@ -144,8 +144,17 @@ describe.each(BACKENDS)('API tokens bound to a service key (%s)', (backend) => {
     expect((await f.app.store.getApiToken(t.id))!.revokedAt).not.toBeNull();
   });
 
-  it('an unbound token cannot be presented as DPoP (it has no key to prove)', async () => {
-    expect((await get(`DPoP ${f.tokens.registrar}`, await proofFor(await generateDpopKey(), f.tokens.registrar))).statusCode).toBe(401);
-    expect((await get(`Bearer ${f.tokens.registrar}`)).statusCode).toBe(200);
+  it('a proof for another request (method or URL) is refused and revokes the token', async () => {
+    const t = await bound();
+    const elsewhere = await createDpopProof(t.key, { method: 'GET', url: `${PUBLIC_URL}/fhir/Patient`, accessToken: t.token, clock: systemClock, random: systemRandom });
+    expect((await get(`DPoP ${t.token}`, elsewhere)).statusCode).toBe(401);
+    expect((await f.app.store.getApiToken(t.id))!.revokedAt).not.toBeNull();
+  });
+
+  it('a proof for another token (ath) does not open this one', async () => {
+    const t = await bound();
+    const other = await bound();
+    const forOther = await createDpopProof(t.key, { method: 'GET', url: `${PUBLIC_URL}/fhir/${ep.patient}`, accessToken: other.token, clock: systemClock, random: systemRandom });
+    expect((await get(`DPoP ${t.token}`, forOther)).statusCode).toBe(401);
   });
 });

@@ -149,7 +149,7 @@ describe.each(BACKENDS)('sign-in over HTTP (%s)', (backend) => {
     const dirk = await enrol(inv.enrolmentUrl, 'reg-dirk', inv.principalId);
     const r = await call('POST', '/auth/accounts', { username: 'reg-eve', displayName: 'Test eve', role: 'admin', tenants: ['*'] }, { key: dirk.key, accessToken: dirk.tokens.accessToken });
     expect(r.status).toBe(403);
-    const viaApiToken = await f.server.inject({ method: 'POST', url: '/auth/accounts', headers: { authorization: `Bearer ${f.tokens.admin}`, 'content-type': 'application/json' }, payload: JSON.stringify({ username: 'reg-eve', displayName: 'Test eve', role: 'admin', tenants: ['*'] }) });
+    const viaApiToken = await f.server.inject({ method: 'POST', url: '/auth/accounts', headers: { ...(await f.credential('admin', 'POST', '/auth/accounts')), 'content-type': 'application/json' }, payload: JSON.stringify({ username: 'reg-eve', displayName: 'Test eve', role: 'admin', tenants: ['*'] }) });
     expect(viaApiToken.statusCode).toBe(403);
     expect(await f.app.store.accounts.findAccountByUsername('reg-eve')).toBeNull();
   });
@@ -191,6 +191,16 @@ describe.each(BACKENDS)('sign-in over HTTP (%s)', (backend) => {
     expect(own.status).toBe(403);
   });
 
+  it('enrolling through one link voids every other unused link of the account', async () => {
+    const inv = await invite('reg-ines');
+    await stepUp(admin);
+    const second = await call('POST', `/auth/accounts/${inv.principalId}/enrolment-link`, {}, { key: admin.key, accessToken: admin.tokens.accessToken });
+    expect(second.status, second.text).toBe(200);
+    await enrol(second.body.enrolmentUrl, 'reg-ines', inv.principalId);
+    const secret = inv.enrolmentUrl.split('#')[1]!;
+    expect((await call('POST', '/auth/enrol/start', { secret })).status).toBe(401);
+  });
+
   it('signs out: the session ends and its tokens are refused', async () => {
     const inv = await invite('reg-gijs');
     const gijs = await enrol(inv.enrolmentUrl, 'reg-gijs', inv.principalId);
@@ -201,7 +211,7 @@ describe.each(BACKENDS)('sign-in over HTTP (%s)', (backend) => {
 
   it('the local operator is not a person: the importer cannot use the person routes', async () => {
     expect(localImporter('x').authMethod).toBe('local-cli');
-    const r = await f.server.inject({ method: 'GET', url: '/auth/sessions', headers: { authorization: `Bearer ${f.tokens.registrar}` } });
+    const r = await f.server.inject({ method: 'GET', url: '/auth/sessions', headers: await f.credential('registrar', 'GET', '/auth/sessions') });
     expect(r.statusCode).toBe(403);
   });
 });

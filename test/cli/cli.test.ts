@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateDpopKey } from '../../src/sessions/index.js';
+import { systemClock } from '../../src/kernel/index.js';
+import { generateDpopKey, loadDpopKey, MemoryReplayCache, verifyDpopProof } from '../../src/sessions/index.js';
 import { runCli } from '../support/cli.js';
 import * as fhir from '../support/fhir.js';
 import { createTempDir, type TempDir } from '../support/tmp.js';
@@ -80,16 +81,61 @@ describe('labkluis token create and import', () => {
     tenant = (JSON.parse(readFileSync(join(tmp.path, 'demo-tokens.json'), 'utf8')) as { requester: { tenant: string }[] }).requester[0]!.tenant;
   });
 
-  it('prints a token once and refuses a bad role with one line', async () => {
-    const ok = await cli('token', 'create', '--role', 'analyst', '--tenant', '*', '--name', 'analyst-07');
+  it('prints a token once, bound to a new key file, and refuses a bad role with one line', async () => {
+    const keyFile = join(tmp.path, 'analyst-07.key.json');
+    const ok = await cli('token', 'create', '--role', 'analyst', '--tenant', '*', '--name', 'analyst-07', '--new-key', keyFile);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/^lkt_[a-z2-7]{16}\.[A-Za-z0-9_-]{43}$/m);
-    const bad = await cli('token', 'create', '--role', 'overlord', '--tenant', '*', '--name', 'x-1');
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const id = /lkt_([a-z2-7]{16})\./.exec(ok.stdout)![1]!;
+    const db = new Database(join(data, 'labkluis.sqlite'), { readonly: true });
+    try {
+      const row = db.prepare('SELECT t.jkt, p.kind FROM core_api_tokens t JOIN core_principals p ON p.id = t.principal_id WHERE t.id = ?').get(id) as { jkt: string; kind: string };
+      expect(row.jkt).toBe((await loadDpopKey(keyFile)).jkt);
+      expect(row.kind).toBe('service');
+    } finally {
+      db.close();
+    }
+    const bad = await cli('token', 'create', '--role', 'overlord', '--tenant', '*', '--name', 'x-1', '--new-key', join(tmp.path, 'x-1.json'));
     expect(bad.code).toBe(2);
     oneLine(bad.stderr);
     expect(bad.stderr).toMatch(/unknown role/);
-    const requesterStar = await cli('token', 'create', '--role', 'requester', '--tenant', '*', '--name', 'gp-1');
+    expect(existsSync(join(tmp.path, 'x-1.json'))).toBe(false); // no key file left for a principal that was never made
+    const requesterStar = await cli('token', 'create', '--role', 'requester', '--tenant', '*', '--name', 'gp-1', '--new-key', join(tmp.path, 'gp-1.json'));
     expect(requesterStar.code).toBe(2);
+  });
+
+  it('refuses a token without a key, and never overwrites a key file', async () => {
+    const before = rows('core_api_tokens');
+    const keyless = await cli('token', 'create', '--role', 'analyst', '--tenant', '*', '--name', 'analyst-08');
+    expect(keyless.code).toBe(2);
+    oneLine(keyless.stderr);
+    expect(keyless.stderr).toMatch(/--public-key|--new-key/);
+    const existing = join(tmp.path, 'analyst-07.key.json');
+    const content = readFileSync(existing);
+    const clash = await cli('token', 'create', '--role', 'analyst', '--tenant', '*', '--name', 'analyst-09', '--new-key', existing);
+    expect(clash.code).toBe(2);
+    expect(readFileSync(existing).equals(content)).toBe(true);
+    expect(rows('core_api_tokens')).toBe(before);
+  });
+
+  it('prints a DPoP proof for one request with the key file, and refuses a bad method or URL', async () => {
+    const keyFile = join(tmp.path, 'analyst-07.key.json');
+    const token = 'lkt_aaaaaaaaaaaaaaaa.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+    const url = 'https://lab.example/fhir/Observation?code=x';
+    const r = await cli('proof', '--key', keyFile, '--token', token, 'GET', url);
+    expect(r.code).toBe(0);
+    const key = await loadDpopKey(keyFile);
+    const checked = await verifyDpopProof(
+      { proof: r.stdout.trim(), method: 'GET', url, accessToken: token, expectedJkt: key.jkt },
+      { clock: systemClock, replay: new MemoryReplayCache({ clock: systemClock }) },
+    );
+    expect(checked.jkt).toBe(key.jkt);
+    for (const args of [['G E T', url], ['GET', '/fhir/Observation'], ['GET', 'ftp://lab.example/x']]) {
+      const bad = await cli('proof', '--key', keyFile, ...args);
+      expect(bad.code).toBe(2);
+      oneLine(bad.stderr);
+    }
   });
 
   it('binds a token to a service public key, and refuses a private key file or a foreign key type', async () => {

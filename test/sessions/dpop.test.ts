@@ -5,7 +5,7 @@
 import { createPrivateKey, sign, type JsonWebKey } from 'node:crypto';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CompactSign, generateKeyPair, exportJWK, type CryptoKey } from 'jose';
-import { ManualClock, isLabkluisError } from '../../src/kernel/index.js';
+import { ManualClock, RateLimitedError, isLabkluisError } from '../../src/kernel/index.js';
 import {
   DPOP_FAILURE_REASONS, MemoryReplayCache, accessTokenHash, createDpopProof, generateDpopKey, isDpopError,
   jwkThumbprint, normaliseHtu, verifyDpopProof, type DpopKey, type DpopProofInput, type ReplayCache,
@@ -119,11 +119,11 @@ describe('verifyDpopProof', () => {
     expect(calls).toEqual([[`${keyA.jkt}:${v.jti}`, (NOW_S + 60) * 1000]]);
   });
 
-  it('fails closed when the replay cache is full (ERR_STORE, not a replay alarm)', async () => {
+  it('fails closed when the replay cache is full (ERR_RATE_LIMITED, not a replay alarm)', async () => {
     const tiny = new MemoryReplayCache({ clock, maxEntries: 1 });
     await verifyDpopProof({ proof: await craft(), method: 'GET', url: HTU }, { clock, replay: tiny });
     const err = await verifyDpopProof({ proof: await craft(), method: 'GET', url: HTU }, { clock, replay: tiny }).catch((e: unknown) => e);
-    expect(isLabkluisError(err, 'ERR_STORE')).toBe(true);
+    expect(isLabkluisError(err, 'ERR_RATE_LIMITED')).toBe(true);
     expect(isDpopError(err)).toBe(false);
   });
 
@@ -298,7 +298,8 @@ describe('MemoryReplayCache', () => {
     await cache.remember('a', t + 100);
     await cache.remember('b', t + 10_000);
     const full = await cache.remember('c', t + 10_000).catch((e: unknown) => e);
-    expect(isLabkluisError(full, 'ERR_STORE')).toBe(true);
+    expect(isLabkluisError(full, 'ERR_RATE_LIMITED')).toBe(true);
+    expect((full as RateLimitedError).retryAfterSeconds).toBe(1); // 'a' expires after 100 ms
     expect(await cache.remember('a', t + 100)).toBe(false); // not evicted
     clock.advance(101);
     expect(await cache.remember('c', t + 10_000)).toBe(true);

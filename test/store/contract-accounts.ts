@@ -57,6 +57,22 @@ export function describeAccountContract(ctx: ContractContext): void {
       expect(await accounts().findAccountByUsername(a.username)).toEqual(a);
       expect(await accounts().findAccountByUsername(rid('nobody'))).toBeNull();
     });
+    it('lists every account by username', async () => {
+      const { store, cleanup } = await ctx.fresh();
+      try {
+        expect(await store.accounts.listAccounts()).toEqual([]);
+        const made: AccountRow[] = [];
+        for (const username of ['zeta.lab', 'alpha-lab', 'mid_lab']) {
+          const p = principalRow({ kind: 'human' });
+          const a = account(p.id, { username });
+          await store.accounts.insertAccount(p, a);
+          made.push(a);
+        }
+        expect(await store.accounts.listAccounts()).toEqual([...made].sort((x, y) => (x.username < y.username ? -1 : 1)));
+      } finally {
+        await cleanup();
+      }
+    });
     it('refuses a taken username with ERR_CONFLICT and leaves no principal behind', async () => {
       const { a } = await newAccount();
       const p2 = principalRow({ kind: 'human' });
@@ -92,6 +108,23 @@ export function describeAccountContract(ctx: ContractContext): void {
       await accounts().insertEnrolmentLink(expired);
       expect(await accounts().consumeEnrolmentLink(expired.secretHash, T2)).toBeNull(); // expiry is exclusive
       expect(await accounts().consumeEnrolmentLink(expired.secretHash, LATER)).toBeNull();
+    });
+    it("are voided together: every unused link of one principal, and no one else's", async () => {
+      const { p } = await newAccount();
+      const { p: other } = await newAccount();
+      const used = link(p.id);
+      const open = [link(p.id), link(p.id, { purpose: 'reset' })];
+      const others = link(other.id);
+      for (const l of [used, ...open, others]) await accounts().insertEnrolmentLink(l);
+      await accounts().consumeEnrolmentLink(used.secretHash, T0);
+      expect(await accounts().voidEnrolmentLinksOf(p.id, T1)).toBe(2);
+      for (const l of open) {
+        expect(await accounts().getEnrolmentLink(l.secretHash)).toEqual({ ...l, usedAt: T1 });
+        expect(await accounts().consumeEnrolmentLink(l.secretHash, T1)).toBeNull();
+      }
+      expect(await accounts().getEnrolmentLink(used.secretHash)).toEqual({ ...used, usedAt: T0 }); // the first use stands
+      expect(await accounts().consumeEnrolmentLink(others.secretHash, T1)).toEqual({ ...others, usedAt: T1 });
+      expect(await accounts().voidEnrolmentLinksOf(p.id, T2)).toBe(0);
     });
     it('of two concurrent consumers exactly one wins', async () => {
       const { p } = await newAccount();

@@ -119,6 +119,34 @@ export function describePasskeyCases(subject: PasskeySubject): void {
       expect(await passkeys().deleteCredential(row.principalId, row.credentialId)).toBe(false);
     });
 
+    it("are removed by their holder, but never the holder's last one; another's is unknown", async () => {
+      const first = await saved();
+      const principal = first.principalId;
+      const second = credential(principal, { createdAt: T1 });
+      await passkeys().saveCredential(second);
+      const stranger = await subject.newPrincipal();
+      expect(await passkeys().deleteCredentialUnlessLast(stranger, first.credentialId)).toBe('unknown');
+      expect(await passkeys().deleteCredentialUnlessLast(principal, randomBytes(16).toString('base64url'))).toBe('unknown');
+      expect(await passkeys().deleteCredentialUnlessLast(principal, first.credentialId)).toBe('deleted');
+      expect(await passkeys().deleteCredentialUnlessLast(principal, first.credentialId)).toBe('unknown');
+      expect(await passkeys().deleteCredentialUnlessLast(principal, second.credentialId)).toBe('last');
+      expect(await passkeys().listCredentials(principal)).toEqual([second]);
+    });
+
+    it('of concurrent removals of the last two exactly one succeeds', async () => {
+      for (let round = 0; round < 3; round++) {
+        const a = await saved();
+        const b = credential(a.principalId, { createdAt: T1 });
+        await passkeys().saveCredential(b);
+        const results = await Promise.all([
+          passkeys().deleteCredentialUnlessLast(a.principalId, a.credentialId),
+          passkeys().deleteCredentialUnlessLast(a.principalId, b.credentialId),
+        ]);
+        expect([...results].sort()).toEqual(['deleted', 'last']);
+        expect(await passkeys().listCredentials(a.principalId)).toHaveLength(1);
+      }
+    });
+
     it('hand out copies: changing the saved or a returned row does not change the store', async () => {
       const row = credential(await subject.newPrincipal(), { publicKey: Buffer.from([1, 2, 3]) });
       await passkeys().saveCredential(row);

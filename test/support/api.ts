@@ -1,5 +1,6 @@
 /**
- * Talks to the real Fastify server in-process (inject), as the HTTP clients of each role would.
+ * Talks to the real Fastify server in-process (inject), as the HTTP clients of each role would:
+ * each request carries the role's DPoP-bound API token and a fresh proof from its key.
  */
 import type { VaultFixture, Who } from './vault-fixture.js';
 import * as fhir from './fhir.js';
@@ -19,8 +20,9 @@ export interface CallOptions {
 
 export function apiClient(f: VaultFixture) {
   const call = async (who: Who | null, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown, o: CallOptions = {}): Promise<Reply> => {
-    const headers: Record<string, string> = { 'content-type': 'application/fhir+json', ...(o.headers ?? {}) };
-    if (who) headers.authorization = `Bearer ${f.tokens[who]}`;
+    const headers: Record<string, string> = {
+      'content-type': 'application/fhir+json', ...(who ? await f.credential(who, method, url) : {}), ...(o.headers ?? {}),
+    };
     if (o.tenant) headers['x-labkluis-tenant'] = o.tenant;
     const res = await f.server.inject({
       method, url, headers,

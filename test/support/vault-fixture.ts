@@ -13,6 +13,7 @@ import { createApp, createLogger, type App } from '../../src/app.js';
 import { createPrincipal, issueApiToken, localImporter } from '../../src/auth/index.js';
 import { createLocalKeyring, type Kms } from '../../src/crypto/index.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
+import { createDpopProof, generateDpopKey, type DpopKey } from '../../src/sessions/index.js';
 import type { StoreConfig } from '../../src/config/index.js';
 import { AGB_SYSTEM, HTEST, ORGANIZATION_KIND_SYSTEM } from '../../src/domain/index.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
@@ -35,9 +36,13 @@ export interface VaultFixture {
   readonly dataDir: string;
   readonly origin: string;
   readonly tenants: { readonly a: string; readonly b: string };
+  /** Each principal's API token, bound to keys[who]: send it with credential(who, …). */
   readonly tokens: Readonly<Record<Who, string>>;
+  readonly keys: Readonly<Record<Who, DpopKey>>;
   readonly principalIds: Readonly<Record<Who, string>>;
   readonly instrumentDevice: string;
+  /** Authorization and DPoP headers for one request by `who` (path as sent, e.g. '/fhir/Patient?x=1'). */
+  credential(who: Who, method: string, path: string): Promise<Record<string, string>>;
   /** Runs SQL directly against the database, bypassing the vault. */
   rawSql(sql: string): Promise<unknown[]>;
   cleanup(): Promise<void>;
@@ -91,12 +96,19 @@ export async function createVaultFixture(
     admin: { role: 'admin', tenants: ['*'] },
   };
   const tokens = {} as Record<Who, string>;
+  const keys = {} as Record<Who, DpopKey>;
   const principalIds = {} as Record<Who, string>;
   for (const [who, s] of Object.entries(spec) as [Who, (typeof spec)[Who]][]) {
     const p = await createPrincipal(deps, { role: s.role, tenants: s.tenants, displayName: who.toLowerCase(), instrument: s.instrument ?? null });
-    tokens[who] = (await issueApiToken(deps, p.id, 1)).token;
+    keys[who] = await generateDpopKey();
+    tokens[who] = (await issueApiToken(deps, p.id, 1, keys[who].jkt)).token;
     principalIds[who] = p.id;
   }
+  const base = options.publicUrl ?? PUBLIC_URL;
+  const credential = async (who: Who, method: string, path: string): Promise<Record<string, string>> => ({
+    authorization: `DPoP ${tokens[who]}`,
+    dpop: await createDpopProof(keys[who], { method, url: new URL(path, base).href, accessToken: tokens[who], clock: systemClock, random: systemRandom }),
+  });
 
   let sqlite: Database.Database | null = null;
   let pgClient: pg.Client | null = null;
@@ -114,7 +126,7 @@ export async function createVaultFixture(
   };
 
   return {
-    backend, app, server, kms, dataDir, origin, tenants, tokens, principalIds, instrumentDevice, rawSql,
+    backend, app, server, kms, dataDir, origin, tenants, tokens, keys, credential, principalIds, instrumentDevice, rawSql,
     cleanup: async () => {
       await server.close();
       await app.close().catch(() => {});

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AuditEntry } from '../../src/audit/index.js';
-import { localImporter } from '../../src/auth/index.js';
-import { isLabkluisError } from '../../src/kernel/index.js';
+import { localImporter, resolveApiToken } from '../../src/auth/index.js';
+import { isLabkluisError, systemClock } from '../../src/kernel/index.js';
 import type { AccessContext } from '../../src/vault/index.js';
 import * as fhir from '../support/fhir.js';
 import { BACKENDS, createVaultFixture, type VaultFixture } from '../support/vault-fixture.js';
@@ -106,7 +106,7 @@ describe.each(BACKENDS)('batched transactions (%s)', (backend) => {
   });
 
   it('runs a bundle with an update on its own, after the bundles before it have committed', async () => {
-    const registrar = await f.app.authenticate(f.tokens.registrar);
+    const registrar = (await resolveApiToken({ store: f.app.store, clock: systemClock }, f.tokens.registrar)).principal;
     const ctx = f.app.vault.context(registrar, { tenant: f.tenants.a, ip: 'local', userAgent: 'labkluis-test' });
     const created = await f.app.vault.transaction(ctx, fhir.intakeBundle().bundle);
     const specimenId = created.entry!.map((e) => e.response!.location!).find((l) => l.startsWith('Specimen/'))!.split('/')[1]!;

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueApiToken } from '../../src/auth/index.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
+import { createDpopProof } from '../../src/sessions/index.js';
 import { apiClient, episode, type Episode } from '../support/api.js';
-import { BACKENDS, createVaultFixture, type VaultFixture } from '../support/vault-fixture.js';
+import { BACKENDS, createVaultFixture, PUBLIC_URL, type VaultFixture } from '../support/vault-fixture.js';
 
 describe.each(BACKENDS)('records cannot be swapped or replayed in the database (%s)', (backend) => {
   let f: VaultFixture;
@@ -41,8 +42,11 @@ describe.each(BACKENDS)('records cannot be swapped or replayed in the database (
   });
 
   it('refuses an expired token', async () => {
-    const expired = await issueApiToken({ store: f.app.store, clock: systemClock, random: systemRandom }, f.principalIds.requesterA, 0);
-    const r = await f.server.inject({ method: 'GET', url: `/fhir/${two.patient}`, headers: { authorization: `Bearer ${expired.token}` } });
+    const key = f.keys.requesterA;
+    const expired = await issueApiToken({ store: f.app.store, clock: systemClock, random: systemRandom }, f.principalIds.requesterA, 0, key.jkt);
+    const url = `/fhir/${two.patient}`;
+    const dpop = await createDpopProof(key, { method: 'GET', url: PUBLIC_URL + url, accessToken: expired.token, clock: systemClock, random: systemRandom });
+    const r = await f.server.inject({ method: 'GET', url, headers: { authorization: `DPoP ${expired.token}`, dpop } });
     expect(r.statusCode).toBe(401);
   });
 });

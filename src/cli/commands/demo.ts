@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Bundle } from 'fhir/r4.js';
 import { dirname, join } from 'node:path';
 import { generateDemo } from '../../demo/index.js';
@@ -20,7 +20,7 @@ export interface DemoOptions {
   readonly port: number;
 }
 
-interface DemoToken { readonly handle: string; readonly tenant: string; readonly token: string }
+interface DemoToken { readonly handle: string; readonly tenant: string; readonly token: string; readonly key?: string }
 type DemoTokens = Record<string, DemoToken[]>;
 
 /** Episodes handed to the vault at a time (the progress bar moves per slice). */
@@ -28,7 +28,8 @@ const DEMO_SLICE = 64;
 
 /**
  * Loads the synthetic demo into a vault (initialising one on SQLite if there is none), once.
- * Demo tokens go to demo-tokens.json beside the data directory, never inside it.
+ * Demo tokens go to demo-tokens.json beside the data directory, never inside it, and each
+ * token's DPoP key to demo-keys/<handle>.json (mode 0600): a token works only with its key.
  */
 export async function demo(paths: Paths, o: DemoOptions, out: (line: string) => void): Promise<void> {
   if (!existsSync(configPath(paths.dataDir))) await init(paths, { store: 'sqlite' }, out);
@@ -64,7 +65,10 @@ export async function demo(paths: Paths, o: DemoOptions, out: (line: string) => 
         }
       }
       bar.stop();
-      const tokens = await demoTokens(app, data.organizations.map((org) => org.id!));
+      const keyDir = join(dirname(paths.dataDir), 'demo-keys');
+      rmSync(keyDir, { recursive: true, force: true }); // keys of an earlier demo vault bind nothing here
+      mkdirSync(keyDir, { recursive: true, mode: 0o700 });
+      const tokens = await demoTokens(app, keyDir, data.organizations.map((org) => org.id!));
       writeFileSync(tokenFile, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
       out(`demo loaded: ${data.organizations.length} tenants, ${data.bundles.length} synthetic patients, ${resources} resources in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } else {
@@ -76,7 +80,12 @@ export async function demo(paths: Paths, o: DemoOptions, out: (line: string) => 
       for (const [role, list] of Object.entries(tokens)) {
         for (const t of list) out(`  ${role.padEnd(16)} ${t.handle.padEnd(20)} tenant ${t.tenant.padEnd(26)} ${t.token}`);
       }
-      out('  send: Authorization: Bearer <token>; lab staff act for several tenants: add X-Labkluis-Tenant: <tenant>');
+      if (Object.values(tokens).flat().some((t) => t.key === undefined)) {
+        out('  these tokens predate key binding and open nothing: remove .labkluis and run again for a fresh demo');
+      } else {
+        out(`  send: Authorization: DPoP <token> and DPoP: $(labkluis proof --key ${join(dirname(paths.dataDir), 'demo-keys')}/<handle>.json --token <token> <METHOD> <URL>)`);
+        out('  lab staff act for several tenants: add X-Labkluis-Tenant: <tenant>');
+      }
     }
   } catch (e) {
     await app.close();
@@ -86,11 +95,12 @@ export async function demo(paths: Paths, o: DemoOptions, out: (line: string) => 
   else await app.close();
 }
 
-async function demoTokens(app: Awaited<ReturnType<typeof openApp>>, tenants: string[]): Promise<DemoTokens> {
+async function demoTokens(app: Awaited<ReturnType<typeof openApp>>, keyDir: string, tenants: string[]): Promise<DemoTokens> {
   const out: DemoTokens = {};
   const add = async (role: string, handle: string, tenant: string, instrument?: string) => {
-    const t = await tokenCreate(app, { role, tenant: [tenant], name: handle, ttlDays: 30, ...(instrument ? { instrument } : {}) });
-    (out[role] ??= []).push({ handle, tenant, token: t.token });
+    const key = join(keyDir, `${handle}.json`);
+    const t = await tokenCreate(app, { role, tenant: [tenant], name: handle, ttlDays: 30, newKey: key, ...(instrument ? { instrument } : {}) });
+    (out[role] ??= []).push({ handle, tenant, token: t.token, key });
   };
   for (const role of ['registrar', 'analyst', 'validator', 'security-officer', 'admin']) await add(role, `demo-${role}`, '*');
   await add('validator', 'demo-validator-2', '*');

@@ -1,7 +1,8 @@
-import { createPrincipal, issueApiToken } from '../../auth/index.js';
 import { readFileSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { createPrincipal, issueApiToken } from '../../auth/index.js';
 import { invalidInput, systemClock, systemRandom } from '../../kernel/index.js';
-import { jwkThumbprint } from '../../sessions/index.js';
+import { generateDpopKey, jwkThumbprint, saveDpopKey } from '../../sessions/index.js';
 import type { App } from '../../app.js';
 import { auditOperatorAction } from '../operator.js';
 
@@ -13,15 +14,39 @@ export interface TokenCreateOptions {
   readonly ttlDays?: number | null;
   /** Path of the service's DPoP public key (a JWK, EC P-256 or Ed25519): the token is bound to it. */
   readonly publicKey?: string;
+  /** Or: create a new ES256 key pair in this file (mode 0600, never overwritten) and bind to it. */
+  readonly newKey?: string;
 }
 
-/** Creates a principal with one API token. The token is printed once and stored only as a hash. */
-export async function tokenCreate(app: App, opts: TokenCreateOptions): Promise<{ principalId: string; token: string; expiresAt: string | null; bound: boolean }> {
+/**
+ * Creates a service principal with one API token, bound to the service's key (DPoP): the token
+ * is printed once, stored only as a hash, and useless without proofs signed by that key.
+ */
+export async function tokenCreate(app: App, opts: TokenCreateOptions): Promise<{ principalId: string; token: string; expiresAt: string | null; jkt: string }> {
+  if ((opts.publicKey === undefined) === (opts.newKey === undefined)) {
+    throw invalidInput("an API token is bound to the service's key: give --public-key <jwk file> or --new-key <file>");
+  }
   const deps = { store: app.store, clock: systemClock, random: systemRandom };
-  const jkt = opts.publicKey === undefined ? null : await thumbprintOf(opts.publicKey);
-  const principal = await createPrincipal(deps, {
-    role: opts.role, tenants: opts.tenant, displayName: opts.name, instrument: opts.instrument ?? null,
-  });
+  let jkt: string;
+  if (opts.publicKey !== undefined) {
+    jkt = await thumbprintOf(opts.publicKey);
+  } else {
+    const key = await generateDpopKey();
+    await saveDpopKey(opts.newKey!, key); // refuses an existing file before anything is created
+    jkt = key.jkt;
+  }
+  const dropNewKey = async () => {
+    if (opts.newKey !== undefined) await unlink(opts.newKey).catch(() => undefined);
+  };
+  let principal;
+  try {
+    principal = await createPrincipal(deps, {
+      role: opts.role, tenants: opts.tenant, displayName: opts.name, instrument: opts.instrument ?? null, kind: 'service',
+    });
+  } catch (e) {
+    await dropNewKey();
+    throw e;
+  }
   const issued = await issueApiToken(deps, principal.id, opts.ttlDays === undefined ? 90 : opts.ttlDays, jkt);
   try {
     await auditOperatorAction(app, 'C', 'token-create', [{ type: 'Principal', id: principal.id }, { type: 'Credential', id: issued.id }]);
@@ -29,9 +54,10 @@ export async function tokenCreate(app: App, opts: TokenCreateOptions): Promise<{
     // No credential without its audit entry: take it back before reporting the failure.
     await app.store.revokeApiToken(issued.id, systemClock.now().toISOString());
     await app.store.setPrincipalDisabled(principal.id, true);
+    await dropNewKey();
     throw e;
   }
-  return { principalId: principal.id, token: issued.token, expiresAt: issued.expiresAt, bound: jkt !== null };
+  return { principalId: principal.id, token: issued.token, expiresAt: issued.expiresAt, jkt };
 }
 
 /** The RFC 7638 thumbprint of a public JWK file; a private key is refused (it must stay with the service). */

@@ -19,6 +19,7 @@ const SQL = {
   getAccount: q('get_account', 'SELECT * FROM core.accounts WHERE principal_id = $1'),
   findAccount: q('find_account', 'SELECT * FROM core.accounts WHERE username = $1'),
   anyAccount: q('any_account', 'SELECT 1 AS one FROM core.accounts LIMIT 1'),
+  listAccounts: q('list_accounts', 'SELECT * FROM core.accounts ORDER BY username'),
   getLink: q('get_link', 'SELECT * FROM core.enrolment_links WHERE secret_hash = $1'),
   setPassword: q('set_password', `UPDATE core.accounts SET password_hash = $2, password_changed_at = $3
     WHERE principal_id = $1 RETURNING 1`),
@@ -26,6 +27,7 @@ const SQL = {
     (secret_hash, principal_id, purpose, created_by, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`),
   consumeLink: q('consume_link', `UPDATE core.enrolment_links SET used_at = $2
     WHERE secret_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING *`),
+  voidLinksOf: q('void_links_of', 'UPDATE core.enrolment_links SET used_at = $2 WHERE principal_id = $1 AND used_at IS NULL RETURNING 1'),
   insertSession: q('insert_session', `INSERT INTO core.sessions (id, principal_id, jkt, created_at, last_seen_at, idle_seconds,
       absolute_expires_at, authenticated_at, auth_method, revoked_at, revoked_reason, ip, user_agent)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`),
@@ -74,6 +76,9 @@ export class PostgresAccounts implements AccountStore {
   async anyAccount(): Promise<boolean> {
     return (await coreRead(this.#runner, SQL.anyAccount, [])).length > 0;
   }
+  async listAccounts(): Promise<AccountRow[]> {
+    return (await coreRead(this.#runner, SQL.listAccounts, [])).map(toAccount);
+  }
   async setPasswordHash(principalId: string, passwordHash: string, at: string): Promise<void> {
     if ((await coreWrite(this.#runner, SQL.setPassword, [principalId, passwordHash, at])).length !== 1) throw notFound();
   }
@@ -86,6 +91,9 @@ export class PostgresAccounts implements AccountStore {
   }
   async consumeEnrolmentLink(secretHash: Buffer, at: string): Promise<EnrolmentLinkRow | null> {
     return firstRow(await coreWrite(this.#runner, SQL.consumeLink, [secretHash, at]), toEnrolmentLink);
+  }
+  async voidEnrolmentLinksOf(principalId: string, at: string): Promise<number> {
+    return (await coreWrite(this.#runner, SQL.voidLinksOf, [principalId, at])).length;
   }
 
   async insertSession(s: SessionRow): Promise<void> {

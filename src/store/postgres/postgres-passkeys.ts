@@ -4,6 +4,7 @@
  * challenge's used_at. Each contract method is one statement; under READ COMMITTED a second
  * concurrent UPDATE of the same row waits and re-checks its WHERE clause against the first
  * one's result, so of racing compare-and-sets and consumers exactly one changes the row.
+ * The one exception, deleteCredentialUnlessLast, decides over several rows: it locks them first.
  */
 import { passkeyRowMappers } from '../passkey-rows.js';
 import type { ChallengeRow, PasskeyRow, PasskeyStore } from '../passkey-types.js';
@@ -22,6 +23,10 @@ const SQL = {
   updateCounter: q('update_counter', `UPDATE core.passkeys SET counter = $2::bigint, last_used_at = $3
     WHERE credential_id = $1 AND (counter < $2::bigint OR (counter = 0 AND $2::bigint = 0)) RETURNING 1`),
   deletePasskey: q('delete_passkey', 'DELETE FROM core.passkeys WHERE credential_id = $1 AND principal_id = $2 RETURNING 1'),
+  // Locks every credential of the principal (in one order): a concurrent removal waits here, and
+  // once the first commits it sees the rows that are left, so two removals cannot take the last two.
+  lockPasskeysOf: q('lock_passkeys_of', `SELECT credential_id FROM core.passkeys WHERE principal_id = $1
+    ORDER BY credential_id FOR UPDATE`),
   insertChallenge: q('insert_challenge', `INSERT INTO core.passkey_challenges
     (id, challenge, purpose, principal_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`),
   consumeChallenge: q('consume_challenge', `UPDATE core.passkey_challenges SET used_at = $2
@@ -55,6 +60,16 @@ export class PostgresPasskeys implements PasskeyStore {
   }
   async deleteCredential(principalId: string, credentialId: string): Promise<boolean> {
     return (await coreWrite(this.#runner, SQL.deletePasskey, [credentialId, principalId])).length === 1;
+  }
+
+  async deleteCredentialUnlessLast(principalId: string, credentialId: string): Promise<'deleted' | 'unknown' | 'last'> {
+    return (await this.#runner()).run('core', async (tx) => {
+      const mine = (await tx.query(SQL.lockPasskeysOf, [principalId])).map((r) => r.credential_id as string);
+      if (!mine.includes(credentialId)) return 'unknown';
+      if (mine.length <= 1) return 'last';
+      await tx.query(SQL.deletePasskey, [credentialId, principalId]);
+      return 'deleted';
+    });
   }
 
   async saveChallenge(c: ChallengeRow): Promise<void> {

@@ -19,12 +19,14 @@ const SQL = {
   getAccount: 'SELECT * FROM core_accounts WHERE principal_id = ?',
   findAccount: 'SELECT * FROM core_accounts WHERE username = ?',
   anyAccount: 'SELECT 1 AS one FROM core_accounts LIMIT 1',
+  listAccounts: 'SELECT * FROM core_accounts ORDER BY username',
   getLink: 'SELECT * FROM core_enrolment_links WHERE secret_hash = ?',
   setPassword: 'UPDATE core_accounts SET password_hash = ?, password_changed_at = ? WHERE principal_id = ?',
   insertLink: `INSERT INTO core_enrolment_links (secret_hash, principal_id, purpose, created_by, created_at, expires_at, used_at)
     VALUES (?, ?, ?, ?, ?, ?, ?)`,
   consumeLink: `UPDATE core_enrolment_links SET used_at = ?
     WHERE secret_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING *`,
+  voidLinksOf: 'UPDATE core_enrolment_links SET used_at = ? WHERE principal_id = ? AND used_at IS NULL',
   insertSession: `INSERT INTO core_sessions (id, principal_id, jkt, created_at, last_seen_at, idle_seconds, absolute_expires_at,
       authenticated_at, auth_method, revoked_at, revoked_reason, ip, user_agent)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -73,6 +75,9 @@ export class SqliteAccounts implements AccountStore {
   async anyAccount(): Promise<boolean> {
     return run(() => this.#s.anyAccount.get()) !== undefined;
   }
+  async listAccounts(): Promise<AccountRow[]> {
+    return run(() => this.#s.listAccounts.all() as Raw[]).map(toAccount);
+  }
   async setPasswordHash(principalId: string, passwordHash: string, at: string): Promise<void> {
     mustChange(run(() => this.#s.setPassword.run(passwordHash, at, principalId)).changes);
   }
@@ -85,6 +90,9 @@ export class SqliteAccounts implements AccountStore {
   }
   async consumeEnrolmentLink(secretHash: Buffer, at: string): Promise<EnrolmentLinkRow | null> {
     return one(run(() => this.#s.consumeLink.get(at, secretHash, at)), toEnrolmentLink);
+  }
+  async voidEnrolmentLinksOf(principalId: string, at: string): Promise<number> {
+    return run(() => this.#s.voidLinksOf.run(at, principalId)).changes;
   }
 
   async insertSession(s: SessionRow): Promise<void> {

@@ -22,6 +22,9 @@ const SQL = {
   updateCounter: `UPDATE core_passkeys SET counter = @counter, last_used_at = @at
     WHERE credential_id = @id AND (counter < @counter OR (counter = 0 AND @counter = 0))`,
   deletePasskey: 'DELETE FROM core_passkeys WHERE credential_id = ? AND principal_id = ?',
+  // One statement decides: SQLite has one writer at a time, so the count cannot change under it.
+  deletePasskeyUnlessLast: `DELETE FROM core_passkeys WHERE credential_id = @id AND principal_id = @principal
+    AND (SELECT count(*) FROM core_passkeys WHERE principal_id = @principal) > 1`,
   insertChallenge: `INSERT INTO core_passkey_challenges (id, challenge, purpose, principal_id, created_at, expires_at, used_at)
     VALUES (?, ?, ?, ?, ?, ?, ?)`,
   consumeChallenge: `UPDATE core_passkey_challenges SET used_at = @at
@@ -61,6 +64,13 @@ export class SqlitePasskeys implements PasskeyStore {
   }
   async deleteCredential(principalId: string, credentialId: string): Promise<boolean> {
     return run(() => this.#s.deletePasskey.run(credentialId, principalId)).changes === 1;
+  }
+
+  async deleteCredentialUnlessLast(principalId: string, credentialId: string): Promise<'deleted' | 'unknown' | 'last'> {
+    if (run(() => this.#s.deletePasskeyUnlessLast.run({ id: credentialId, principal: principalId })).changes === 1) return 'deleted';
+    // Nothing deleted: say why. A credential that is theirs and still there was their last one.
+    const row = await this.getCredential(credentialId);
+    return row !== null && row.principalId === principalId ? 'last' : 'unknown';
   }
 
   async saveChallenge(c: ChallengeRow): Promise<void> {
