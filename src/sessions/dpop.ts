@@ -3,8 +3,8 @@
  * fresh proof signed by that key for this exact method and URL. Every refusal is a DpopError
  * (ERR_UNAUTHENTICATED) carrying a stable `reason`; messages never echo the proof or token.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { base64url, calculateJwkThumbprint, compactVerify, importJWK, type JWK } from 'jose';
+import { createHash, createPublicKey, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { base64url, calculateJwkThumbprint, type JWK } from 'jose';
 import { LabkluisError, type Clock } from '../kernel/index.js';
 import type { ReplayCache } from './replay-cache.js';
 
@@ -29,11 +29,12 @@ export const isDpopError = (e: unknown, reason?: DpopFailureReason): e is DpopEr
   e instanceof DpopError && (reason === undefined || e.reason === reason);
 
 /** Asymmetric algorithms only (never 'none', never HS*), each pinned to one key type and curve. */
-const ALGORITHMS: Readonly<Record<string, { kty: string; crv: string }>> = Object.freeze({
-  ES256: { kty: 'EC', crv: 'P-256' },
-  ES384: { kty: 'EC', crv: 'P-384' },
-  EdDSA: { kty: 'OKP', crv: 'Ed25519' },
-  Ed25519: { kty: 'OKP', crv: 'Ed25519' },
+/** The allow-list: key type and curve, digest, and signature length (JWA RFC 7518 §3.4, RFC 8037). */
+const ALGORITHMS: Readonly<Record<string, { kty: string; crv: string; hash: string | null; sigBytes: number }>> = Object.freeze({
+  ES256: { kty: 'EC', crv: 'P-256', hash: 'sha256', sigBytes: 64 },
+  ES384: { kty: 'EC', crv: 'P-384', hash: 'sha384', sigBytes: 96 },
+  EdDSA: { kty: 'OKP', crv: 'Ed25519', hash: null, sigBytes: 64 },
+  Ed25519: { kty: 'OKP', crv: 'Ed25519', hash: null, sigBytes: 64 },
 });
 export const DPOP_ALGORITHMS: readonly string[] = Object.freeze(Object.keys(ALGORITHMS));
 
@@ -78,19 +79,11 @@ export async function verifyDpopProof(input: DpopProofInput, deps: DpopVerifyDep
   const expected = Object.hasOwn(ALGORITHMS, alg) ? ALGORITHMS[alg] : undefined;
   if (!expected) throw new DpopError('alg');
   const jwk = publicJwk(header.jwk, alg, expected);
-  let key: Awaited<ReturnType<typeof importJWK>>;
-  try {
-    key = await importJWK(jwk, alg, { extractable: false });
-  } catch {
-    throw new DpopError('jwk');
-  }
-  let payload: Uint8Array;
-  try {
-    ({ payload } = await compactVerify(proof, key, { algorithms: [alg] }));
-  } catch {
-    throw new DpopError('signature');
-  }
-  const claims = parseJson(payload);
+  const { key, jkt } = await importedKey(jwk);
+  const payloadAt = proof.indexOf('.') + 1;
+  const signatureAt = proof.indexOf('.', payloadAt) + 1;
+  if (!signatureValid(proof, signatureAt, key, expected)) throw new DpopError('signature');
+  const claims = parseSegment(proof.slice(payloadAt, signatureAt - 1));
   if (claims.htm !== input.method) throw new DpopError('htm');
   const htu = typeof claims.htu === 'string' ? normaliseHtu(claims.htu) : undefined;
   if (htu === undefined || htu !== normaliseHtu(input.url)) throw new DpopError('htu');
@@ -104,13 +97,59 @@ export async function verifyDpopProof(input: DpopProofInput, deps: DpopVerifyDep
   if (input.accessToken !== undefined) {
     if (typeof claims.ath !== 'string' || !sameString(claims.ath, accessTokenHash(input.accessToken))) throw new DpopError('ath');
   }
-  const jkt = await jwkThumbprint(jwk);
   if (input.expectedJkt !== undefined && !sameString(jkt, input.expectedJkt)) throw new DpopError('key-mismatch');
   // Last, so only otherwise valid proofs are recorded: a 'jti-replay' means a good proof was
   // seen twice (an alarm worth raising), and forged proofs cannot fill the cache. The entry
   // lives as long as the iat check would still accept the proof.
   if (!(await replay.remember(`${jkt}:${jti}`, (iat + maxAgeSeconds) * 1000))) throw new DpopError('jti-replay');
   return Object.freeze({ jkt, jti, iat, jwk });
+}
+
+/**
+ * The JWS signature check (RFC 7515 §5.2) with Node's own crypto, on a header already checked
+ * above (typ, alg on the allow-list, no crit or b64, a public key of the algorithm's type and
+ * curve). jose's compactVerify does the same through WebCrypto at about three times the cost,
+ * and this runs on every request; test/sessions/dpop.test.ts checks the two agree.
+ */
+function signatureValid(proof: string, signatureAt: number, key: KeyObject, alg: { hash: string | null; sigBytes: number }): boolean {
+  let signature: Uint8Array;
+  try {
+    signature = base64url.decode(proof.slice(signatureAt));
+  } catch {
+    return false;
+  }
+  if (signature.length !== alg.sigBytes) return false;
+  const signingInput = Buffer.from(proof.slice(0, signatureAt - 1), 'ascii');
+  try {
+    return verify(alg.hash, signingInput, { key, dsaEncoding: 'ieee-p1363' }, signature);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Imported public keys and their thumbprints, by canonical JWK. A session or a service signs
+ * every request with the same key, and importing it plus the thumbprint cost more than the
+ * signature check. Bounded; the oldest entry goes first. Only keys that passed publicJwk() get
+ * here; a point that is not on the curve fails createPublicKey and is not cached.
+ */
+const KEY_CACHE_ENTRIES = 4096;
+const keyCache = new Map<string, Promise<{ key: KeyObject; jkt: string }>>();
+
+async function importedKey(jwk: JWK): Promise<{ key: KeyObject; jkt: string }> {
+  const id = `${jwk.kty}|${jwk.crv}|${jwk.x}|${jwk.y ?? ''}`;
+  let entry = keyCache.get(id);
+  if (entry === undefined) {
+    entry = (async () => ({ key: createPublicKey({ key: { ...jwk } as import('node:crypto').JsonWebKey, format: 'jwk' }), jkt: await jwkThumbprint(jwk) }))();
+    if (keyCache.size >= KEY_CACHE_ENTRIES) keyCache.delete(keyCache.keys().next().value!);
+    keyCache.set(id, entry);
+  }
+  try {
+    return await entry;
+  } catch {
+    keyCache.delete(id);
+    throw new DpopError('jwk');
+  }
 }
 
 /** RFC 7638 JWK thumbprint, SHA-256, base64url. */

@@ -4,7 +4,7 @@
  */
 import { createPrivateKey, sign, type JsonWebKey } from 'node:crypto';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CompactSign, generateKeyPair, exportJWK, type CryptoKey } from 'jose';
+import { CompactSign, compactVerify, generateKeyPair, exportJWK, type CryptoKey } from 'jose';
 import { ManualClock, RateLimitedError, isLabkluisError } from '../../src/kernel/index.js';
 import {
   DPOP_FAILURE_REASONS, MemoryReplayCache, accessTokenHash, createDpopProof, generateDpopKey, isDpopError,
@@ -204,6 +204,39 @@ describe('verifyDpopProof', () => {
     const good = { jti: 'no-alg-jti-0123456789', htm: 'GET', htu: HTU, iat: NOW_S };
     expect(await reasonOf(verify({ proof: rawSign({ typ: 'dpop+jwt', jwk: keyA.publicJwk }, good) }))).toBe('alg');
     await expect(verify({ proof: rawSign({ typ: 'dpop+jwt', alg: 'ES256', jwk: keyA.publicJwk }, good) })).resolves.toBeDefined();
+  });
+
+  it('agrees with jose compactVerify on good and tampered proofs, for ES256, ES384 and EdDSA', async () => {
+    const flip = (s: string, at: number) => `${s.slice(0, at)}${s[at] === 'A' ? 'B' : 'A'}${s.slice(at + 1)}`;
+    for (const alg of ['ES256', 'ES384', 'EdDSA'] as const) {
+      const pair = await generateKeyPair(alg);
+      const jwk = await exportJWK(pair.publicKey);
+      const good = await craft({ header: { alg, jwk }, signWith: pair.privateKey });
+      const [h, p, s] = good.split('.') as [string, string, string];
+      const der = alg === 'EdDSA' ? null : Buffer.from(s, 'base64url'); // a DER signature is the wrong shape
+      const variants = [
+        good,
+        `${h}.${p}.${flip(s, 5)}`, // a signature bit changed
+        `${h}.${p}.${s.slice(0, -4)}`, // truncated
+        `${h}.${p}.${s}AAAA`, // too long
+        `${h}.${flip(p, 3)}.${s}`, // the payload changed
+        ...(der ? [`${h}.${p}.${Buffer.concat([Buffer.from([0x30, der.length + 4, 2, der.length / 2]), der]).toString('base64url')}`] : []),
+      ];
+      for (const [i, proof] of variants.entries()) {
+        const joseSays = await compactVerify(proof, pair.publicKey).then(() => true, () => false);
+        const weSay = await verify({ proof }).then(() => true, (e) => (isDpopError(e, 'signature') || isDpopError(e, 'malformed') ? false : Promise.reject(new Error(`${alg} variant ${i}: ${(e as { reason?: string }).reason}`))));
+        expect(weSay, `${alg} variant ${i}`).toBe(joseSays);
+      }
+      expect(await reasonOf(verify({ proof: good }))).toBe('jti-replay'); // the good one was accepted once
+    }
+  });
+
+  it('refuses a P-256 key whose point is not on the curve (jwk)', async () => {
+    const x = Buffer.alloc(32, 1).toString('base64url');
+    const offCurve = { kty: 'EC', crv: 'P-256', x, y: x };
+    const proof = rawSign({ typ: 'dpop+jwt', alg: 'ES256', jwk: offCurve }, { jti: 'off-curve-jti-0123456', htm: 'GET', htu: HTU, iat: NOW_S });
+    expect(await reasonOf(verify({ proof }))).toBe('jwk');
+    expect(await reasonOf(verify({ proof }))).toBe('jwk'); // not cached as a good key either
   });
 
   it('accepts EdDSA (Ed25519) proofs', async () => {
