@@ -27,6 +27,8 @@ export async function issueApiToken(
   if (!/^[A-Za-z0-9_-]{43}$/.test(jkt)) throw new LabkluisError('ERR_INVALID_INPUT', 'an API token needs the thumbprint of a registered public key');
   const principal = await deps.store.getPrincipal(principalId);
   if (!principal) throw new LabkluisError('ERR_NOT_FOUND', 'no such principal');
+  // People sign in with their own factors (passkey, DPoP-bound session); a token is for a system.
+  if (principal.kind !== 'service') throw new LabkluisError('ERR_INVALID_INPUT', 'API tokens are for service principals, not people');
   const id = randomId(deps.random, 10);
   const secret = deps.random.bytes(32);
   const now = deps.clock.now();

@@ -72,6 +72,9 @@ describe.each(BACKENDS)('access rules over the API (%s)', (backend) => {
       const proof = await createDpopProof(key, { method: 'GET', url: PUBLIC_URL + path, accessToken: token, clock: systemClock, random: systemRandom });
       expect((await f.server.inject({ method: 'GET', url: path, headers: { authorization: `DPoP ${token}`, dpop: proof } })).statusCode).toBe(401);
       await expect(issueApiToken(deps, p.id, 1, null as unknown as string)).rejects.toMatchObject({ code: 'ERR_INVALID_INPUT' });
+      // People sign in with their own factors: no API token for a person's principal.
+      const person = await createPrincipal(deps, { role: 'requester', tenants: [f.tenants.a], displayName: 'a-person', kind: 'human' });
+      await expect(issueApiToken(deps, person.id, 1, key.jkt)).rejects.toMatchObject({ code: 'ERR_INVALID_INPUT' });
     });
 
     it('answers unknown routes and resource types with a 404 OperationOutcome', async () => {

@@ -99,7 +99,7 @@ export async function createVaultFixture(
   const keys = {} as Record<Who, DpopKey>;
   const principalIds = {} as Record<Who, string>;
   for (const [who, s] of Object.entries(spec) as [Who, (typeof spec)[Who]][]) {
-    const p = await createPrincipal(deps, { role: s.role, tenants: s.tenants, displayName: who.toLowerCase(), instrument: s.instrument ?? null });
+    const p = await createPrincipal(deps, { role: s.role, tenants: s.tenants, displayName: who.toLowerCase(), instrument: s.instrument ?? null, kind: 'service' });
     keys[who] = await generateDpopKey();
     tokens[who] = (await issueApiToken(deps, p.id, 1, keys[who].jkt)).token;
     principalIds[who] = p.id;
