@@ -9,7 +9,7 @@ import { authenticateApiTokenRequest, looksLikeAccessToken, MemoryReplayCache, S
 import { LabkluisError, type Clock, type Random } from './kernel/index.js';
 import { createPostgresStore, createSqliteStore, type Store } from './store/index.js';
 import { Vault, type AccountEvent } from './vault/index.js';
-import { AccountAdmin, DeviceGrant, Factors, PasskeyFactors, SignIn, SignInThrottle } from './accounts/index.js';
+import { AccountAdmin, DeviceGrant, Factors, OwnSessions, PasskeyFactors, PasswordChange, SignIn, SignInThrottle } from './accounts/index.js';
 import { Passkeys } from './passkeys/index.js';
 
 /**
@@ -155,9 +155,13 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   // TOTP secrets are always sealed with AES-GCM (the benchmark's null cipher is for records only).
   const factors = new Factors({ store, keys, cipher: aesGcmCipher(random), clock, random, events: accountEvents });
-  const signIn = new SignIn({ store, passkeys, sessions, factors, throttle: new SignInThrottle({ clock }), replay, clock, random, events: accountEvents });
+  // One budget of password guesses per account, shared by sign-in and the password change.
+  const passwordThrottle = new SignInThrottle({ clock });
+  const signIn = new SignIn({ store, passkeys, sessions, factors, throttle: passwordThrottle, replay, clock, random, events: accountEvents });
   const accounts = new AccountAdmin({ store, signIn, sessions, clock, random, events: accountEvents });
   const passkeyFactors = new PasskeyFactors({ store, passkeys, clock, events: accountEvents });
+  const passwordChange = new PasswordChange({ store, sessions, throttle: passwordThrottle, clock, random, events: accountEvents });
+  const ownSessions = new OwnSessions({ sessions, clock });
   // Its own throttle: failed device approvals must not lock anyone out of signing in.
   const device = new DeviceGrant({ store, sessions, replay, throttle: new SignInThrottle({ clock }), clock, random, events: accountEvents, publicUrl });
   // One budget per app, shared by every server it builds.
@@ -166,7 +170,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   return {
     store, vault, audit, keys, logger, sessions, signIn, accounts, device, factors, publicUrl,
     server: ({ baseUrl = publicUrl, version = VERSION } = {}) => buildServer({
-      vault, auth: { signIn, admin: accounts, sessions, device, factors, passkeyFactors }, authenticate: authenticateRequest,
+      vault, auth: { signIn, admin: accounts, sessions, device, factors, passkeyFactors, passwordChange, ownSessions }, authenticate: authenticateRequest,
       onRefusedCredential: (facts, error) => vault.recordRefusedCredential(facts, error), logger, baseUrl, version, publicLimiter,
       ...(options.authBodyLimitBytes === undefined ? {} : { authBodyLimitBytes: options.authBodyLimitBytes }),
     }),

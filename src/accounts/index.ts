@@ -1,7 +1,7 @@
 /**
- * Accounts of people: passwords (argon2id, the new-password policy), enrolment through one-time
- * links, sign-in with password and passkey, one's own passkeys, throttling, step-up, account
- * administration and the operator's reset.
+ * Accounts of people: passwords (argon2id, the new-password policy, changing one's own), enrolment
+ * through one-time links, sign-in with password and passkey, one's own passkeys and sessions,
+ * throttling, step-up, account administration and the operator's reset.
  * The only public face of src/accounts.
  */
 export { PASSWORD_HASH_PARAMS, dummyVerify, hashPassword, needsRehash, verifyPassword } from './passwords.js';
@@ -14,6 +14,10 @@ export type { AccountSummary, Invitation, NewAccount, OperatorReset } from './ad
 export { MAX_PASSKEYS, PasskeyFactors, passkeyHandle } from './passkey-factors.js';
 export type { PasskeyFactorsDeps, PasskeyView } from './passkey-factors.js';
 export { SignInThrottle, ACCOUNT_RULE, ADDRESS_RULE } from './throttle.js';
+export { PasswordChange } from './password-change.js';
+export type { PasswordChangeDeps } from './password-change.js';
+export { OwnSessions } from './own-sessions.js';
+export type { OwnSessionsDeps } from './own-sessions.js';
 export { Factors, RECOVERY_CODES, TOTP_PERIOD_SECONDS } from './factors.js';
 export type { ThrottleRule } from './throttle.js';
 export { requireStepUp, STEP_UP_MAX_AGE_SECONDS } from '../auth/index.js';

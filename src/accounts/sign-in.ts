@@ -218,7 +218,12 @@ export class SignIn {
     return { challengeId: started.challengeId, options: started.options };
   }
 
-  async finishStepUp(principal: Principal, input: { challengeId: unknown; credential: unknown }, facts: Facts): Promise<{ authenticatedAt: string }> {
+  /**
+   * Step 2: the assertion for that challenge. A re-authentication gets new tokens (ASVS 5.0
+   * 7.2.4): the session is replaced by a new one on the same device key (Sessions.renew), and
+   * the tokens held before stop working at once. A refused assertion changes nothing.
+   */
+  async finishStepUp(principal: Principal, input: { challengeId: unknown; credential: unknown }, facts: Facts): Promise<{ authenticatedAt: string; tokens: TokenPair }> {
     if (principal.authMethod !== 'session' || principal.credentialId === null) throw forbidden('step-up is for signed-in people');
     if (typeof input.challengeId !== 'string') throw invalidInput('send the challengeId from the first step');
     try {
@@ -228,9 +233,11 @@ export class SignIn {
       throw e;
     }
     const at = this.#d.clock.now().toISOString();
-    await this.#d.store.accounts.setSessionAuthenticated(principal.credentialId, at);
+    const tokens = await this.#d.sessions.renew(principal.credentialId, { reason: 'step-up', authenticatedAt: at, authMethod: 'passkey' }, facts);
+    // Recorded under the session the assertion was made in, as before; the renewal's own entries
+    // ('session-revoked:replaced-at-step-up' for it, 'session-opened:step-up' for the new one) come just before.
     await this.#event({ kind: 'step-up', principalId: principal.id, sessionId: principal.credentialId, outcome: 'success' }, facts);
-    return { authenticatedAt: at };
+    return { authenticatedAt: at, tokens };
   }
 
   /** The thumbprint of the key that signed this request's proof: the device the session will be bound to. */

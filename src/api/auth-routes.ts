@@ -4,8 +4,8 @@
  * refresh of a device-bound session. Every other route needs a session or an API token.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AccountAdmin, DeviceGrant, Factors, PasskeyFactors, SignIn } from '../accounts/index.js';
-import { forbidden, invalidInput, notFound } from '../kernel/index.js';
+import type { AccountAdmin, DeviceGrant, Factors, OwnSessions, PasskeyFactors, PasswordChange, SignIn } from '../accounts/index.js';
+import { forbidden, invalidInput } from '../kernel/index.js';
 import type { RequestProof, Sessions } from '../sessions/index.js';
 import type { Caller, Route } from './routes.js';
 import { facts } from './routes.js';
@@ -20,6 +20,10 @@ export interface AuthDeps {
   readonly factors: Factors;
   /** One's own passkeys: list, add, remove. */
   readonly passkeyFactors: PasskeyFactors;
+  /** Changing one's own password (step-up and the current password). */
+  readonly passwordChange: PasswordChange;
+  /** Ending one's own sessions: the current one freely, others after a step-up. */
+  readonly ownSessions: OwnSessions;
   readonly baseUrl: string;
 }
 
@@ -50,14 +54,11 @@ export const authRoutes: readonly AuthRoute[] = [
 
   { method: 'POST', url: '/auth/sign-out', handler: async (req, _r, d, who) => ({ ended: await d.sessions.revoke(ownSession(who!), 'signed-out', where(req)) }) },
   { method: 'GET', url: '/auth/sessions', handler: async (_q, _r, d, who) => ({ sessions: (await d.sessions.list(human(who!).id)).map(view) }) },
+  { method: 'DELETE', url: '/auth/sessions/:id', handler: async (req, _r, d, who) => d.ownSessions.end(human(who!), (req.params as { id: string }).id, where(req)) },
+  { method: 'POST', url: '/auth/sessions/end-others', handler: async (req, _r, d, who) => d.ownSessions.endOthers(human(who!), where(req)) },
   {
-    method: 'DELETE', url: '/auth/sessions/:id',
-    handler: async (req, _r, d, who) => {
-      const id = (req.params as { id: string }).id;
-      const mine = (await d.sessions.list(human(who!).id)).some((s) => s.id === id);
-      if (!mine) throw notFound('no such session');
-      return { ended: await d.sessions.revoke(id, 'revoked-by-owner', where(req)) };
-    },
+    method: 'POST', url: '/auth/password',
+    handler: async (req, _r, d, who) => d.passwordChange.change(human(who!), { currentPassword: body(req).currentPassword, newPassword: body(req).newPassword }, where(req)),
   },
   { method: 'POST', url: '/auth/factors/totp/start', handler: async (_q, _r, d, who) => d.factors.startTotp(human(who!)) },
   {
@@ -85,8 +86,12 @@ export const authRoutes: readonly AuthRoute[] = [
   },
   { method: 'POST', url: '/auth/step-up/start', handler: async (_q, _r, d, who) => d.signIn.startStepUp(human(who!)) },
   {
+    // Answers with a new token pair (and session id) on the same DPoP key; the pair used for this request is dead from now on.
     method: 'POST', url: '/auth/step-up/finish',
-    handler: async (req, _r, d, who) => d.signIn.finishStepUp(human(who!), { challengeId: body(req).challengeId, credential: body(req).credential }, where(req)),
+    handler: async (req, _r, d, who) => {
+      const done = await d.signIn.finishStepUp(human(who!), { challengeId: body(req).challengeId, credential: body(req).credential }, where(req));
+      return { authenticatedAt: done.authenticatedAt, ...tokens(done.tokens) };
+    },
   },
   {
     method: 'POST', url: '/auth/accounts',

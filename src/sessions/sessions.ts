@@ -191,6 +191,41 @@ export class Sessions {
     return this.#tokens(live);
   }
 
+  /**
+   * A re-authentication inside a live session (step-up) gets a new session and token pair, as a
+   * sign-in does (ASVS 5.0 7.2.4): a new id, the same person and device key, and the same
+   * absolute end (a step-up does not lengthen a session's life). The old session ends first, so
+   * every access and refresh token minted under it stops working at once, including one a
+   * concurrent refresh is minting now. Of two concurrent renewals, or a renewal and a sign-out,
+   * only the first to end the old session goes on; the other is refused.
+   */
+  async renew(
+    sessionId: string,
+    input: { reason: 'step-up'; authenticatedAt: string; authMethod: SessionRow['authMethod'] },
+    request: Pick<RequestProof, 'ip' | 'userAgent'>,
+  ): Promise<TokenPair> {
+    const old = await this.#live(sessionId, request);
+    const now = this.#clock.now().toISOString();
+    const replaced = `replaced-at-${input.reason}`;
+    if (!(await this.#store.accounts.revokeSession(old.id, now, replaced))) throw unauthenticated();
+    await this.#event('session-revoked', old.principalId, old.id, replaced, request);
+    const session: SessionRow = {
+      ...old,
+      id: randomId(this.#random),
+      createdAt: now,
+      lastSeenAt: now,
+      authenticatedAt: input.authenticatedAt,
+      authMethod: input.authMethod,
+      revokedAt: null,
+      revokedReason: null,
+      ip: request.ip,
+      userAgent: request.userAgent,
+    };
+    await this.#store.accounts.insertSession(session);
+    await this.#event('session-opened', session.principalId, session.id, input.reason, request);
+    return this.#tokens(session);
+  }
+
   /** Ends one session (sign-out, or a person revoking one of their own devices). */
   async revoke(sessionId: string, reason: string, request: Pick<RequestProof, 'ip' | 'userAgent'>): Promise<boolean> {
     const session = await this.#store.accounts.getSession(sessionId);
@@ -201,6 +236,16 @@ export class Sessions {
   /** Ends every session of a person (security officer; account disabled). */
   async revokeAllOf(principalId: string, reason: string, request: Pick<RequestProof, 'ip' | 'userAgent'>): Promise<number> {
     const n = await this.#store.accounts.revokeSessionsOf(principalId, this.#clock.now().toISOString(), reason);
+    if (n > 0) await this.#event('session-revoked', principalId, null, reason, request);
+    return n;
+  }
+
+  /**
+   * Ends every session of a person but `keep`, the one asking (ASVS 5.0 V7.4.3, V7.5.2): "end
+   * my other sessions", and after a password change. One statement, so none is missed.
+   */
+  async revokeOthersOf(principalId: string, keep: string, reason: string, request: Pick<RequestProof, 'ip' | 'userAgent'>): Promise<number> {
+    const n = await this.#store.accounts.revokeOtherSessionsOf(principalId, keep, this.#clock.now().toISOString(), reason);
     if (n > 0) await this.#event('session-revoked', principalId, null, reason, request);
     return n;
   }

@@ -95,6 +95,8 @@ export interface AccountStore {
   revokeSession(id: string, at: string, reason: string): Promise<boolean>;
   /** Revokes every live session of a principal; returns how many. */
   revokeSessionsOf(principalId: string, at: string, reason: string): Promise<number>;
+  /** Revokes every live session of a principal except `keepId` (the one asking); returns how many. */
+  revokeOtherSessionsOf(principalId: string, keepId: string, at: string, reason: string): Promise<number>;
 
   /**
    * The DPoP replay cache shared by every node on this store (RFC 9449 §11.1): records `key`

@@ -102,6 +102,9 @@ export const devicePage = page('Sign in a terminal', 'device.js', `
 </section>
 <section id="signed-in" hidden>
 <p>Signed in as <strong id="username"></strong>.</p>
+<div class="toolbar">
+<button id="sign-out" type="button" class="secondary">${both('Sign out', 'Uitloggen')}</button>
+</div>
 <form id="code-form" method="post" novalidate>
 <label for="user-code">${both('Code from your terminal', 'Code uit uw terminal')}</label>
 <input id="user-code" name="user-code" autocomplete="off" autocapitalize="characters" spellcheck="false" required maxlength="32" placeholder="BCDF-GHJK" aria-describedby="user-code-hint">

@@ -61,6 +61,7 @@ describe.each(BACKENDS)('sign-in over HTTP (%s)', (backend) => {
     expect(start.status).toBe(200);
     const finish = await call('POST', '/auth/step-up/finish', { challengeId: start.body.challengeId, credential: p.authenticator.getResponse(start.body.options) }, { key: p.key, accessToken: p.tokens.accessToken });
     expect(finish.status).toBe(200);
+    p.tokens = finish.body; // a step-up renews the session: the pair held before is dead
   };
   const entries = async (): Promise<AuditEntry[]> => (await f.app.store.readAudit(0, 100_000)).map((r) => JSON.parse(r.leaf.toString('utf8')) as AuditEntry);
 
@@ -199,6 +200,75 @@ describe.each(BACKENDS)('sign-in over HTTP (%s)', (backend) => {
     await enrol(second.body.enrolmentUrl, 'reg-ines', inv.principalId);
     const secret = inv.enrolmentUrl.split('#')[1]!;
     expect((await call('POST', '/auth/enrol/start', { secret })).status).toBe(401);
+  });
+
+  it('a step-up renews the session: the tokens held before are refused at once, the new pair works on the same key', async () => {
+    const inv = await invite('adm-joost', 'admin');
+    const joost = await enrol(inv.enrolmentUrl, 'adm-joost', inv.principalId);
+    const spent = joost.tokens.refreshToken;
+    const refreshed = await call('POST', '/auth/token', { refreshToken: spent }, { key: joost.key });
+    expect(refreshed.status).toBe(200);
+    const before = refreshed.body as Person['tokens'];
+    const start = await call('POST', '/auth/step-up/start', {}, { key: joost.key, accessToken: before.accessToken });
+    expect(start.status).toBe(200);
+    const finish = await call('POST', '/auth/step-up/finish', { challengeId: start.body.challengeId, credential: joost.authenticator.getResponse(start.body.options) }, { key: joost.key, accessToken: before.accessToken });
+    expect(finish.status, finish.text).toBe(200);
+    expect(Object.keys(finish.body).sort()).toEqual(['accessToken', 'authenticatedAt', 'expiresIn', 'refreshToken', 'sessionId', 'tokenType']);
+    const after = finish.body as Person['tokens'] & { authenticatedAt: string };
+    expect(after.sessionId).not.toBe(before.sessionId);
+    expect(after.refreshToken).not.toBe(before.refreshToken);
+
+    // The old access token is refused at once, step-up powers or not.
+    const invitee = { username: 'reg-kees', displayName: 'Test kees', role: 'registrar', tenants: ['*'] };
+    expect((await call('POST', '/auth/accounts', invitee, { key: joost.key, accessToken: before.accessToken })).status).toBe(401);
+    expect((await call('GET', '/auth/sessions', undefined, { key: joost.key, accessToken: before.accessToken })).status).toBe(401);
+    // Neither old refresh token mints anything: not the one the step-up left unspent, not the spent one.
+    expect((await call('POST', '/auth/token', { refreshToken: before.refreshToken }, { key: joost.key })).status).toBe(401);
+    expect((await call('POST', '/auth/token', { refreshToken: spent }, { key: joost.key })).status).toBe(401);
+    // ... and presenting them does not end the new session: a client that drops the old pair loses nothing.
+    const invited = await call('POST', '/auth/accounts', invitee, { key: joost.key, accessToken: after.accessToken });
+    expect(invited.status, invited.text).toBe(201);
+    const list = await call('GET', '/auth/sessions', undefined, { key: joost.key, accessToken: after.accessToken });
+    expect(list.status).toBe(200);
+    expect(list.body.sessions.map((s: { id: string; live: boolean; endedBecause: string | null }) => [s.id, s.live, s.endedBecause]))
+      .toEqual([[before.sessionId, false, 'replaced-at-step-up'], [after.sessionId, true, null]]);
+    const next = await call('POST', '/auth/token', { refreshToken: after.refreshToken }, { key: joost.key });
+    expect(next.status).toBe(200);
+    expect(next.body.sessionId).toBe(after.sessionId);
+    // Same device key and absolute end; the assertion is the step-up's.
+    const [oldRow, newRow] = [(await f.app.store.accounts.getSession(before.sessionId))!, (await f.app.store.accounts.getSession(after.sessionId))!];
+    expect(newRow).toMatchObject({ jkt: joost.key.jkt, absoluteExpiresAt: oldRow.absoluteExpiresAt, authenticatedAt: after.authenticatedAt, authMethod: 'passkey' });
+    expect(oldRow.jkt).toBe(joost.key.jkt);
+
+    const mine = (await entries()).filter((e) => e.principal?.id === joost.principalId);
+    const objectsOf = (op: string) => mine.filter((e) => e.operation === op && e.outcome === 'success').map((e) => e.objects);
+    expect(objectsOf('step-up')).toEqual([[{ type: 'Session', id: before.sessionId }]]);
+    expect(objectsOf('session-revoked:replaced-at-step-up')).toEqual([[{ type: 'Session', id: before.sessionId }]]);
+    expect(objectsOf('session-opened:step-up')).toEqual([[{ type: 'Session', id: after.sessionId }]]);
+    // The spent token's reuse is still reported, against the old session.
+    expect(mine.filter((e) => e.operation.startsWith('refresh-reuse')).map((e) => e.objects)).toEqual([[{ type: 'Session', id: before.sessionId }]]);
+  });
+
+  it('a refused step-up changes nothing: the tokens held keep working, and no session opens', async () => {
+    const inv = await invite('reg-lotte');
+    const lotte = await enrol(inv.enrolmentUrl, 'reg-lotte', inv.principalId);
+    const row = (await f.app.store.accounts.getSession(lotte.tokens.sessionId))!;
+    const start = await call('POST', '/auth/step-up/start', {}, { key: lotte.key, accessToken: lotte.tokens.accessToken });
+    expect(start.status).toBe(200);
+    const stranger = new SoftAuthenticator(RP); // a passkey that is not lotte's
+    const refused = await call('POST', '/auth/step-up/finish', { challengeId: start.body.challengeId, credential: stranger.getResponse(start.body.options) }, { key: lotte.key, accessToken: lotte.tokens.accessToken });
+    expect(refused.status).toBe(401);
+    expect(refused.text).not.toContain('accessToken');
+    const list = await call('GET', '/auth/sessions', undefined, { key: lotte.key, accessToken: lotte.tokens.accessToken });
+    expect(list.status).toBe(200);
+    expect(list.body.sessions.map((s: { id: string; live: boolean }) => [s.id, s.live])).toEqual([[lotte.tokens.sessionId, true]]);
+    expect(await f.app.store.accounts.getSession(lotte.tokens.sessionId)).toMatchObject({ authenticatedAt: row.authenticatedAt, revokedAt: null });
+    const next = await call('POST', '/auth/token', { refreshToken: lotte.tokens.refreshToken }, { key: lotte.key });
+    expect(next.status).toBe(200);
+    expect(next.body.sessionId).toBe(lotte.tokens.sessionId);
+    const log = (await entries()).filter((e) => e.principal?.id === lotte.principalId);
+    expect(log.some((e) => e.operation === 'step-up:passkey' && e.outcome === 'denied')).toBe(true);
+    expect(log.some((e) => e.operation.startsWith('session-opened:step-up') || e.operation.startsWith('session-revoked'))).toBe(false);
   });
 
   it('signs out: the session ends and its tokens are refused', async () => {

@@ -127,6 +127,55 @@ describe.each(BACKENDS)('device-bound sessions (%s)', (backend) => {
     await refused(sessions.authenticate(`DPoP ${second.accessToken}`, await request(key, second.accessToken)));
   });
 
+  it('a renewal (step-up) replaces the session: every token held before is refused at once, the new pair works on the same key', async () => {
+    const p = await person();
+    const key = await generateDpopKey();
+    const first = await signIn(p.id, key);
+    clock.advance(60_000);
+    const second = await sessions.refresh(first.refreshToken, await refreshRequest(key)); // first.refreshToken is now spent
+    clock.advance(60_000);
+    const at = clock.now().toISOString();
+    const renewed = await sessions.renew(first.sessionId, { reason: 'step-up', authenticatedAt: at, authMethod: 'passkey' }, { ip: '127.0.0.2', userAgent: 'labkluis-test/2' });
+    expect(renewed.sessionId).not.toBe(first.sessionId);
+    const [oldRow, newRow] = [(await env.store.accounts.getSession(first.sessionId))!, (await env.store.accounts.getSession(renewed.sessionId))!];
+    expect(oldRow.revokedReason).toBe('replaced-at-step-up');
+    expect(newRow).toMatchObject({ principalId: p.id, jkt: oldRow.jkt, absoluteExpiresAt: oldRow.absoluteExpiresAt, authenticatedAt: at, revokedAt: null, ip: '127.0.0.2' });
+    expect(events.filter((e) => e.sessionId === first.sessionId || e.sessionId === renewed.sessionId).map((e) => `${e.kind}:${e.reason}`).slice(-2))
+      .toEqual(['session-revoked:replaced-at-step-up', 'session-opened:step-up']);
+
+    // Both access tokens minted before (not only the last) are refused; so are both refresh tokens,
+    // the unspent one and the spent one, and none of that touches the new session.
+    for (const old of [first, second]) await refused(sessions.authenticate(`DPoP ${old.accessToken}`, await request(key, old.accessToken)));
+    await refused(sessions.refresh(second.refreshToken, await refreshRequest(key)));
+    await refused(sessions.refresh(first.refreshToken, await refreshRequest(key)));
+    expect(events.at(-1)).toMatchObject({ kind: 'refresh-reuse', sessionId: first.sessionId }); // the reuse is still reported, against the old family
+    expect(await revokedReason(renewed.sessionId)).toBeNull();
+    const principal = await sessions.authenticate(`DPoP ${renewed.accessToken}`, await request(key, renewed.accessToken));
+    expect(principal).toMatchObject({ id: p.id, credentialId: renewed.sessionId, authenticatedAt: at });
+    const next = await sessions.refresh(renewed.refreshToken, await refreshRequest(key));
+    expect(next.sessionId).toBe(renewed.sessionId);
+    // The new pair is bound to the same key: another key's proof is a theft, as always.
+    await refused(sessions.authenticate(`DPoP ${next.accessToken}`, await request(await generateDpopKey(), next.accessToken)));
+    expect(await revokedReason(renewed.sessionId)).toBe('token-replay:key-mismatch');
+  });
+
+  it('renewing an ended session is refused and opens nothing; of two racing renewals only one succeeds', async () => {
+    const p = await person();
+    const key = await generateDpopKey();
+    const how = { reason: 'step-up', authenticatedAt: clock.now().toISOString(), authMethod: 'passkey' } as const;
+    const ended = await signIn(p.id, key);
+    await sessions.revoke(ended.sessionId, 'signed-out', { ip: null, userAgent: null });
+    await refused(sessions.renew(ended.sessionId, how, { ip: null, userAgent: null }));
+    expect(await revokedReason(ended.sessionId)).toBe('signed-out');
+    clock.advance(1_000);
+    const live = await signIn(p.id, key);
+    clock.advance(1_000);
+    const raced = await Promise.allSettled([sessions.renew(live.sessionId, how, { ip: null, userAgent: null }), sessions.renew(live.sessionId, how, { ip: null, userAgent: null })]);
+    expect(raced.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const won = raced.find((r) => r.status === 'fulfilled')!.value;
+    expect((await sessions.list(p.id)).map((s) => [s.id, s.live])).toEqual([[ended.sessionId, false], [live.sessionId, false], [won.sessionId, true]]);
+  });
+
   it('a refresh token presented with another key is refused and ends the session', async () => {
     const p = await person();
     const key = await generateDpopKey();

@@ -180,6 +180,23 @@ export function describeAccountContract(ctx: ContractContext): void {
       expect(await accounts().getSession(gone.id)).toMatchObject({ revokedAt: T0, revokedReason: 'signed-out' });
       expect((await accounts().getSession(theirs.id))!.revokedAt).toBeNull();
     });
+    it("revokes every other live session of one principal, keeping the one named and no one else's", async () => {
+      const { p } = await newAccount();
+      const { p: other } = await newAccount();
+      const keep = session(p.id);
+      const others = [session(p.id), session(p.id)];
+      const gone = session(p.id, { revokedAt: T0, revokedReason: 'signed-out' });
+      const theirs = session(other.id);
+      for (const s of [keep, ...others, gone, theirs]) await accounts().insertSession(s);
+      expect(await accounts().revokeOtherSessionsOf(p.id, keep.id, T1, 'password-changed')).toBe(2);
+      for (const s of others) expect(await accounts().getSession(s.id)).toMatchObject({ revokedAt: T1, revokedReason: 'password-changed' });
+      expect((await accounts().getSession(keep.id))!.revokedAt).toBeNull();
+      expect(await accounts().getSession(gone.id)).toMatchObject({ revokedAt: T0, revokedReason: 'signed-out' });
+      expect((await accounts().getSession(theirs.id))!.revokedAt).toBeNull();
+      // Another principal's session id keeps nothing of this one's: all of p's live sessions end.
+      expect(await accounts().revokeOtherSessionsOf(p.id, theirs.id, T2, 'revoked-by-owner')).toBe(1);
+      expect((await accounts().getSession(theirs.id))!.revokedAt).toBeNull();
+    });
     it('a session for an unknown principal is ERR_CONFLICT', async () => {
       await expectCode(accounts().insertSession(session(rid('prn'))), 'ERR_CONFLICT');
     });

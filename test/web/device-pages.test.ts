@@ -17,10 +17,11 @@ import { login } from '../../src/cli/commands/login.js';
 import { main } from '../../src/cli/main.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
 import { createDpopProof, loadDpopKey } from '../../src/sessions/index.js';
+import { SESSION_STORAGE_KEY } from '../../src/web/index.js';
 import { createTempDir, type TempDir } from '../support/tmp.js';
 import { BACKENDS } from '../support/vault-fixture.js';
 import {
-  arrive, createWebFixture, enrolWith, errorText, launchChromium, liveRows, openDevice, pageThumbprint, shows, signInWith, type Device, type WebFixture,
+  arrive, createWebFixture, enrolWith, errorText, lastRequest, launchChromium, liveRows, openDevice, pageThumbprint, shows, signInWith, type Device, type WebFixture,
 } from './browser.js';
 
 const GOOD_PASSWORD = 'zonnebloem-fietsbel-kaasschaaf-7';
@@ -55,6 +56,9 @@ async function atDecision(page: Page, userCode: string): Promise<void> {
   await shows(page, '#decide-form');
   expect(await page.textContent('#shown-code')).toBe(userCode);
 }
+
+/** The session id this tab holds (sessionStorage), or null. */
+const heldSession = (page: Page) => page.evaluate<string | null>(`JSON.parse(sessionStorage.getItem(${JSON.stringify(SESSION_STORAGE_KEY)}) ?? 'null')?.sessionId ?? null`);
 
 /** The /device page's outcome line, once the decision is done. */
 async function outcome(page: Page): Promise<string | null> {
@@ -131,11 +135,37 @@ describe.each(BACKENDS)('the device page and code sign-in in a real browser (%s)
     await page.click('#approve');
     expect(await errorText(page)).toMatch(/^Approve only a code your own terminal shows/);
     expect(admin.device.requests.some((r) => new URL(r.url()).pathname.startsWith('/auth/step-up'))).toBe(false);
+    const before = await heldSession(page);
+    expect(before).not.toBeNull();
     await page.check('#mine');
     await page.click('#approve');
     expect(await outcome(page)).toBe('Approved. Your terminal signs in within a few seconds; you can close this page.');
     const calls = admin.device.requests.map((r) => `${r.method()} ${new URL(r.url()).pathname}`).filter((c) => c.includes('/auth/step-up') || c.includes('/auth/device'));
     expect(calls).toEqual(['POST /auth/device/lookup', 'POST /auth/step-up/start', 'POST /auth/step-up/finish', 'POST /auth/device/approve']);
+
+    // The step-up renewed this tab's session (ASVS 5.0 7.2.4): approval went out with the new
+    // pair, the access token held before is refused even with this browser's own proof, and the
+    // tab goes on reading /auth/sessions with the new one.
+    const renewed = await heldSession(page);
+    expect(renewed).not.toBeNull();
+    expect(renewed).not.toBe(before);
+    expect((await web.f.app.store.accounts.getSession(before!))!.revokedReason).toBe('replaced-at-step-up');
+    const oldToken = (await lastRequest(admin.device, 'POST', '/auth/step-up/finish')).headers.authorization!.slice('DPoP '.length);
+    const approvedWith = (await lastRequest(admin.device, 'POST', '/auth/device/approve')).headers.authorization!.slice('DPoP '.length);
+    expect(approvedWith).not.toBe(oldToken);
+    const withOldToken = await page.evaluate<number>(`(async () => {
+      const { proof } = await import('/web/dpop.js');
+      const token = ${JSON.stringify(oldToken)};
+      const r = await fetch('/auth/sessions', { headers: { authorization: 'DPoP ' + token, dpop: await proof('GET', '/auth/sessions', { accessToken: token }) } });
+      return r.status;
+    })()`);
+    expect(withOldToken).toBe(401);
+    expect((await web.f.app.store.accounts.getSession(before!))!.revokedReason).toBe('replaced-at-step-up'); // no theft: its own key
+    await page.click('#done a[href="/account"]');
+    await arrive(page, `${web.baseUrl}/account`);
+    await expect.poll(() => page.locator(`#sessions tr[data-session-id="${renewed}"]`).textContent()).toContain('live (this browser)');
+    expect((await (await lastRequest(admin.device, 'GET', '/auth/sessions')).request.response())?.status()).toBe(200);
+    expect(await page.locator(`#sessions tr[data-session-id="${before}"]`).getAttribute('data-live')).toBe('false');
 
     await cli.done;
     const keyPath = tmp.file('a/device-key.json');
@@ -279,10 +309,11 @@ describe.each(BACKENDS)('the device page and code sign-in in a real browser (%s)
     recovery = { codes, device: d };
   });
 
-  it('(e) a wrong code, and the spent one, get one generic answer and the password step again; nothing opens', async () => {
+  it('(e) a wrong code, and the spent one, get one generic answer and the password step again; nothing opens, and the session the tab held ends', async () => {
     const { codes, device: d } = recovery!;
-    const live = async () => (await web.f.app.sessions.list(admin.principalId)).filter((s) => s.live).length;
-    const before = await live();
+    const jkt = await pageThumbprint(d.page);
+    const opened = async () => (await web.f.app.sessions.list(admin.principalId)).length;
+    const before = await opened();
     for (const wrong of ['aaaa-bbbb-cccc-dddd-eeee-ffff', codes[0]!]) {
       await signInWith(d.page, web.baseUrl, 'lab-admin', GOOD_PASSWORD, { with: 'code' });
       await shows(d.page, '#code-form');
@@ -296,7 +327,10 @@ describe.each(BACKENDS)('the device page and code sign-in in a real browser (%s)
       expect(d.page.url()).toBe(`${web.baseUrl}/sign-in`);
     }
     expect(await web.f.app.factors.recoveryCodesLeft(admin.principalId)).toBe(9);
-    expect(await live()).toBe(before);
+    expect(await opened()).toBe(before);
+    // Signing in again ends the session the tab held first (that of (d)), whatever the outcome.
+    const here = (await web.f.app.sessions.list(admin.principalId)).filter((s) => s.jkt === jkt);
+    expect(here.map((s) => [s.authMethod, s.live, s.revokedReason])).toEqual([['recovery-code', false, 'signed-out']]);
     expect((await entries()).filter((e) => e.operation === 'sign-in:recovery-code' && e.outcome === 'denied')).toHaveLength(2);
   });
 
@@ -307,6 +341,7 @@ describe.each(BACKENDS)('the device page and code sign-in in a real browser (%s)
     await d.page.goto(`${web.baseUrl}/enrol#${inv.secret}`);
     await enrolWith(d.page, GOOD_PASSWORD);
     await arrive(d.page, `${web.baseUrl}/account`);
+    await expect.poll(() => liveRows(d.page).count()).toBe(1); // the page's own refresh is done and kept
     // The passkey is lost; TOTP and recovery codes remain.
     const person = await freshly(inv.principalId);
     const [passkey] = await web.f.app.store.passkeys.listCredentials(inv.principalId);
@@ -334,8 +369,62 @@ describe.each(BACKENDS)('the device page and code sign-in in a real browser (%s)
     await d.page.click('#code-form button[type=submit]');
     await arrive(d.page, `${web.baseUrl}/account`);
     const jkt = await pageThumbprint(d.page);
-    const live = (await web.f.app.sessions.list(inv.principalId)).filter((s) => s.live && s.jkt === jkt);
-    expect(live.map((s) => s.authMethod).sort()).toEqual(['passkey', 'totp']); // the one from enrolment, and this one
+    const mine = (await web.f.app.sessions.list(inv.principalId)).filter((s) => s.jkt === jkt);
+    // The session from enrolment ended when this tab signed in again (at the first, wrong, code); this one is live.
+    expect(mine.map((s) => [s.authMethod, s.live, s.revokedReason])).toEqual([['passkey', false, 'signed-out'], ['totp', true, null]]);
     expect((await entries()).some((e) => e.operation === 'sign-in:totp' && e.outcome === 'denied')).toBe(true);
+  });
+
+  it('(g) a step-up the server refuses changes nothing: the tab keeps its session, and approving again works', async () => {
+    const { page } = admin.device; // signed in since (c)
+    const cli = startLogin('g');
+    const { complete, userCode } = await cli.printed;
+    await page.goto(complete);
+    await atDecision(page, userCode);
+    const held = await heldSession(page);
+    expect(held).not.toBeNull();
+    // The passkey answers, but on its way the response is made to name a credential the server does not know.
+    const unknownId = Buffer.from(Array.from({ length: 32 }, (_, i) => i)).toString('base64url');
+    await page.route('**/auth/step-up/finish', async (route) => {
+      const body = route.request().postDataJSON() as { credential: { id: string; rawId: string } };
+      await route.continue({ postData: JSON.stringify({ ...body, credential: { ...body.credential, id: unknownId, rawId: unknownId } }) });
+    });
+    const before = admin.device.requests.length;
+    await page.check('#mine');
+    await page.click('#approve');
+    expect(await errorText(page)).toBe('passkey verification failed');
+    await page.unroute('**/auth/step-up/finish');
+    const sent = admin.device.requests.slice(before).map((r) => `${r.method()} ${new URL(r.url()).pathname}`);
+    expect(sent).toEqual(['POST /auth/step-up/start', 'POST /auth/step-up/finish']); // no refresh, no retry, no sign-out
+    expect(await heldSession(page)).toBe(held);
+    expect((await web.f.app.store.accounts.getSession(held!))!.revokedAt).toBeNull();
+    expect(await page.isVisible('#decide-form')).toBe(true);
+    expect((await entries()).some((e) => e.operation === 'step-up:passkey' && e.outcome === 'denied' && e.principal?.id === admin.principalId)).toBe(true);
+
+    await page.click('#approve');
+    expect(await outcome(page)).toMatch(/^Approved\./);
+    await cli.done;
+    expect((await web.f.app.store.accounts.getSession(held!))!.revokedReason).toBe('replaced-at-step-up');
+    expect(await heldSession(page)).not.toBe(held);
+  });
+
+  it('(h) Sign out on /device ends the session at the server and in the tab', async () => {
+    const { page } = admin.device; // signed in since (c), its session renewed in (g)
+    await page.goto(`${web.baseUrl}/device`);
+    await shows(page, '#code-form');
+    const held = await heldSession(page);
+    expect(held).not.toBeNull();
+    expect((await web.f.app.store.accounts.getSession(held!))!.revokedAt).toBeNull();
+    await page.click('#sign-out');
+    await shows(page, '#signed-out');
+    expect(await page.isHidden('#signed-in')).toBe(true);
+    expect(await page.textContent('#status')).toBe('Signed out.');
+    expect(await page.getAttribute('#sign-in-link', 'href')).toBe('/sign-in#device');
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    expect((await (await lastRequest(admin.device, 'POST', '/auth/sign-out')).request.response())?.status()).toBe(200);
+    expect((await web.f.app.store.accounts.getSession(held!))!.revokedReason).toBe('signed-out');
+    // A reload stays signed out: nothing of the session is left in the tab.
+    await page.reload();
+    await shows(page, '#signed-out');
   });
 });

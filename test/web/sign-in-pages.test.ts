@@ -257,4 +257,31 @@ describe.each(BACKENDS)('the sign-in pages in a real browser (%s)', (backend) =>
     await expect.poll(() => liveRows(page).count()).toBe(1);
     expect(await web.f.app.store.passkeys.listCredentials(inv.principalId)).toHaveLength(1);
   });
+
+  it('(h) signing in again in a tab that holds a session ends that session first; only the new one lives', async () => {
+    const row = (await web.f.app.store.getPrincipal(admin.principalId))!;
+    const by = principalFromSession(row, { id: 'browser-test', authenticatedAt: new Date().toISOString() });
+    const inv = await web.f.app.accounts.invite(by, { username: 'reg-bram', displayName: 'Bram Test', role: 'registrar', tenants: ['*'] }, { ip: 'local', userAgent: null });
+    const d = await device();
+    await d.page.goto(`${web.baseUrl}/enrol#${inv.secret}`);
+    await enrolWith(d.page, GOOD_PASSWORD);
+    await arrive(d.page, `${web.baseUrl}/account`);
+    await expect.poll(() => liveRows(d.page).count()).toBe(1); // the page's own refresh is done and kept
+    const [first] = await web.f.app.sessions.list(inv.principalId);
+    expect(first?.live).toBe(true);
+
+    const before = d.requests.length;
+    await signInWith(d.page, web.baseUrl, 'reg-bram', GOOD_PASSWORD); // the same tab, its session still held
+    await arrive(d.page, `${web.baseUrl}/account`);
+    await expect.poll(() => liveRows(d.page).count()).toBe(1);
+    const sessions = await web.f.app.sessions.list(inv.principalId);
+    expect(sessions.map((s) => [s.id === first!.id, s.live, s.revokedReason])).toEqual([[true, false, 'signed-out'], [false, true, null]]);
+    expect(await liveRows(d.page).first().getAttribute('data-session-id')).toBe(sessions[1]!.id);
+    // The earlier session was ended (with its own tokens) before the new one was asked for.
+    const calls = d.requests.slice(before).map((r) => `${r.method()} ${new URL(r.url()).pathname}`).filter((c) => c.startsWith('POST /auth/'));
+    expect(calls.indexOf('POST /auth/sign-out')).toBeGreaterThanOrEqual(0);
+    expect(calls.indexOf('POST /auth/sign-out')).toBeLessThan(calls.indexOf('POST /auth/sign-in/passkey'));
+    const log = (await web.f.app.store.readAudit(0, 100_000)).map((r) => JSON.parse(r.leaf.toString('utf8')) as { operation: string; objects: unknown[] });
+    expect(log.some((e) => e.operation === 'session-revoked:signed-out' && JSON.stringify(e.objects).includes(first!.id))).toBe(true);
+  });
 });

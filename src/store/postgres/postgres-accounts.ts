@@ -41,6 +41,8 @@ const SQL = {
     WHERE id = $1 AND revoked_at IS NULL RETURNING 1`),
   revokeSessionsOf: q('revoke_sessions_of', `UPDATE core.sessions SET revoked_at = $2, revoked_reason = $3
     WHERE principal_id = $1 AND revoked_at IS NULL RETURNING 1`),
+  revokeOtherSessionsOf: q('revoke_other_sessions_of', `UPDATE core.sessions SET revoked_at = $3, revoked_reason = $4
+    WHERE principal_id = $1 AND id <> $2 AND revoked_at IS NULL RETURNING 1`),
   rememberProof: q('remember_proof', `INSERT INTO core.dpop_proofs (key, expires_at) VALUES ($1, $2)
     ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE core.dpop_proofs.expires_at < $3 RETURNING 1`),
   forgetProofs: q('forget_proofs', 'DELETE FROM core.dpop_proofs WHERE expires_at < $1 RETURNING 1'),
@@ -119,6 +121,9 @@ export class PostgresAccounts implements AccountStore {
   }
   async revokeSessionsOf(principalId: string, at: string, reason: string): Promise<number> {
     return (await coreWrite(this.#runner, SQL.revokeSessionsOf, [principalId, at, reason])).length;
+  }
+  async revokeOtherSessionsOf(principalId: string, keepId: string, at: string, reason: string): Promise<number> {
+    return (await coreWrite(this.#runner, SQL.revokeOtherSessionsOf, [principalId, keepId, at, reason])).length;
   }
 
   async rememberProof(key: string, expiresAtMs: number, nowMs: number): Promise<boolean> {

@@ -36,6 +36,8 @@ const SQL = {
   setAuthenticated: `UPDATE core_sessions SET authenticated_at = ? WHERE id = ? AND revoked_at IS NULL`,
   revokeSession: `UPDATE core_sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL`,
   revokeSessionsOf: `UPDATE core_sessions SET revoked_at = ?, revoked_reason = ? WHERE principal_id = ? AND revoked_at IS NULL`,
+  revokeOtherSessionsOf: `UPDATE core_sessions SET revoked_at = ?, revoked_reason = ?
+    WHERE principal_id = ? AND id <> ? AND revoked_at IS NULL`,
   rememberProof: `INSERT INTO core_dpop_proofs (key, expires_at) VALUES (?, ?)
     ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE core_dpop_proofs.expires_at < ?`,
   forgetProofs: 'DELETE FROM core_dpop_proofs WHERE expires_at < ?',
@@ -118,6 +120,9 @@ export class SqliteAccounts implements AccountStore {
   }
   async revokeSessionsOf(principalId: string, at: string, reason: string): Promise<number> {
     return run(() => this.#s.revokeSessionsOf.run(at, reason, principalId)).changes;
+  }
+  async revokeOtherSessionsOf(principalId: string, keepId: string, at: string, reason: string): Promise<number> {
+    return run(() => this.#s.revokeOtherSessionsOf.run(at, reason, principalId, keepId)).changes;
   }
 
   async rememberProof(key: string, expiresAtMs: number, nowMs: number): Promise<boolean> {

@@ -15,14 +15,17 @@ export const apiJs = String.raw`// The /auth API with DPoP proofs, and where thi
 // like a cookie), so /enrol and /sign-in can hand the session to /account and a reload keeps
 // it. A copied refresh token is worth nothing alone: the server only accepts it with a proof
 // from this browser's non-extractable key, and it is single use (a reuse ends the session).
+// A step-up (stepUp below) and a new sign-in in this tab replace the session: the tab holds one
+// session at a time, and the pair it held before is dead at once.
 import { proof } from './dpop.js';
+import { usePasskey } from './webauthn.js';
 
 const KEY = '${SESSION_STORAGE_KEY}';
 const EARLY_MS = 30_000; // refresh this long before the access token expires
 
 let access = null; // { token, expiresAtMs }
 let skewMs = null; // server time minus local time, from the Date header of responses
-let refreshing = null;
+let changing = null; // the change of this tab's tokens under way (a refresh or a step-up), if any
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -70,8 +73,14 @@ const calibrate = () => send('GET', '/healthz').catch(() => {});
 /** A public call without a proof (/auth/enrol/start, /auth/sign-in). */
 export const post = (path, body) => send('POST', path, { body });
 
-/** A public call that opens a session bound to this browser's key (/auth/enrol/finish, /auth/sign-in/passkey). */
+/**
+ * A public call that opens a session bound to this browser's key (/auth/enrol/finish,
+ * /auth/sign-in/passkey, /auth/sign-in/code). A session this tab still holds ends first
+ * (ASVS 5.0 7.2.4), whether or not the new one opens: it must not linger unseen until it times
+ * out. If the server cannot be told, the tab forgets it all the same.
+ */
 export async function openSession(path, body, username) {
+  if (saved() !== null) await signOut().catch(() => {});
   keep(await send('POST', path, { body, withProof: true }), username);
 }
 
@@ -101,6 +110,21 @@ export function forgetSession() {
   sessionStorage.removeItem(KEY);
 }
 
+/**
+ * Ends this tab's session at the server (POST /auth/sign-out) and forgets it here in any case.
+ * A session the server had already ended counts as signed out; any other failure is thrown
+ * (after forgetting), so that a page can say the server may not have heard.
+ */
+export async function signOut() {
+  try {
+    await call('POST', '/auth/sign-out', {});
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 401)) throw e;
+  } finally {
+    forgetSession();
+  }
+}
+
 async function refresh() {
   const s = saved();
   if (s === null) throw new ApiError(401, 'You are not signed in.');
@@ -117,14 +141,29 @@ async function refresh() {
   }
 }
 
+const fresh = () => access !== null && access.expiresAtMs - Date.now() > EARLY_MS;
+
+/**
+ * Changes this tab's tokens one at a time, in order. A refresh must not spend a refresh token
+ * that a step-up is replacing, nor keep its pair after the step-up kept the new one.
+ */
+function change(task) {
+  const run = (changing ?? Promise.resolve()).catch(() => {}).then(task);
+  const tracked = run.finally(() => {
+    if (changing === tracked) changing = null;
+  });
+  changing = tracked;
+  return tracked;
+}
+
 /**
  * An access token with some life left: refreshed only when a call needs one. No timer keeps the
  * session alive in the background, so the server's idle timeout still ends an unattended one.
+ * Calls that need a token while one is being changed wait for the change (one refresh for all).
  */
 function accessToken() {
-  if (access !== null && access.expiresAtMs - Date.now() > EARLY_MS) return Promise.resolve(access.token);
-  refreshing ??= refresh().finally(() => { refreshing = null; });
-  return refreshing;
+  if (changing === null && fresh()) return Promise.resolve(access.token);
+  return change(async () => (fresh() ? access.token : refresh()));
 }
 
 export const SESSION_ENDED = ${JSON.stringify(SESSION_ENDED_MESSAGE)};
@@ -149,5 +188,29 @@ export async function call(method, path, body) {
     }
     throw e;
   }
+}
+
+/**
+ * Step-up before a sensitive action (approving a terminal, ...): a fresh passkey assertion in
+ * this session. The server answers with a new session and token pair on this browser's key and
+ * ends the old one at once (ASVS 5.0 7.2.4); this tab keeps the new pair, so the next call and
+ * the next page go on with it. A refused passkey changes nothing: the server's words are thrown
+ * and the tab keeps the pair it had. So the finish goes out once, without call()'s refresh and
+ * retry on a 401: a refused passkey is a 401 too, and must not be taken for an ended session.
+ */
+export async function stepUp() {
+  const started = await call('POST', '/auth/step-up/start', {});
+  const credential = await usePasskey(started.options);
+  await change(async () => {
+    const s = saved();
+    let token;
+    try {
+      token = fresh() ? access.token : await refresh();
+    } catch (e) {
+      throw e instanceof ApiError && e.status === 401 ? new ApiError(401, SESSION_ENDED) : e;
+    }
+    const pair = await send('POST', '/auth/step-up/finish', { body: { challengeId: started.challengeId, credential }, accessToken: token, withProof: true });
+    keep(pair, s.username);
+  });
 }
 `;

@@ -2,12 +2,12 @@
 export const deviceJs = String.raw`// /device and /device#BCDF-GHJK: the verification URI the CLI prints. The signed-in person
 // enters (or finds filled in from the fragment, which browsers never send to a server) the code
 // their terminal shows, sees when and from where it was asked for (POST /auth/device/lookup),
-// confirms it is their own, and approves after a fresh passkey assertion (POST
-// /auth/step-up/start, the passkey, /auth/step-up/finish, then /auth/device/approve), or denies
-// it (/auth/device/deny). Without a session here, the person signs in first and comes back.
-import { call, currentSession } from './api.js';
+// confirms it is their own, and approves after a fresh passkey assertion (stepUp: POST
+// /auth/step-up/start, the passkey, /auth/step-up/finish, which renews the session), then
+// /auth/device/approve; or denies it (/auth/device/deny). Without a session here, the person
+// signs in first and comes back. Sign out ends the session here as on /account.
+import { call, currentSession, signOut, stepUp } from './api.js';
 import { byId, explain, FormProblem, onSubmit, showError, showStatus } from './ui.js';
-import { usePasskey } from './webauthn.js';
 
 const LETTERS = /^[BCDFGHJKLMNPQRSTVWXZ]{8}$/; // RFC 8628 §6.1: the server's alphabet, no vowels or digits
 
@@ -107,10 +107,8 @@ onSubmit(decideForm, async (submitter) => {
   if (!mine.checked) throw new FormProblem('Approve only a code your own terminal shows, after you ran labkluis login there. If it does not, deny it.');
   // Approving hands the terminal a session as you: a fresh passkey assertion first (step-up).
   showStatus('Confirm with your passkey…');
-  const started = await call('POST', '/auth/step-up/start', {});
-  const credential = await usePasskey(started.options);
+  await stepUp();
   showStatus('Approving…');
-  await call('POST', '/auth/step-up/finish', { challengeId: started.challengeId, credential });
   await call('POST', '/auth/device/approve', { userCode: code });
   finish('Approved. Your terminal signs in within a few seconds; you can close this page.');
 }, afterError);
@@ -119,6 +117,24 @@ byId('other-code').addEventListener('click', () => {
   showError(null);
   showStatus(null);
   enterCode();
+});
+
+// ASVS 5.0 7.4.4: a visible way out on every page with a session. The tab forgets the session
+// even when the server cannot be reached; the person is told so.
+const signOutButton = byId('sign-out');
+signOutButton.addEventListener('click', async () => {
+  showError(null);
+  signOutButton.disabled = true;
+  try {
+    await signOut();
+    showStatus('Signed out.');
+  } catch (e) {
+    showStatus(null);
+    showError('Signed out in this browser. The server did not confirm it, so the session may run on until it times out: ' + explain(e));
+  } finally {
+    signOutButton.disabled = false;
+  }
+  signedOut();
 });
 
 const session = currentSession();

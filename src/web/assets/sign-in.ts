@@ -7,6 +7,7 @@ export const signInJs = String.raw`// /sign-in: password first (POST /auth/sign-
 // which binds the new session to this browser's key: the passkey (POST /auth/sign-in/passkey),
 // or a code (POST /auth/sign-in/code) when the account has no passkey or the person chooses
 // "use a code instead". Then /account, or back to /device when that page sent the person here.
+// A session this tab still holds is ended first (openSession): a tab holds one session at a time.
 import { openSession, post } from './api.js';
 import { byId, FormProblem, onSubmit, showError, showStatus } from './ui.js';
 import { usePasskey } from './webauthn.js';
