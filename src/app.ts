@@ -5,7 +5,7 @@ import type { Principal } from './auth/index.js';
 import type { StoreConfig } from './config/index.js';
 import { aesGcmCipher, DataKeys, type Kms, type RecordCipher } from './crypto/index.js';
 import { buildServer, PublicRateLimiter, type CredentialRequest, type RateLimitOptions } from './api/index.js';
-import { authenticateApiTokenRequest, looksLikeAccessToken, MemoryReplayCache, Sessions, StoreReplayCache, type SessionEventSink, type SessionPolicy } from './sessions/index.js';
+import { authenticateApiTokenRequest, DpopKeyCache, looksLikeAccessToken, MemoryReplayCache, Sessions, StoreReplayCache, type SessionEventSink, type SessionPolicy } from './sessions/index.js';
 import { LabkluisError, type Clock, type Random } from './kernel/index.js';
 import { createPostgresStore, createSqliteStore, type Store } from './store/index.js';
 import { Vault, type AccountEvent } from './vault/index.js';
@@ -131,8 +131,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       kind: e.kind, reason: e.reason, principalId: e.principalId, sessionId: e.sessionId, ip: e.ip, userAgent: e.userAgent,
       outcome: e.kind === 'session-opened' || e.kind === 'session-refreshed' || e.kind === 'session-revoked' ? 'success' : 'denied',
     });
+  const dpopKeys = new DpopKeyCache();
   const sessions = new Sessions({
-    store, keys, clock, random, replay,
+    store, keys, clock, random, replay, dpopKeys,
     events: sessionEvents,
     ...(options.sessionPolicy ? { policy: options.sessionPolicy } : {}),
   });
@@ -146,7 +147,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     if (token === undefined || (scheme !== 'bearer' && scheme !== 'dpop')) {
       throw new LabkluisError('ERR_UNAUTHENTICATED', 'this request needs a credential (Authorization: DPoP … or Bearer …)');
     }
-    return authenticateApiTokenRequest({ store, clock, replay, events: sessionEvents }, scheme, token, r);
+    return authenticateApiTokenRequest({ store, clock, replay, events: sessionEvents, dpopKeys }, scheme, token, r);
   };
 
   const accountEvents = (e: AccountEvent) => vault.recordAccountEvent(e);

@@ -7,14 +7,14 @@
 import { resolveApiToken, type Principal } from '../auth/index.js';
 import { LabkluisError, type Clock } from '../kernel/index.js';
 import type { Store } from '../store/index.js';
-import { DpopError, verifyDpopProof } from './dpop.js';
+import { DpopError, verifyDpopProof, type DpopKeyCache } from './dpop.js';
 import type { ReplayCache } from './replay-cache.js';
 import type { RequestProof, SessionEventSink } from './sessions.js';
 
 const THEFT = new Set(['missing', 'multiple', 'key-mismatch', 'jti-replay', 'ath', 'signature', 'htm', 'htu']);
 
 export async function authenticateApiTokenRequest(
-  deps: { store: Store; clock: Clock; replay: ReplayCache; events: SessionEventSink },
+  deps: { store: Store; clock: Clock; replay: ReplayCache; events: SessionEventSink; dpopKeys?: DpopKeyCache },
   scheme: 'bearer' | 'dpop', token: string, request: RequestProof,
 ): Promise<Principal> {
   const { principal, jkt } = await resolveApiToken(deps, token);
@@ -22,7 +22,7 @@ export async function authenticateApiTokenRequest(
   let reason: string | null = scheme === 'bearer' ? 'missing' : null;
   if (reason === null) {
     try {
-      await verifyDpopProof({ proof: request.dpop, method: request.method, url: request.url, accessToken: token, expectedJkt: jkt }, { clock: deps.clock, replay: deps.replay });
+      await verifyDpopProof({ proof: request.dpop, method: request.method, url: request.url, accessToken: token, expectedJkt: jkt }, { clock: deps.clock, replay: deps.replay, ...(deps.dpopKeys ? { keys: deps.dpopKeys } : {}) });
       return principal;
     } catch (e) {
       if (!(e instanceof DpopError)) throw e;

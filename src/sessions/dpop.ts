@@ -3,7 +3,7 @@
  * fresh proof signed by that key for this exact method and URL. Every refusal is a DpopError
  * (ERR_UNAUTHENTICATED) carrying a stable `reason`; messages never echo the proof or token.
  */
-import { createHash, createPublicKey, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, timingSafeEqual, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { base64url, calculateJwkThumbprint, type JWK } from 'jose';
 import { LabkluisError, type Clock } from '../kernel/index.js';
 import type { ReplayCache } from './replay-cache.js';
@@ -57,6 +57,8 @@ export interface DpopProofInput {
 export interface DpopVerifyDeps {
   readonly clock: Clock;
   readonly replay: ReplayCache;
+  /** Imported keys of recent proofs; without it every proof's key is imported afresh. */
+  readonly keys?: DpopKeyCache;
   readonly maxAgeSeconds?: number;
   readonly maxFutureSkewSeconds?: number;
 }
@@ -69,7 +71,7 @@ export interface VerifiedProof {
 }
 
 export async function verifyDpopProof(input: DpopProofInput, deps: DpopVerifyDeps): Promise<VerifiedProof> {
-  const { clock, replay, maxAgeSeconds = 60, maxFutureSkewSeconds = 5 } = deps;
+  const { clock, replay, keys, maxAgeSeconds = 60, maxFutureSkewSeconds = 5 } = deps;
   if (!(maxAgeSeconds > 0) || !(maxFutureSkewSeconds >= 0)) throw new TypeError('DPoP time window must be positive');
   const proof = singleProof(input.proof);
   const header = parseSegment(proof.slice(0, proof.indexOf('.')));
@@ -79,7 +81,7 @@ export async function verifyDpopProof(input: DpopProofInput, deps: DpopVerifyDep
   const expected = Object.hasOwn(ALGORITHMS, alg) ? ALGORITHMS[alg] : undefined;
   if (!expected) throw new DpopError('alg');
   const jwk = publicJwk(header.jwk, alg, expected);
-  const { key, jkt } = await importedKey(jwk);
+  const { key, jkt } = keys ? await keys.get(jwk) : await importKey(jwk);
   const payloadAt = proof.indexOf('.') + 1;
   const signatureAt = proof.indexOf('.', payloadAt) + 1;
   if (!signatureValid(proof, signatureAt, key, expected)) throw new DpopError('signature');
@@ -127,28 +129,46 @@ function signatureValid(proof: string, signatureAt: number, key: KeyObject, alg:
   }
 }
 
+interface ImportedKey { readonly key: KeyObject; readonly jkt: string }
+
+/** A public key of the allow-list as a KeyObject, with its thumbprint; a point off the curve is 'jwk'. */
+async function importKey(jwk: JWK): Promise<ImportedKey> {
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: { ...jwk } as JsonWebKey, format: 'jwk' });
+  } catch {
+    throw new DpopError('jwk');
+  }
+  return { key, jkt: await jwkThumbprint(jwk) };
+}
+
 /**
  * Imported public keys and their thumbprints, by canonical JWK. A session or a service signs
  * every request with the same key, and importing it plus the thumbprint cost more than the
- * signature check. Bounded; the oldest entry goes first. Only keys that passed publicJwk() get
- * here; a point that is not on the curve fails createPublicKey and is not cached.
+ * signature check. Bounded; the oldest entry goes first. Only keys that passed publicJwk() and
+ * import cleanly are kept. One per app (the composition root makes it), shared by the hot paths.
  */
-const KEY_CACHE_ENTRIES = 4096;
-const keyCache = new Map<string, Promise<{ key: KeyObject; jkt: string }>>();
+export class DpopKeyCache {
+  readonly #entries = new Map<string, ImportedKey>();
+  readonly #max: number;
 
-async function importedKey(jwk: JWK): Promise<{ key: KeyObject; jkt: string }> {
-  const id = `${jwk.kty}|${jwk.crv}|${jwk.x}|${jwk.y ?? ''}`;
-  let entry = keyCache.get(id);
-  if (entry === undefined) {
-    entry = (async () => ({ key: createPublicKey({ key: { ...jwk } as import('node:crypto').JsonWebKey, format: 'jwk' }), jkt: await jwkThumbprint(jwk) }))();
-    if (keyCache.size >= KEY_CACHE_ENTRIES) keyCache.delete(keyCache.keys().next().value!);
-    keyCache.set(id, entry);
+  constructor(max = 4096) {
+    if (!Number.isInteger(max) || max < 1) throw new TypeError('the key cache needs a positive size');
+    this.#max = max;
   }
-  try {
-    return await entry;
-  } catch {
-    keyCache.delete(id);
-    throw new DpopError('jwk');
+
+  async get(jwk: JWK): Promise<ImportedKey> {
+    const id = `${jwk.kty}|${jwk.crv}|${jwk.x}|${jwk.y ?? ''}`;
+    const hit = this.#entries.get(id);
+    if (hit !== undefined) return hit;
+    const imported = await importKey(jwk);
+    if (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(id, imported);
+    return imported;
+  }
+
+  get size(): number {
+    return this.#entries.size;
   }
 }
 

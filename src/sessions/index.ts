@@ -1,6 +1,6 @@
 /** Sessions: sender-constrained tokens (DPoP, RFC 9449), the public face of this folder. */
 export {
-  verifyDpopProof, jwkThumbprint, accessTokenHash, normaliseHtu, DpopError, isDpopError,
+  verifyDpopProof, DpopKeyCache, jwkThumbprint, accessTokenHash, normaliseHtu, DpopError, isDpopError,
   DPOP_FAILURE_REASONS, DPOP_ALGORITHMS,
 } from './dpop.js';
 export type { DpopFailureReason, DpopProofInput, DpopVerifyDeps, VerifiedProof } from './dpop.js';

@@ -12,7 +12,7 @@ import type { DataKeys } from '../crypto/index.js';
 import { LabkluisError, randomId, type Clock, type Random } from '../kernel/index.js';
 import type { SessionRow, Store } from '../store/index.js';
 import { ACCESS_TOKEN_MAX_SECONDS, issueAccessToken, readAccessToken } from './access-tokens.js';
-import { DpopError, verifyDpopProof } from './dpop.js';
+import { DpopError, verifyDpopProof, type DpopKeyCache } from './dpop.js';
 import type { ReplayCache } from './replay-cache.js';
 
 export interface SessionPolicy {
@@ -67,17 +67,21 @@ export class Sessions {
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #replay: ReplayCache;
+  readonly #dpopKeys: DpopKeyCache | undefined;
   readonly #events: SessionEventSink;
   readonly policy: SessionPolicy;
 
   constructor(deps: {
     store: Store; keys: DataKeys; clock: Clock; random: Random; replay: ReplayCache; events: SessionEventSink; policy?: Partial<SessionPolicy>;
+    /** Imported keys of recent proofs (one per app); every request carries a proof from the same key. */
+    dpopKeys?: DpopKeyCache;
   }) {
     this.#store = deps.store;
     this.#keys = deps.keys;
     this.#clock = deps.clock;
     this.#random = deps.random;
     this.#replay = deps.replay;
+    this.#dpopKeys = deps.dpopKeys;
     this.#events = deps.events;
     this.policy = checkPolicy({ ...DEFAULT_SESSION_POLICY, ...deps.policy });
   }
@@ -125,7 +129,7 @@ export class Sessions {
     try {
       await verifyDpopProof(
         { proof: request.dpop, method: request.method, url: request.url, accessToken: token, expectedJkt: claims.jkt },
-        { clock: this.#clock, replay: this.#replay },
+        { clock: this.#clock, replay: this.#replay, ...(this.#dpopKeys ? { keys: this.#dpopKeys } : {}) },
       );
     } catch (e) {
       if (!(e instanceof DpopError)) throw e; // e.g. a full replay cache: a 429, not a refusal

@@ -7,7 +7,7 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CompactSign, compactVerify, generateKeyPair, exportJWK, type CryptoKey } from 'jose';
 import { ManualClock, RateLimitedError, isLabkluisError } from '../../src/kernel/index.js';
 import {
-  DPOP_FAILURE_REASONS, MemoryReplayCache, accessTokenHash, createDpopProof, generateDpopKey, isDpopError,
+  DPOP_FAILURE_REASONS, DpopKeyCache, MemoryReplayCache, accessTokenHash, createDpopProof, generateDpopKey, isDpopError,
   jwkThumbprint, normaliseHtu, verifyDpopProof, type DpopKey, type DpopProofInput, type ReplayCache,
 } from '../../src/sessions/index.js';
 
@@ -229,6 +229,25 @@ describe('verifyDpopProof', () => {
       }
       expect(await reasonOf(verify({ proof: good }))).toBe('jti-replay'); // the good one was accepted once
     }
+  });
+
+  it('with a key cache: imports each key once, stays within its size, and still checks every signature', async () => {
+    const keys = new DpopKeyCache(2);
+    const withCache = (proof: string) => verifyDpopProof({ method: 'GET', url: HTU, proof }, { clock, replay, keys });
+    await withCache(await craft());
+    await withCache(await craft());
+    expect(keys.size).toBe(1);
+    await withCache(await craft({}, keyB));
+    const ed = await generateKeyPair('EdDSA');
+    await withCache(await craft({ header: { alg: 'EdDSA', jwk: await exportJWK(ed.publicKey) }, signWith: ed.privateKey }));
+    expect(keys.size).toBe(2);
+    // A cached key A does not make key B's signature under A's header pass.
+    expect(await reasonOf(withCache(await craft({ signWith: keyB.signingKey })))).toBe('signature');
+    const x = Buffer.alloc(32, 1).toString('base64url');
+    const offCurve = rawSign({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty: 'EC', crv: 'P-256', x, y: x } }, { jti: 'off-curve-jti-cached', htm: 'GET', htu: HTU, iat: NOW_S });
+    expect(await reasonOf(withCache(offCurve))).toBe('jwk');
+    expect(keys.size).toBe(2);
+    expect(() => new DpopKeyCache(0)).toThrow(TypeError);
   });
 
   it('refuses a P-256 key whose point is not on the curve (jwk)', async () => {
