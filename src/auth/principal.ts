@@ -2,9 +2,8 @@ import type { PrincipalRow, Role } from '../store/index.js';
 import type { Suspension } from './hygiene.js';
 
 /**
- * Who is acting. Today principals authenticate with API tokens; issue 3 adds human sign-in
- * (passkeys, device-bound sessions) and fills `session` and `authMethod` without changing the
- * shape the vault sees.
+ * Who is acting: a person in a device-bound session (password + passkey), a service with its
+ * DPoP-bound API token, or the local operator on the host. The vault sees one shape for all.
  */
 export interface Principal {
   readonly id: string;
