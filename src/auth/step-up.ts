@@ -1,5 +1,5 @@
 /**
- * Step-up (ASVS 5.0 V6.8): sensitive actions (every admin action, revealing more than one
+ * Step-up (ASVS 5.0 V7.5.1, V7.5.3): sensitive actions (every admin action, revealing more than one
  * patient's identity, exports, break-glass, changing one's own factors) need a passkey
  * assertion made in this session at most five minutes ago. The local operator at the machine
  * (`labkluis` CLI on the server) is trusted as the host is; API tokens never qualify.

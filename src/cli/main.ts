@@ -12,7 +12,7 @@ import { init } from './commands/init.js';
 import { login, logout } from './commands/login.js';
 import { proof } from './commands/proof.js';
 import { serve } from './commands/serve.js';
-import { tokenCreate } from './commands/token.js';
+import { tokenCreate, tokenRevoke } from './commands/token.js';
 import { auditOperatorAction } from './operator.js';
 import { openApp } from './open-app.js';
 import { resolvePaths, type PathOptions } from './paths.js';
@@ -99,6 +99,19 @@ export function program(): Command {
         out(`principal ${t.principalId} (${o.role}, service) created; key thumbprint ${t.jkt}`);
         out(`token (shown once, expires ${t.expiresAt ?? 'never'}; send as 'Authorization: DPoP <token>' with a proof from the key, see 'labkluis proof'):`);
         out(t.token);
+      } finally {
+        await app.close();
+      }
+    });
+
+  token.command('revoke')
+    .description('revoke an API token at once (a retired service, or a key that may be lost)')
+    .argument('<id>', 'the token id (after lkt_, before the dot) or the whole token')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const app = await openApp(paths(cmd));
+      try {
+        const r = await tokenRevoke(app, id);
+        out(r.alreadyRevoked ? `token ${r.id} was already revoked` : `token ${r.id} revoked`);
       } finally {
         await app.close();
       }

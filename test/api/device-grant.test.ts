@@ -373,6 +373,27 @@ describe.each(BACKENDS)('device sign-in for the CLI (%s)', (backend) => {
       await expect(logout({ sessionPath, fetch: viaInject, env: {} }, () => {})).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
     });
 
+    it('a second login to the same session file ends the session saved before', async () => {
+      const keyPath = tmp.file('again/device-key.json');
+      const sessionPath = tmp.file('again/session.json');
+      const signIn = async () => {
+        const lines: string[] = [];
+        await stepUp(admin);
+        await login({ server: PUBLIC_URL, keyPath, sessionPath, fetch: viaInject, env: {}, sleep: async () => {
+          const code = /enter ([A-Z]{4}-[A-Z]{4})$/.exec(lines.find((l) => l.includes(' and enter '))!)![1]!;
+          expect((await approve(admin, code)).status).toBe(200);
+        } }, (l) => lines.push(l));
+        return { lines, saved: JSON.parse(await readFile(sessionPath, 'utf8')) as { accessToken: string; sessionId: string } };
+      };
+      const first = await signIn();
+      const second = await signIn();
+      expect(second.lines).toContain('the session signed in before on this machine is ended');
+      const key = await loadDpopKey(keyPath);
+      expect((await call('GET', '/auth/sessions', undefined, { key, accessToken: first.saved.accessToken })).status).toBe(401);
+      expect((await call('GET', '/auth/sessions', undefined, { key, accessToken: second.saved.accessToken })).status).toBe(200);
+      expect((await f.app.store.accounts.getSession(first.saved.sessionId))!.revokedAt).not.toBeNull();
+    });
+
     it('refuses a bad server URL and a key file others can read, creating nothing', async () => {
       const keyPath = tmp.file('bad/device-key.json');
       for (const server of ['http://labkluis.test', 'ftp://labkluis.test', 'https://labkluis.test/path', 'https://user:pw@labkluis.test', 'not a url']) {

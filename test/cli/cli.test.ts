@@ -119,6 +119,28 @@ describe('labkluis token create and import', () => {
     expect(rows('core_api_tokens')).toBe(before);
   });
 
+  it('revokes a token by id, once, and refuses an unknown or malformed id with one line', async () => {
+    const made = await cli('token', 'create', '--role', 'analyst', '--tenant', '*', '--name', 'analyst-10', '--new-key', join(tmp.path, 'analyst-10.json'));
+    const token = /^(lkt_[a-z2-7]{16}\.[A-Za-z0-9_-]{43})$/m.exec(made.stdout)![1]!;
+    const id = token.slice(4, 20);
+    const revoked = await cli('token', 'revoke', id);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toContain(`token ${id} revoked`);
+    const db = new Database(join(data, 'labkluis.sqlite'), { readonly: true });
+    try {
+      expect((db.prepare('SELECT revoked_at FROM core_api_tokens WHERE id = ?').get(id) as { revoked_at: string | null }).revoked_at).not.toBeNull();
+    } finally {
+      db.close();
+    }
+    expect((await cli('token', 'revoke', token)).stdout).toContain('already revoked');
+    for (const bad of ['aaaaaaaaaaaaaaaa', 'not-an-id']) {
+      const r = await cli('token', 'revoke', bad);
+      expect(r.code).toBe(2);
+      oneLine(r.stderr);
+    }
+    expect((await cli('audit', 'verify')).code).toBe(0);
+  });
+
   it('prints a DPoP proof for one request with the key file, and refuses a bad method or URL', async () => {
     const keyFile = join(tmp.path, 'analyst-07.key.json');
     const token = 'lkt_aaaaaaaaaaaaaaaa.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';

@@ -74,7 +74,10 @@ export async function login(opts: DeviceLoginOptions, out: (line: string) => voi
     const r = await client.post('/auth/device/token', { deviceCode: s.deviceCode });
     if (r.status === 200) {
       const t = checkTokens(r.json);
+      // One session per session file: the one saved before ends now, not at its idle timeout.
+      const ended = await endSavedSession(sessionPath, opts).catch(() => null);
       await writePrivateFile(sessionPath, `${JSON.stringify({ server, keyPath, ...t } satisfies SessionFile, null, 2)}\n`);
+      if (ended === 200) out('the session signed in before on this machine is ended');
       out(`signed in; the session is in ${sessionPath}`);
       return;
     }
@@ -93,34 +96,42 @@ export async function login(opts: DeviceLoginOptions, out: (line: string) => voi
 /** Ends the session on the server and removes session.json. */
 export async function logout(opts: DeviceLoginOptions, out: (line: string) => void): Promise<void> {
   const { sessionPath } = devicePaths(opts);
-  let text: string;
+  let status: number | null;
   try {
-    text = await readFile(sessionPath, 'utf8');
-  } catch {
-    throw new LabkluisError('ERR_NOT_FOUND', `not signed in (no session file at ${sessionPath})`);
-  }
-  const saved = checkSessionFile(text);
-  const server = serverUrl(opts.server ?? saved.server);
-  const key = await loadDpopKey(opts.keyPath === undefined ? saved.keyPath : devicePaths(opts).keyPath);
-  const client = new Client(server, key, opts);
-  let status: number;
-  try {
-    let r = await client.post('/auth/sign-out', {}, saved.accessToken);
-    if (r.status === 401) {
-      // The access token lives five minutes; the refresh token may still get a new one.
-      const renewed = await client.post('/auth/token', { refreshToken: saved.refreshToken });
-      if (renewed.status === 200) r = await client.post('/auth/sign-out', {}, checkTokens(renewed.json).accessToken);
-    }
-    status = r.status;
+    status = await endSavedSession(sessionPath, opts);
   } catch (e) {
     await unlink(sessionPath).catch(() => undefined);
     throw e instanceof LabkluisError
       ? new LabkluisError(e.code, `${e.message}; the local session file is removed, the session ends on its own after its idle timeout`)
       : e;
   }
+  if (status === null) throw new LabkluisError('ERR_NOT_FOUND', `not signed in (no session file at ${sessionPath})`);
   await unlink(sessionPath);
   if (status !== 200 && status !== 401) throw refused('the local session file is removed, but the server did not end the session', status);
   out(status === 200 ? 'signed out' : 'the session had already ended; the local session file is removed');
+}
+
+/**
+ * Signs out the session saved in `sessionPath` (null: no file). The access token lives five
+ * minutes; when it has expired the refresh token gets a new one to sign out with.
+ */
+async function endSavedSession(sessionPath: string, opts: DeviceLoginOptions): Promise<number | null> {
+  let text: string;
+  try {
+    text = await readFile(sessionPath, 'utf8');
+  } catch {
+    return null;
+  }
+  const saved = checkSessionFile(text);
+  const server = serverUrl(opts.server ?? saved.server);
+  const key = await loadDpopKey(opts.keyPath === undefined ? saved.keyPath : devicePaths(opts).keyPath);
+  const client = new Client(server, key, opts);
+  let r = await client.post('/auth/sign-out', {}, saved.accessToken);
+  if (r.status === 401) {
+    const renewed = await client.post('/auth/token', { refreshToken: saved.refreshToken });
+    if (renewed.status === 200) r = await client.post('/auth/sign-out', {}, checkTokens(renewed.json).accessToken);
+  }
+  return r.status;
 }
 
 /** Sends JSON with a fresh DPoP proof (and the access token when given). */

@@ -74,3 +74,20 @@ async function thumbprintOf(path: string): Promise<string> {
   if (!ok) throw invalidInput(`${path}: an EC P-256 or Ed25519 public key is expected`);
   return jwkThumbprint(jwk);
 }
+
+/**
+ * Revokes an API token by its id (the part between `lkt_` and the dot, or the whole token):
+ * for a service that is retired or whose key may be lost (ASVS 5.0 V6.5.6). Takes effect on
+ * the next request; audited. An unknown id is bad input; an already revoked one changes nothing.
+ */
+export async function tokenRevoke(app: App, idOrToken: string): Promise<{ id: string; alreadyRevoked: boolean }> {
+  const m = /^(?:lkt_)?([a-z2-7]{16})(?:\.[A-Za-z0-9_-]{43})?$/.exec(idOrToken.trim());
+  if (!m) throw invalidInput('give the token id (16 letters and digits after lkt_) or the whole token');
+  const id = m[1]!;
+  const row = await app.store.getApiToken(id);
+  if (!row) throw invalidInput('no API token with that id');
+  if (row.revokedAt !== null) return { id, alreadyRevoked: true };
+  await app.store.revokeApiToken(id, systemClock.now().toISOString());
+  await auditOperatorAction(app, 'U', 'token-revoke', [{ type: 'Principal', id: row.principalId }, { type: 'Credential', id }]);
+  return { id, alreadyRevoked: false };
+}
