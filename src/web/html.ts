@@ -77,18 +77,50 @@ export const enrolPage = page('Set up your account', 'enrol.js', `
 </form>
 `);
 
-export const accountPage = page('Your sessions', 'account.js', `
-<h1>${both('Your sessions', 'Uw sessies')}</h1>
+export const accountPage = page('Your account', 'account.js', `
+<h1>${both('Your account', 'Uw account')}</h1>
 <section id="signed-in">
-<p>Signed in as <strong id="username"></strong>. Each session is bound to the browser that opened it.</p>
+<p>Signed in as <strong id="username"></strong>.</p>
+<p class="hint">Ending another session, adding or removing a passkey and changing your password ask for your passkey first, unless you used it in the last five minutes.</p>
+<div class="toolbar">
+<button id="sign-out" type="button">${both('Sign out', 'Uitloggen')}</button>
+</div>
+
+<h2>${both('Sessions', 'Sessies')}</h2>
+<p class="hint">Each session is bound to the browser that opened it.</p>
 <div class="toolbar">
 <button id="reload" type="button" class="secondary">${both('Refresh list', 'Lijst verversen')}</button>
-<button id="sign-out" type="button">${both('Sign out', 'Uitloggen')}</button>
+<button id="end-others" type="button" class="secondary">${both('End all other sessions', 'Alle andere sessies beëindigen')}</button>
 </div>
 <table>
 <thead><tr><th>Started</th><th>Last seen</th><th>Browser</th><th>Address</th><th>Status</th><th></th></tr></thead>
 <tbody id="sessions"></tbody>
 </table>
+
+<h2>${both('Passkeys', 'Passkeys')}</h2>
+<table>
+<thead><tr><th>Name</th><th>Added</th><th>Last used</th><th>Synced</th><th></th></tr></thead>
+<tbody id="passkeys"></tbody>
+</table>
+<p id="last-passkey" class="hint" hidden>Your only passkey cannot be removed: an account keeps at least one. Add another first.</p>
+<form id="add-passkey" method="post" novalidate>
+<label for="passkey-name">${both('Name for the new passkey', 'Naam van de nieuwe passkey')}</label>
+<input id="passkey-name" name="passkey-name" required maxlength="64" placeholder="e.g. phone, security key">
+<button type="submit">${both('Add a passkey', 'Passkey toevoegen')}</button>
+</form>
+
+<h2>${both('Password', 'Wachtwoord')}</h2>
+<form id="password-form" method="post" novalidate>
+<input id="password-username" name="username" autocomplete="username" readonly hidden>
+<label for="current-password">${both('Current password', 'Huidig wachtwoord')}</label>
+<input id="current-password" name="current-password" type="password" autocomplete="current-password" required maxlength="${PASSWORD_MAX_LENGTH}">
+<label for="new-password">${both('New password', 'Nieuw wachtwoord')}</label>
+<input id="new-password" name="new-password" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN_LENGTH}" maxlength="${PASSWORD_MAX_LENGTH}" aria-describedby="new-password-hint">
+<p id="new-password-hint" class="hint">At least ${PASSWORD_MIN_LENGTH} characters; several unrelated words work well. Afterwards every other session of your account ends.</p>
+<label for="new-password-again">${both('New password again', 'Nieuw wachtwoord nogmaals')}</label>
+<input id="new-password-again" name="new-password-again" type="password" autocomplete="new-password" required maxlength="${PASSWORD_MAX_LENGTH}">
+<button type="submit">${both('Change password', 'Wachtwoord wijzigen')}</button>
+</form>
 </section>
 <p id="signed-out" hidden><a href="/sign-in">${both('Sign in again', 'Opnieuw inloggen')}</a></p>
 `);
@@ -128,7 +160,7 @@ export const devicePage = page('Sign in a terminal', 'device.js', `
 </form>
 <section id="done" hidden>
 <p id="outcome"></p>
-<p><a href="/account">${both('Your sessions', 'Uw sessies')}</a></p>
+<p><a href="/account">${both('Your account', 'Uw account')}</a></p>
 </section>
 </section>
 `);

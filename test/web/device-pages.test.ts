@@ -104,6 +104,8 @@ describe.each(BACKENDS)('the device page and code sign-in in a real browser (%s)
     await d.page.goto(`${web.baseUrl}/enrol#${first.secret}`);
     await enrolWith(d.page, GOOD_PASSWORD);
     await arrive(d.page, `${web.baseUrl}/account`);
+    // The page's own refresh is done and kept: leaving while it runs would spend the refresh token unseen.
+    await liveRows(d.page).first().waitFor();
     admin = { principalId: first.principalId, device: d };
   }, 60_000);
   afterAll(async () => {

@@ -28,10 +28,12 @@ let skewMs = null; // server time minus local time, from the Date header of resp
 let changing = null; // the change of this tab's tokens under way (a refresh or a step-up), if any
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  /** status: the HTTP status; code: the OperationOutcome's first issue code ('forbidden', ...), or null. */
+  constructor(status, message, code = null) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
+    this.code = code;
   }
 }
 
@@ -60,7 +62,7 @@ async function send(method, path, { body, accessToken, withProof = false } = {})
   // which a proof's iat may (60 s), rather than towards the future, which it may barely (5 s).
   if (Number.isFinite(date)) skewMs = date - Date.now();
   const data = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(response.status, diagnostics(data, response.status));
+  if (!response.ok) throw new ApiError(response.status, diagnostics(data, response.status), typeof data?.issue?.[0]?.code === 'string' ? data.issue[0].code : null);
   return data;
 }
 
@@ -212,5 +214,31 @@ export async function stepUp() {
     const pair = await send('POST', '/auth/step-up/finish', { body: { challengeId: started.challengeId, credential }, accessToken: token, withProof: true });
     keep(pair, s.username);
   });
+}
+
+/**
+ * Whether the server refused an action for lack of a fresh step-up: a 403 'forbidden' whose words
+ * ask for a fresh passkey assertion (the server's requireStepUp). Any other 403, such as a wrong
+ * current password, is the answer itself and no reason to ask for the passkey.
+ */
+export function needsStepUp(error) {
+  return error instanceof ApiError && error.status === 403 && error.code === 'forbidden' && /fresh passkey assertion/.test(error.message);
+}
+
+/**
+ * Runs a step-up-guarded action (ending another session, changing a factor, ...). When the
+ * server refuses it for lack of a fresh step-up, the person confirms with their passkey
+ * (stepUp, which renews the session; beforeStepUp runs first, e.g. to say so) and the action
+ * runs once more; whatever that second try says is the answer. Any other failure is thrown.
+ */
+export async function withStepUp(action, beforeStepUp = () => {}) {
+  try {
+    return await action();
+  } catch (e) {
+    if (!needsStepUp(e)) throw e;
+  }
+  beforeStepUp();
+  await stepUp();
+  return action();
 }
 `;

@@ -4,6 +4,7 @@ export const styleCss = String.raw`/* labkluis sign-in pages: plain, legible, no
 body { margin: 0; }
 main { max-width: 44rem; margin: 3rem auto; padding: 0 1.25rem; }
 h1 { font-size: 1.6rem; margin-bottom: 0.25rem; }
+h2 { font-size: 1.2rem; margin: 2.25rem 0 0.25rem; }
 .nl { color: GrayText; font-weight: normal; font-size: 0.9em; }
 .nl::before { content: " · "; }
 button .nl { color: inherit; opacity: 0.8; }
@@ -13,7 +14,8 @@ input { font: inherit; padding: 0.45rem 0.55rem; border: 1px solid GrayText; bor
 input[readonly] { border-style: dashed; }
 button { font: inherit; padding: 0.45rem 0.9rem; border-radius: 0.3rem; border: 1px solid var(--accent); background: var(--accent); color: white; cursor: pointer; }
 button:disabled { opacity: 0.6; cursor: progress; }
-button.secondary, button.revoke { background: transparent; color: inherit; }
+button.secondary, button.revoke, button.remove { background: transparent; color: inherit; }
+button.remove:disabled { cursor: not-allowed; }
 form button { margin-top: 1rem; justify-self: start; }
 .hint { font-size: 0.9rem; color: GrayText; margin: 0; }
 [role="alert"] { color: var(--danger); font-weight: 600; }
