@@ -48,6 +48,17 @@ describe('verifyPassword', () => {
     expect(await verifyPassword(current, 'kachel-vogel-plein-43')).toBe(false);
   });
 
+  it('checks the password exactly as typed: another case, a cut-off or an extended one fails (ASVS 6.2.8)', async () => {
+    for (const variant of [PASSWORD.toUpperCase(), 'Kachel-vogel-plein-42', PASSWORD.slice(0, -1), PASSWORD.slice(0, 8), `${PASSWORD}!`, ` ${PASSWORD}`]) {
+      expect(await verifyPassword(current, variant), variant).toBe(false);
+    }
+    // A 128-code-point password counts every character: changing only the last one fails.
+    const long = 'ä'.repeat(127) + 'x';
+    const hashed = await hashPassword(long);
+    expect(await verifyPassword(hashed, long)).toBe(true);
+    expect(await verifyPassword(hashed, 'ä'.repeat(127) + 'y')).toBe(false);
+  });
+
   it('verifies the NFC and the NFD spelling of one password alike', async () => {
     const nfc = 'Crème brûlée à Zaandam'.normalize('NFC');
     const nfd = nfc.normalize('NFD');

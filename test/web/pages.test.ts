@@ -78,6 +78,29 @@ describe('the sign-in pages as served', () => {
     }
   });
 
+  it('marks every password field type=password with the autocomplete password managers need, and blocks no paste (ASVS 6.2.6, 6.2.7)', async () => {
+    const expected: Record<string, string[]> = {
+      '/sign-in': ['current-password'],
+      '/enrol': ['new-password', 'new-password'],
+      '/account': ['current-password', 'new-password', 'new-password'],
+    };
+    for (const [path, autocompletes] of Object.entries(expected)) {
+      const html = (await f.server.inject({ method: 'GET', url: path })).body;
+      const inputs = [...html.matchAll(/<input\b[^>]*>/g)].map((m) => m[0]);
+      const passwords = inputs.filter((i) => /autocomplete="(current|new)-password"/.test(i) || /type="password"/.test(i));
+      expect(passwords.length, path).toBe(autocompletes.length);
+      for (const [i, input] of passwords.entries()) {
+        expect(input, path).toMatch(/type="password"/);
+        expect(input, path).toMatch(new RegExp(`autocomplete="${autocompletes[i]}"`));
+      }
+      expect(html).not.toMatch(/onpaste|oncopy|autocomplete="off"/i);
+    }
+    for (const page of webPages.filter((p) => p.path.endsWith('.js'))) {
+      const body = (await f.server.inject({ method: 'GET', url: page.path })).body;
+      expect(body, page.path).not.toMatch(/['"]paste['"]|onpaste|preventDefault\(\)[^;]*paste/);
+    }
+  });
+
   it('serves browser modules that parse, write text only and keep nothing in cookies or localStorage', () => {
     for (const page of webPages.filter((p) => p.path.endsWith('.js'))) {
       const file = tmp.file(page.path.slice('/web/'.length).replace(/\.js$/, '.mjs'));
