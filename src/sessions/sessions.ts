@@ -22,9 +22,15 @@ export interface SessionPolicy {
   readonly idleSeconds: number;
   /** A session ends this long after sign-in whatever happens (default 12 hours). */
   readonly absoluteSeconds: number;
+  /**
+   * Live sessions one account may hold (default 5: a workstation, a laptop, a phone, the CLI,
+   * and one spare). A sign-in past the limit ends the account's oldest live session
+   * ('session-limit'), so a forgotten device does not keep a session open (ASVS 5.0 V7.1.2).
+   */
+  readonly maxSessions: number;
 }
 
-export const DEFAULT_SESSION_POLICY: SessionPolicy = Object.freeze({ accessSeconds: 300, idleSeconds: 900, absoluteSeconds: 43_200 });
+export const DEFAULT_SESSION_POLICY: SessionPolicy = Object.freeze({ accessSeconds: 300, idleSeconds: 900, absoluteSeconds: 43_200, maxSessions: 5 });
 
 /** What the audit log and the sentinel hear about sessions. */
 export interface SessionEvent {
@@ -110,7 +116,19 @@ export class Sessions {
     };
     await this.#store.accounts.insertSession(session);
     await this.#event('session-opened', session.principalId, session.id, input.authMethod, input);
+    await this.#keepWithinLimit(session, input);
     return this.#tokens(session);
+  }
+
+  /** Ends the oldest live sessions of the account beyond policy.maxSessions, never `kept`. */
+  async #keepWithinLimit(kept: SessionRow, request: Pick<RequestProof, 'ip' | 'userAgent'>): Promise<void> {
+    const now = this.#clock.now();
+    const live = (await this.#store.accounts.listSessions(kept.principalId))
+      .filter((s) => s.id !== kept.id && endReason(s, now) === null)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    for (const old of live.slice(0, Math.max(0, live.length + 1 - this.policy.maxSessions))) {
+      await this.#revoke(old, 'session-limit', request, 'session-revoked');
+    }
   }
 
   /**
@@ -340,6 +358,7 @@ function checkPolicy(p: SessionPolicy): SessionPolicy {
   if (!ok(p.accessSeconds, 30, ACCESS_TOKEN_MAX_SECONDS)) throw new LabkluisError('ERR_CONFIG', `access tokens live 30..${ACCESS_TOKEN_MAX_SECONDS} s`);
   if (!ok(p.idleSeconds, 60, 86_400)) throw new LabkluisError('ERR_CONFIG', 'the idle timeout is 60 s .. 24 h');
   if (!ok(p.absoluteSeconds, p.idleSeconds, 7 * 86_400)) throw new LabkluisError('ERR_CONFIG', 'the absolute timeout is at least the idle timeout and at most 7 days');
+  if (!ok(p.maxSessions, 1, 100)) throw new LabkluisError('ERR_CONFIG', 'an account may hold 1..100 live sessions');
   return Object.freeze({ ...p });
 }
 

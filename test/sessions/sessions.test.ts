@@ -252,6 +252,29 @@ describe.each(BACKENDS)('device-bound sessions (%s)', (backend) => {
     expect((await sessions.list(p.id)).every((s) => !s.live)).toBe(true);
   });
 
+  it('a sign-in past the session limit ends the oldest live session, and only that one', async () => {
+    const p = await person();
+    const keys = await Promise.all(Array.from({ length: 6 }, () => generateDpopKey()));
+    const pairs: TokenPair[] = [];
+    for (const key of keys) {
+      pairs.push(await signIn(p.id, key));
+      clock.advance(1_000);
+    }
+    expect(sessions.policy.maxSessions).toBe(5);
+    expect(await revokedReason(pairs[0]!.sessionId)).toBe('session-limit');
+    await refused(sessions.authenticate(`DPoP ${pairs[0]!.accessToken}`, await request(keys[0]!, pairs[0]!.accessToken)));
+    for (const [i, pair] of pairs.entries()) {
+      if (i === 0) continue;
+      expect(await revokedReason(pair.sessionId), `session ${i}`).toBeNull();
+    }
+    expect((await sessions.list(p.id)).filter((s) => s.live)).toHaveLength(5);
+    expect(events.some((e) => e.kind === 'session-revoked' && e.sessionId === pairs[0]!.sessionId && e.reason === 'session-limit')).toBe(true);
+    // Another person's sessions do not count.
+    const other = await person();
+    await signIn(other.id, keys[0]!);
+    expect(await revokedReason(pairs[1]!.sessionId)).toBeNull();
+  });
+
   it('refuses garbage and foreign tokens without ending anything, and never echoes tokens', async () => {
     const p = await person();
     const key = await generateDpopKey();
@@ -270,6 +293,9 @@ describe.each(BACKENDS)('device-bound sessions (%s)', (backend) => {
     expect(() => new Sessions({
       store: env.store, keys: env.keys, clock, random: systemRandom, replay: new MemoryReplayCache({ clock }), events: async () => {}, policy: { accessSeconds: 600 },
     })).toThrow(/access tokens/);
+    expect(() => new Sessions({
+      store: env.store, keys: env.keys, clock, random: systemRandom, replay: new MemoryReplayCache({ clock }), events: async () => {}, policy: { maxSessions: 0 },
+    })).toThrow(/live sessions/);
   });
 });
 

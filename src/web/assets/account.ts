@@ -23,6 +23,7 @@ const REASONS = {
   'refresh-reuse': 'ended: a refresh token was used twice',
   'replaced-at-step-up': 'renewed when you confirmed with your passkey',
   'password-changed': 'ended: the password was changed',
+  'session-limit': 'ended: a newer sign-in went past the limit of live sessions',
   're-enrolled': 'ended: the account was set up again from an enrolment link',
   'reset-by-operator': 'ended: the account was reset on the server',
   'revoked': 'ended',
