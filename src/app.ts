@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { AuditLog } from './audit/index.js';
 import type { Principal } from './auth/index.js';
+import { Sentinel, type SentinelPolicy } from './sentinel/index.js';
 import type { StoreConfig } from './config/index.js';
 import { aesGcmCipher, DataKeys, type Kms, type RecordCipher } from './crypto/index.js';
 import { buildServer, PublicRateLimiter, type CredentialRequest, type RateLimitOptions } from './api/index.js';
@@ -47,6 +48,8 @@ export interface AppOptions {
   readonly rateLimits?: RateLimitOptions;
   /** Body limit on the JSON /auth routes (default 16 KiB). */
   readonly authBodyLimitBytes?: number;
+  /** The sentinel's limits (defaults in sentinel/policy.ts). */
+  readonly sentinelPolicy?: Partial<SentinelPolicy>;
 }
 
 export interface App {
@@ -56,6 +59,8 @@ export interface App {
   readonly keys: DataKeys;
   readonly logger: Logger;
   readonly sessions: Sessions;
+  /** Watches what leaves the vault and contains a principal that crosses a limit (issue 4). */
+  readonly sentinel: Sentinel;
   readonly signIn: SignIn;
   readonly accounts: AccountAdmin;
   /** The CLI's sign-in: the device authorisation grant (RFC 8628), bound to DPoP. */
@@ -122,15 +127,31 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
   });
   const node = options.node ?? 'labkluis';
-  const vault = new Vault({ store, keys, cipher: options.cipher ?? aesGcmCipher(random), audit, clock, random, node });
+  // The sentinel stands in the vault's path; what it does on containment (end sessions, audit)
+  // reaches parts made below, called only once requests flow.
+  const sentinel: Sentinel = new Sentinel({
+    store, clock, random,
+    actions: { endSessions: (principalId, reason) => sessions.revokeAllOf(principalId, reason, { ip: null, userAgent: null }) },
+    events: (e): Promise<void> => vault.recordAccountEvent(e),
+    // Sealed under the '*' key that seals account secrets; the AAD names what it is.
+    sealNote: async (id, text) => aesGcmCipher(random).seal(await keys.current('*', 'factor'), { tenant: '*', type: 'ContainmentNote', id, version: 1 }, Buffer.from(text, 'utf8')),
+    ...(options.sentinelPolicy ? { policy: options.sentinelPolicy } : {}),
+  });
+  const vault: Vault = new Vault({ store, keys, cipher: options.cipher ?? aesGcmCipher(random), audit, clock, random, node, guard: sentinel });
   const publicUrl = checkPublicUrl(options.publicUrl ?? 'http://localhost:8080');
   // SQLite: one process, the cache in memory. PostgreSQL: several nodes may serve one database,
   // so a proof seen by any of them is refused by all (the cache lives in the database).
   const replay = store.backend === 'postgres' ? new StoreReplayCache({ store, clock }) : new MemoryReplayCache({ clock });
-  const sessionEvents: SessionEventSink = (e) => vault.recordAccountEvent({
+  const sessionEvents: SessionEventSink = async (e) => {
+    await vault.recordAccountEvent({
       kind: e.kind, reason: e.reason, principalId: e.principalId, sessionId: e.sessionId, ip: e.ip, userAgent: e.userAgent,
       outcome: e.kind === 'session-opened' || e.kind === 'session-refreshed' || e.kind === 'session-revoked' ? 'success' : 'denied',
     });
+    // A copied token or a reused refresh token: the device is in other hands. Contain the account.
+    if ((e.kind === 'token-replay' || e.kind === 'refresh-reuse') && e.principalId !== null) {
+      await sentinel.signal(e.kind, e.principalId, { ip: e.ip, userAgent: e.userAgent });
+    }
+  };
   const dpopKeys = new DpopKeyCache();
   const sessions = new Sessions({
     store, keys, clock, random, replay, dpopKeys,
@@ -169,9 +190,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   const publicLimiter = new PublicRateLimiter({ clock, ...options.rateLimits });
 
   return {
-    store, vault, audit, keys, logger, sessions, signIn, accounts, device, factors, publicUrl,
+    store, vault, audit, keys, logger, sessions, sentinel, signIn, accounts, device, factors, publicUrl,
     server: ({ baseUrl = publicUrl, version = VERSION } = {}) => buildServer({
-      vault, auth: { signIn, admin: accounts, sessions, device, factors, passkeyFactors, passwordChange, ownSessions }, authenticate: authenticateRequest,
+      vault, sentinel, auth: { signIn, admin: accounts, sessions, device, factors, passkeyFactors, passwordChange, ownSessions }, authenticate: authenticateRequest,
       onRefusedCredential: (facts, error) => vault.recordRefusedCredential(facts, error), logger, baseUrl, version, publicLimiter,
       ...(options.authBodyLimitBytes === undefined ? {} : { authBodyLimitBytes: options.authBodyLimitBytes }),
     }),

@@ -5,6 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountAdmin } from '../accounts/index.js';
 import { invalidInput } from '../kernel/index.js';
+import type { Sentinel } from '../sentinel/index.js';
 import type { Vault } from '../vault/index.js';
 import type { Caller, Route } from './routes.js';
 import { facts } from './routes.js';
@@ -12,6 +13,7 @@ import { facts } from './routes.js';
 export interface SafeguardDeps {
   readonly vault: Vault;
   readonly admin: AccountAdmin;
+  readonly sentinel: Sentinel;
 }
 
 type Handler = (req: FastifyRequest, reply: FastifyReply, d: SafeguardDeps, who: Caller) => Promise<unknown>;
@@ -34,7 +36,24 @@ export const safeguardRoutes: readonly SafeguardRoute[] = [
     method: 'GET', url: '/auth/alerts',
     handler: async (req, _r, d, who) => {
       const open = (req.query as { open?: string } | undefined)?.open !== 'false';
-      return { alerts: await d.admin.alerts(who.principal, open, where(req)) };
+      const rows = await d.admin.alerts(who.principal, open, where(req));
+      // The closing note is sealed at rest: it is not part of the list.
+      return { alerts: rows.map(({ closeNote, ...alert }) => ({ ...alert, closed: alert.closedAt !== null, hasCloseNote: closeNote !== null })) };
+    },
+  },
+  {
+    method: 'GET', url: '/auth/containments',
+    handler: async (req, _r, d, who) => {
+      const live = (req.query as { live?: string } | undefined)?.live !== 'false';
+      const rows = await d.sentinel.containments(who.principal, live);
+      return { containments: rows.map((c) => ({ id: c.id, principalId: c.principalId, reason: c.reason, alertId: c.alertId, createdAt: c.createdAt, liftedAt: c.liftedAt, liftedBy: c.liftedBy })) };
+    },
+  },
+  {
+    method: 'POST', url: '/auth/containments/:id/lift',
+    handler: async (req, _r, d, who) => {
+      await d.sentinel.lift(who.principal, param(req), body(req).reason, where(req));
+      return { lifted: true };
     },
   },
   { method: 'POST', url: '/auth/alerts/:id/acknowledge', handler: async (req, _r, d, who) => d.admin.acknowledgeAlert(who.principal, param(req), where(req)) },

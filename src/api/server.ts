@@ -10,6 +10,7 @@ import { authRoutes, type AuthDeps } from './auth-routes.js';
 import { deviceRoutes } from './device-routes.js';
 import { AUTH_BODY_LIMIT_BYTES, publicRouteGroup, type PublicRateLimiter } from './rate-limits.js';
 import { safeguardRoutes } from './safeguard-routes.js';
+import type { Sentinel } from '../sentinel/index.js';
 import { facts, routes, type Caller } from './routes.js';
 
 /** What authentication sees of a request: the credential, the proof, and where it came from. */
@@ -25,6 +26,8 @@ export interface CredentialRequest {
 
 export interface ServerDeps {
   readonly vault: Vault;
+  /** Containments, listed and lifted by the security officer. */
+  readonly sentinel: Sentinel;
   /** Sign-in, sessions and accounts (the /auth routes). */
   readonly auth: Omit<AuthDeps, 'baseUrl'>;
   /** The principal behind a request's credential (API token, or a session token with its DPoP proof). */
@@ -120,7 +123,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       bodyLimit: authBodyLimit,
       onRequest: async (req: FastifyRequest) => void callers.set(req, await authenticate(req, deps)),
       handler: async (req: FastifyRequest, reply: FastifyReply) => {
-        const body = await route.handler(req, reply, { vault: deps.vault, admin: deps.auth.admin }, callers.get(req)!);
+        const body = await route.handler(req, reply, { vault: deps.vault, admin: deps.auth.admin, sentinel: deps.sentinel }, callers.get(req)!);
         return reply.type('application/json; charset=utf-8').send(body);
       },
     });

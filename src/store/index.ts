@@ -12,8 +12,12 @@ export type { ChallengePurpose, ChallengeRow, PasskeyRow, PasskeyStore } from '.
 export { SLOW_DOWN_STEP_SECONDS } from './device-types.js';
 export type { DeviceGrantRow, DeviceGrantStore, DevicePoll } from './device-types.js';
 export type {
-  AlertRow, BreakGlassRow, RecertificationRow, SafeguardStore, TotpRow, TrainingRow,
+  AlertRow, BreakGlassRow, NewAlertRow, RecertificationRow, SafeguardStore, TotpRow, TrainingRow,
 } from './safeguard-types.js';
+export { MAX_CONTAINMENTS, MAX_DELIVERIES, MAX_RELEASE_WINDOWS } from './sentinel-rows.js';
+export type {
+  CanaryRow, ContainmentRow, DailyPatientsRow, DeliveryRow, ReleaseRow, ReleaseTotals, SentinelStore,
+} from './sentinel-types.js';
 export type {
   ApiTokenRow, AuditHead, AuditQuery, AuditRow, AuditSealer, CheckpointRow, DataKeyRow, KeyPurpose,
   PersonRow, PrincipalRow, ResourceQuery, ResourceRow, ResourceType, Role, Store, TenantRow, Versioned,

@@ -5,16 +5,21 @@
  * through Number() because PostgreSQL keeps it as a bigint.
  */
 import type { ColumnDecoders, DbRow } from './row-mapping.js';
-import type { AlertRow, BreakGlassRow, RecertificationRow, TotpRow, TrainingRow } from './safeguard-types.js';
+import type { AlertRow, BreakGlassRow, NewAlertRow, RecertificationRow, TotpRow, TrainingRow } from './safeguard-types.js';
 
 const str = (v: unknown): string => v as string;
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
 const buf = (v: unknown): Buffer => v as Buffer;
+const bufOrNull = (v: unknown): Buffer | null => (v === null || v === undefined ? null : (v as Buffer));
 
 /** The most alerts one listAlerts call returns: a security officer's screen, not an export. */
 export const MAX_ALERTS = 1000;
 
-export function safeguardRowMappers({ strings }: Pick<ColumnDecoders, 'strings'>) {
+/**
+ * `numbers` decodes an alert's evidence: JSON text in SQLite, a bigint[] (strings, as pg
+ * returns int8) in PostgreSQL.
+ */
+export function safeguardRowMappers({ strings, numbers }: Pick<ColumnDecoders, 'strings'> & { numbers(v: unknown): number[] }) {
   return Object.freeze({
     toTotp: (r: DbRow): TotpRow => ({
       principalId: str(r.principal_id), secret: buf(r.secret), createdAt: str(r.created_at), lastStep: Number(r.last_step),
@@ -26,7 +31,8 @@ export function safeguardRowMappers({ strings }: Pick<ColumnDecoders, 'strings'>
     toAlert: (r: DbRow): AlertRow => ({
       id: str(r.id), kind: str(r.kind), principalId: strOrNull(r.principal_id), tenant: strOrNull(r.tenant),
       subject: strOrNull(r.subject), createdAt: str(r.created_at), acknowledgedAt: strOrNull(r.acknowledged_at),
-      acknowledgedBy: strOrNull(r.acknowledged_by),
+      acknowledgedBy: strOrNull(r.acknowledged_by), evidence: Object.freeze(numbers(r.evidence)),
+      closedAt: strOrNull(r.closed_at), closedBy: strOrNull(r.closed_by), closeNote: bufOrNull(r.close_note),
     }),
     toTraining: (r: DbRow): TrainingRow => ({
       principalId: str(r.principal_id), completedAt: str(r.completed_at), expiresAt: str(r.expires_at),
@@ -50,4 +56,13 @@ export function checkAlertListing(options: { open: boolean; limit: number }): vo
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_ALERTS) {
     throw new TypeError(`limit must be an integer from 1 to ${MAX_ALERTS}`);
   }
+}
+
+/** An inserted alert with its defaults filled in, evidence checked: leaf indices are non-negative integers. */
+export function alertToInsert(a: NewAlertRow): AlertRow {
+  const evidence = a.evidence ?? [];
+  if (!Array.isArray(evidence) || !evidence.every((seq) => Number.isSafeInteger(seq) && seq >= 0)) {
+    throw new TypeError('evidence must be a list of audit leaf indices (non-negative integers)');
+  }
+  return { ...a, evidence, closedAt: a.closedAt ?? null, closedBy: a.closedBy ?? null, closeNote: a.closeNote ?? null };
 }

@@ -38,7 +38,21 @@ export interface AlertRow {
   readonly createdAt: string;
   readonly acknowledgedAt: string | null;
   readonly acknowledgedBy: string | null;
+  /** Leaf indices (AuditRow.seq) of the audit entries the alert rests on, in the order given. */
+  readonly evidence: readonly number[];
+  /** Set once by closeAlert; a closed alert is also acknowledged. */
+  readonly closedAt: string | null;
+  readonly closedBy: string | null;
+  /** The security officer's conclusion, sealed by the caller (free text may name a situation). */
+  readonly closeNote: Buffer | null;
 }
+
+/**
+ * An alert as inserted: the fields added with the sentinel are optional and default to no
+ * evidence and not closed, so writers that predate them (break-glass) keep working.
+ */
+export type NewAlertRow = Omit<AlertRow, 'evidence' | 'closedAt' | 'closedBy' | 'closeNote'>
+  & Partial<Pick<AlertRow, 'evidence' | 'closedAt' | 'closedBy' | 'closeNote'>>;
 
 /** A completed security-awareness training (social engineering, phishing) as an admin recorded it. */
 export interface TrainingRow {
@@ -81,11 +95,18 @@ export interface SafeguardStore {
   /** Ends a grant early; returns whether it was live. */
   endBreakGlass(id: string, at: string): Promise<boolean>;
 
-  insertAlert(row: AlertRow): Promise<void>;
+  /** Evidence entries must be non-negative integers (a TypeError otherwise). */
+  insertAlert(row: NewAlertRow): Promise<void>;
   /** Newest first; only unacknowledged ones when `open`. */
   listAlerts(options: { open: boolean; limit: number }): Promise<AlertRow[]>;
   /** The first acknowledgement stands; returns whether this call made it. */
   acknowledgeAlert(id: string, by: string, at: string): Promise<boolean>;
+  /**
+   * The first close stands; returns whether this call made it. Closing an alert nobody has
+   * acknowledged yet also acknowledges it (by the same officer, at the same time); an earlier
+   * acknowledgement is kept as it was.
+   */
+  closeAlert(id: string, by: string, note: Buffer, at: string): Promise<boolean>;
 
   recordTraining(row: TrainingRow): Promise<void>;
   /** The record with the latest expiry, or null. */

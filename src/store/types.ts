@@ -10,6 +10,7 @@ import type { AccountStore } from './account-types.js';
 import type { DeviceGrantStore } from './device-types.js';
 import type { PasskeyStore } from './passkey-types.js';
 import type { SafeguardStore } from './safeguard-types.js';
+import type { SentinelStore } from './sentinel-types.js';
 
 export type Role =
   | 'registrar'
@@ -181,6 +182,8 @@ export interface Store {
   readonly devices: DeviceGrantStore;
   /** TOTP, recovery codes, break-glass grants, alerts, training and recertification (safeguard-types.ts). */
   readonly safeguards: SafeguardStore;
+  /** What each principal received, containments, canary patients and the alert outbox (sentinel-types.ts). */
+  readonly sentinel: SentinelStore;
   /** Creates or upgrades the schema; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;

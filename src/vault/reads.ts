@@ -13,6 +13,7 @@ import type { TenantDirectory } from './tenants.js';
 import type { AuditObjectRef, Trail } from './trail.js';
 import { assertClinicalTenant, decodeCursor, encodeCursor } from './cursor.js';
 import type { BreakGlass } from './break-glass.js';
+import type { EgressGuard } from './egress-guard.js';
 
 const EMERGENCY_TYPES = new Set<FhirType>(['Patient', 'ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport']);
 
@@ -34,8 +35,10 @@ export class VaultReads {
   readonly #tenants: TenantDirectory;
   readonly #breakGlass: BreakGlass;
   readonly #clock: Clock;
+  readonly #guard: EgressGuard;
 
-  constructor(deps: { store: Store; codec: RecordCodec; trail: Trail; tenants: TenantDirectory; breakGlass: BreakGlass; clock: Clock }) {
+  constructor(deps: { store: Store; codec: RecordCodec; trail: Trail; tenants: TenantDirectory; breakGlass: BreakGlass; clock: Clock; guard: EgressGuard }) {
+    this.#guard = deps.guard;
     this.#breakGlass = deps.breakGlass;
     this.#clock = deps.clock;
     this.#store = deps.store;
@@ -49,11 +52,13 @@ export class VaultReads {
     const operation = version === undefined ? 'read' : 'vread';
     let patients: string[] = [];
     try {
+      await this.#guard.admit(ctx);
       const granted = await this.#emergencyGrants(ctx, type, 'read');
       assertClinicalTenant(ctx);
       await this.#tenants.assertExists(ctx.tenant);
       if (!ID_PATTERN.test(id)) throw notFound(`${type}/${id} not found`);
       let resource: Resource & { id: string };
+      let identity = false;
       if (type === 'Patient') {
         if (granted && !granted.has(id)) throw forbidden('break-glass covers only the patient it was opened for');
         const row = await this.#store.getPerson(ctx.tenant, id);
@@ -61,6 +66,7 @@ export class VaultReads {
         patients = [row.pseudonym];
         resource = await this.#codec.openPerson(row);
         if (!granted && identityView(ctx.principal.role) === 'pseudonymised') resource = pseudonymisedPatient(resource);
+        else identity = true;
       } else {
         const row = await this.#store.getResource(ctx.tenant, type as ResourceType, id, version);
         // Under break-glass another patient's record is as absent as a missing one.
@@ -75,6 +81,7 @@ export class VaultReads {
         patients = row.pseudonym ? [row.pseudonym] : [];
         resource = await this.#codec.openResource(row);
       }
+      await this.#guard.release(ctx, { operation, type, patients, records: 1, bytes: jsonBytes([resource]), identity });
       await this.#trail.record(ctx, { action: 'R', operation, patients, objects, outcome: 'success' });
       return resource;
     } catch (e) {
@@ -86,6 +93,7 @@ export class VaultReads {
   async search(ctx: AccessContext, type: FhirType, params: URLSearchParams): Promise<SearchPage> {
     const objects: AuditObjectRef[] = [{ type }];
     try {
+      await this.#guard.admit(ctx);
       const granted = await this.#emergencyGrants(ctx, type, 'search');
       assertClinicalTenant(ctx);
       await this.#tenants.assertExists(ctx.tenant);
@@ -98,7 +106,9 @@ export class VaultReads {
         }
       }
       const page = type === 'Patient' ? await this.#searchPatients(ctx, q, objects, granted) : await this.#searchClinical(ctx, type as ResourceType, q, objects, granted);
-      const patients = page.patients;
+      const patients = [...new Set(page.patients)];
+      const identity = type === 'Patient' && (granted !== null || identityView(ctx.principal.role) === 'full');
+      await this.#guard.release(ctx, { operation: 'search', type, patients, records: page.resources.length, bytes: jsonBytes(page.resources), identity });
       await this.#trail.record(ctx, { action: 'R', operation: 'search', patients, objects, outcome: 'success' });
       return { resources: page.resources, next: page.next };
     } catch (e) {
@@ -202,4 +212,11 @@ function describeQuery(
   if (statuses) q.status = [...statuses];
   if (from || to) q.date = [`${from ?? ''}..${to ?? ''}`];
   return q;
+}
+
+/** The size of resources as the response will carry them (UTF-8 JSON). */
+function jsonBytes(resources: readonly Resource[]): number {
+  let n = 0;
+  for (const r of resources) n += Buffer.byteLength(JSON.stringify(r), 'utf8');
+  return n;
 }

@@ -15,6 +15,7 @@ import { opaque } from './audit-safe.js';
 import { TenantDirectory, TENANT_ID } from './tenants.js';
 import { Trail, type AuditContext } from './trail.js';
 import { VaultWrites, type BatchOutcome, type WriteResult } from './writes.js';
+import { OPEN_GUARD, type EgressGuard } from './egress-guard.js';
 
 /** An account or session event for the audit log (no secrets, no personal data). */
 export interface AccountEvent {
@@ -23,7 +24,7 @@ export interface AccountEvent {
   readonly principalId: string | null;
   readonly sessionId: string | null;
   /** What the event was done to, when that is not the actor: the account an admin disabled, the alert acknowledged, the passkey removed. */
-  readonly subject?: { readonly type: 'Account' | 'Alert' | 'Passkey'; readonly id: string };
+  readonly subject?: { readonly type: 'Account' | 'Alert' | 'Passkey' | 'Containment'; readonly id: string };
   readonly outcome: 'success' | 'denied' | 'failed';
   readonly errorCode?: ErrorCode;
   readonly ip?: string | null;
@@ -38,6 +39,8 @@ export interface VaultDeps {
   readonly clock: Clock;
   readonly random: Random;
   readonly node: string; // this labkluis node, recorded as the audit access point
+  /** The sentinel's place in the path (egress-guard.ts); none: everything passes. */
+  readonly guard?: EgressGuard;
 }
 
 /**
@@ -58,8 +61,9 @@ export class Vault {
     this.#trail = new Trail({ log: deps.audit, node: deps.node });
     const tenants = new TenantDirectory(deps.store);
     this.#breakGlass = new BreakGlass({ store: deps.store, codec, trail: this.#trail, clock: deps.clock, random: deps.random });
-    this.#reads = new VaultReads({ store: deps.store, codec, trail: this.#trail, tenants, breakGlass: this.#breakGlass, clock: deps.clock });
-    this.#writes = new VaultWrites({ store: deps.store, codec, trail: this.#trail, clock: deps.clock, random: deps.random, tenants });
+    const guard = deps.guard ?? OPEN_GUARD;
+    this.#reads = new VaultReads({ store: deps.store, codec, trail: this.#trail, tenants, breakGlass: this.#breakGlass, clock: deps.clock, guard });
+    this.#writes = new VaultWrites({ store: deps.store, codec, trail: this.#trail, clock: deps.clock, random: deps.random, tenants, guard });
     this.#audit = new AuditReads({ store: deps.store, trail: this.#trail });
   }
 

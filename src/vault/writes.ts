@@ -4,6 +4,7 @@ import { canonicalJson, type AuditDraft, type JsonValue } from '../audit/index.j
 import type { PersonRow, ResourceRow, ResourceType, Store, TenantRow, Versioned } from '../store/index.js';
 import { ID_PATTERN, listReferences, referencedId, rewriteReferences, validateResource } from '../domain/index.js';
 import type { AccessContext } from './context.js';
+import type { EgressGuard } from './egress-guard.js';
 import { assertClinicalTenant } from './cursor.js';
 import { authorize, readsBack, type FhirType } from './policy.js';
 import type { RecordCodec } from './records.js';
@@ -70,8 +71,10 @@ export class VaultWrites {
   readonly #random: Random;
 
   readonly #tenants: TenantDirectory;
+  readonly #guard: EgressGuard;
 
-  constructor(deps: { store: Store; codec: RecordCodec; trail: Trail; clock: Clock; random: Random; tenants: TenantDirectory }) {
+  constructor(deps: { store: Store; codec: RecordCodec; trail: Trail; clock: Clock; random: Random; tenants: TenantDirectory; guard: EgressGuard }) {
+    this.#guard = deps.guard;
     this.#tenants = deps.tenants;
     this.#store = deps.store;
     this.#codec = deps.codec;
@@ -224,6 +227,7 @@ export class VaultWrites {
       objects: requests.map((r) => ({ type: r.type, ...(r.id ? { id: r.id } : {}) })),
     };
     try {
+      await this.#guard.admit(ctx);
       if (ctx.emergency) throw forbidden('break-glass gives read access only');
       assertClinicalTenant(ctx);
       if (!newTenants.some((t) => t.id === ctx.tenant)) await this.#tenants.assertExists(ctx.tenant);

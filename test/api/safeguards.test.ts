@@ -98,6 +98,8 @@ describe.each(BACKENDS)('break-glass and access hygiene (%s)', (backend) => {
     const alerts = await call(so, 'GET', '/auth/alerts');
     expect(alerts.status).toBe(200);
     const alert = alerts.body.alerts.find((a: { kind: string; principalId: string }) => a.kind === 'break-glass' && a.principalId === analyst.row.id);
+    expect(alert).not.toHaveProperty('closeNote'); // sealed at rest, never listed
+    expect(alert).toMatchObject({ evidence: [], closed: false, hasCloseNote: false });
     expect(alert).toMatchObject({ subject: ep.pseudonym, tenant: f.tenants.a });
     expect((await call(so, 'POST', `/auth/alerts/${alert.id}/acknowledge`, {})).body).toEqual({ acknowledged: true });
     expect((await call(so, 'POST', `/auth/alerts/${alert.id}/acknowledge`, {})).body).toEqual({ acknowledged: false });

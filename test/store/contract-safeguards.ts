@@ -2,7 +2,7 @@
  * Contract cases for the safeguards part: a TOTP factor whose time steps are accepted once and
  * only forwards (also under concurrency), recovery codes spent once and voided by a new set,
  * break-glass grants live until they end or expire (expiry exclusive), alerts newest first and
- * acknowledged once, and the latest training and recertification. Rows need a known principal
+ * acknowledged once, closed once (with their evidence), and the latest training and recertification. Rows need a known principal
  * (ERR_CONFLICT quoting nothing otherwise), except an alert's.
  */
 import { randomBytes } from 'node:crypto';
@@ -38,7 +38,7 @@ function grant(principalId: string, tenant: string, overrides: Partial<BreakGlas
 function alert(overrides: Partial<AlertRow> = {}): AlertRow {
   return {
     id: rid('alert'), kind: 'break-glass', principalId: rid('prn'), tenant: rid('org'), subject: rid('psn'), createdAt: T0,
-    acknowledgedAt: null, acknowledgedBy: null, ...overrides,
+    acknowledgedAt: null, acknowledgedBy: null, evidence: [], closedAt: null, closedBy: null, closeNote: null, ...overrides,
   };
 }
 
@@ -339,6 +339,64 @@ export function describeSafeguardContract(ctx: ContractContext): void {
       await sg().insertAlert(a);
       expect(await list(a.id)).toEqual(a);
       await expectCode(sg().insertAlert(alert({ id: a.id })), 'ERR_CONFLICT', [a.id]);
+    });
+  });
+
+  describe('alert evidence and close', () => {
+    const list = async (id: string): Promise<AlertRow | undefined> =>
+      (await sg().listAlerts({ open: false, limit: 1000 })).find((a) => a.id === id);
+
+    it('evidence round-trips in its order, beyond 32 bits; left out it is empty, and the alert is not closed', async () => {
+      const a = alert({ createdAt: '2999-02-01T00:00:00.000Z', evidence: [17, 3, 3, BIG_STEP, 0] });
+      await sg().insertAlert(a);
+      expect(await list(a.id)).toEqual(a);
+      const { evidence: _e, closedAt: _c, closedBy: _b, closeNote: _n, ...old } = alert({ createdAt: '2999-02-02T00:00:00.000Z' });
+      await sg().insertAlert(old); // a writer that predates the sentinel's fields
+      expect(await list(old.id)).toEqual({ ...old, evidence: [], closedAt: null, closedBy: null, closeNote: null });
+    });
+
+    it('refuses evidence that is not a list of leaf indices with a TypeError', async () => {
+      for (const evidence of [[-1], [1.5], [Number.NaN], ['3']]) {
+        const a = alert({ evidence: evidence as number[] });
+        await expect(sg().insertAlert(a)).rejects.toThrow(TypeError);
+        expect(await list(a.id)).toBeUndefined();
+      }
+    });
+
+    it('the first close stands, and closing acknowledges an open alert', async () => {
+      const a = alert({ createdAt: '2999-02-03T00:00:00.000Z', evidence: [1, 2] });
+      await sg().insertAlert(a);
+      const officer = rid('prn');
+      const note = randomBytes(48);
+      expect(await sg().closeAlert(a.id, officer, note, T2)).toBe(true);
+      expect(await sg().closeAlert(a.id, rid('prn'), randomBytes(48), T3)).toBe(false);
+      const closed = await list(a.id);
+      expect(closed).toEqual({ ...a, acknowledgedAt: T2, acknowledgedBy: officer, closedAt: T2, closedBy: officer, closeNote: note });
+      expect(Buffer.isBuffer(closed?.closeNote)).toBe(true);
+      expect((await sg().listAlerts({ open: true, limit: 1000 })).some((x) => x.id === a.id)).toBe(false);
+      expect(await sg().acknowledgeAlert(a.id, rid('prn'), T3)).toBe(false);
+      expect(await sg().closeAlert(rid('alert'), officer, note, T2)).toBe(false);
+    });
+
+    it('closing an acknowledged alert keeps the acknowledgement', async () => {
+      const a = alert({ createdAt: '2999-02-04T00:00:00.000Z' });
+      await sg().insertAlert(a);
+      const first = rid('prn');
+      const closer = rid('prn');
+      expect(await sg().acknowledgeAlert(a.id, first, T1)).toBe(true);
+      const note = randomBytes(32);
+      expect(await sg().closeAlert(a.id, closer, note, T3)).toBe(true);
+      expect(await list(a.id)).toEqual({ ...a, acknowledgedAt: T1, acknowledgedBy: first, closedAt: T3, closedBy: closer, closeNote: note });
+    });
+
+    it('of concurrent closes exactly one wins, with its officer and note', async () => {
+      const a = alert({ createdAt: '2999-02-05T00:00:00.000Z' });
+      await sg().insertAlert(a);
+      const closes = Array.from({ length: 6 }, () => ({ by: rid('prn'), note: randomBytes(16) }));
+      const results = await Promise.all(closes.map((c) => sg().closeAlert(a.id, c.by, c.note, T1)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = closes[results.indexOf(true)];
+      expect(await list(a.id)).toMatchObject({ closedBy: winner?.by, closeNote: winner?.note, acknowledgedBy: winner?.by });
     });
   });
 

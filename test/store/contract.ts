@@ -14,6 +14,7 @@ import { describePersonContract } from './contract-persons.js';
 import { describeResourceContract } from './contract-resources.js';
 import { describeSafeguardContract } from './contract-safeguards.js';
 import { describeSearchContract } from './contract-search.js';
+import { describeSentinelContract } from './contract-sentinel.js';
 
 export interface MadeStore {
   readonly store: Store;
@@ -58,5 +59,6 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
     describePasskeyContract(ctx);
     describeDeviceContract(ctx);
     describeSafeguardContract(ctx);
+    describeSentinelContract(ctx);
   });
 }

@@ -106,6 +106,30 @@ describe('postgres part roles', () => {
     expect(await asRole('clinical', 'SELECT * FROM core.totp')).toBe('42501');
   });
 
+  it('the core role may change only what the sentinel changes; containments, daily counts and the outbox are never deleted', async () => {
+    expect(await asRole('core', "UPDATE core.sentinel_releases SET last_at = 'x'")).toBe('ok');
+    expect(await asRole('core', "UPDATE core.sentinel_releases SET pseudonym = 'x'")).toBe('42501');
+    expect(await asRole('core', 'DELETE FROM core.sentinel_releases')).toBe('ok');
+    expect(await asRole('core', 'UPDATE core.sentinel_volume SET records = 0, bytes = 0')).toBe('ok');
+    expect(await asRole('core', "UPDATE core.sentinel_volume SET bucket = 'x'")).toBe('42501');
+    expect(await asRole('core', 'UPDATE core.sentinel_daily SET patients = 0')).toBe('ok');
+    expect(await asRole('core', "UPDATE core.sentinel_daily SET day = 'x'")).toBe('42501');
+    expect(await asRole('core', 'DELETE FROM core.sentinel_daily')).toBe('42501');
+    expect(await asRole('core', "UPDATE core.sentinel_containments SET lifted_at = 'x', lifted_by = 'y', lift_note = '\\x00'")).toBe('ok');
+    expect(await asRole('core', "UPDATE core.sentinel_containments SET principal_id = 'x'")).toBe('42501');
+    expect(await asRole('core', 'DELETE FROM core.sentinel_containments')).toBe('42501');
+    expect(await asRole('core', 'DELETE FROM core.sentinel_canaries')).toBe('ok');
+    expect(await asRole('core', "UPDATE core.sentinel_canaries SET created_by = 'x'")).toBe('42501');
+    expect(await asRole('core', "UPDATE core.sentinel_deliveries SET attempts = 1, next_attempt_at = 'x', delivered_at = 'y', last_error = 'z'")).toBe('ok');
+    expect(await asRole('core', "UPDATE core.sentinel_deliveries SET payload = 'x'")).toBe('42501');
+    expect(await asRole('core', 'DELETE FROM core.sentinel_deliveries')).toBe('42501');
+    expect(await asRole('core', "UPDATE core.alerts SET closed_at = 'x', closed_by = 'y', close_note = '\\x00'")).toBe('ok');
+    expect(await asRole('core', "UPDATE core.alerts SET evidence = '{}'")).toBe('42501');
+    for (const table of ['sentinel_releases', 'sentinel_daily', 'sentinel_containments', 'sentinel_canaries', 'sentinel_deliveries']) {
+      expect(await asRole('clinical', `SELECT * FROM core.${table}`)).toBe('42501');
+    }
+  });
+
   it("the core role may change only a device grant's poll and decision columns", async () => {
     expect(await asRole('core', "UPDATE core.device_grants SET last_polled_at = 'x', interval_seconds = 10")).toBe('ok');
     expect(await asRole('core', "UPDATE core.device_grants SET approved_by = NULL, approved_at = NULL, denied_at = 'x', redeemed_at = NULL")).toBe('ok');

@@ -15,6 +15,7 @@ import { createLocalKeyring, type Kms } from '../../src/crypto/index.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
 import { createDpopProof, generateDpopKey, type DpopKey } from '../../src/sessions/index.js';
 import type { StoreConfig } from '../../src/config/index.js';
+import type { SentinelPolicy } from '../../src/sentinel/index.js';
 import { AGB_SYSTEM, HTEST, ORGANIZATION_KIND_SYSTEM } from '../../src/domain/index.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { createTempDir, type TempDir } from './tmp.js';
@@ -23,6 +24,10 @@ export type Backend = 'sqlite' | 'postgres';
 /** Where the fixture's server says it lives: the WebAuthn origin and the base of DPoP htu values. */
 export const PUBLIC_URL = 'https://labkluis.test';
 export const BACKENDS: readonly Backend[] = ['sqlite', 'postgres'];
+/** Sentinel limits far above anything a functional test does (test/sentinel uses the real ones). */
+export const FUNCTIONAL_SENTINEL: Partial<SentinelPolicy> = Object.freeze({
+  windows: Object.freeze([Object.freeze({ seconds: 600, patients: 1_000_000, bytes: null })]),
+});
 
 export type Who =
   | 'registrar' | 'analyst' | 'validator1' | 'validator2' | 'requesterA' | 'requesterB'
@@ -34,6 +39,7 @@ export interface VaultFixture {
   readonly server: FastifyInstance;
   readonly kms: Kms;
   readonly dataDir: string;
+  readonly storeConfig: StoreConfig;
   readonly origin: string;
   readonly tenants: { readonly a: string; readonly b: string };
   /** Each principal's API token, bound to keys[who]: send it with credential(who, …). */
@@ -55,6 +61,11 @@ export async function createVaultFixture(
     logger?: Logger;
     /** The app's public URL (WebAuthn origin, DPoP htu base); default PUBLIC_URL. A browser test uses http://localhost:<port>. */
     publicUrl?: string;
+    /**
+     * The sentinel's limits. Default: FUNCTIONAL_SENTINEL, limits no functional test reaches, so
+     * that only test/sentinel (which passes the real defaults) meets containment.
+     */
+    sentinelPolicy?: Partial<SentinelPolicy>;
   } = {},
 ): Promise<VaultFixture> {
   const tmp: TempDir = await createTempDir('labkluis-vault-');
@@ -74,6 +85,7 @@ export async function createVaultFixture(
   mkdirSync(dataDir, { recursive: true });
   const app = await createApp({
     dataDir, storeConfig, kms, origin, publicUrl: options.publicUrl ?? PUBLIC_URL, clock: systemClock, random: systemRandom, logger: options.logger ?? createLogger('silent'),
+    sentinelPolicy: options.sentinelPolicy ?? FUNCTIONAL_SENTINEL,
     ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
   });
   const server = app.server();
@@ -126,7 +138,7 @@ export async function createVaultFixture(
   };
 
   return {
-    backend, app, server, kms, dataDir, origin, tenants, tokens, keys, credential, principalIds, instrumentDevice, rawSql,
+    backend, app, server, kms, dataDir, storeConfig, origin, tenants, tokens, keys, credential, principalIds, instrumentDevice, rawSql,
     cleanup: async () => {
       await server.close();
       await app.close().catch(() => {});

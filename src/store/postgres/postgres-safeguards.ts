@@ -5,13 +5,16 @@
  * statement each; under READ COMMITTED a second concurrent UPDATE of the same row waits and
  * re-checks its WHERE clause against the first one's result, so exactly one of them wins.
  */
-import { checkAlertListing, checkTotpStep, safeguardRowMappers } from '../safeguard-rows.js';
+import { alertToInsert, checkAlertListing, checkTotpStep, safeguardRowMappers } from '../safeguard-rows.js';
 import type {
-  AlertRow, BreakGlassRow, RecertificationRow, SafeguardStore, TotpRow, TrainingRow,
+  AlertRow, BreakGlassRow, NewAlertRow, RecertificationRow, SafeguardStore, TotpRow, TrainingRow,
 } from '../safeguard-types.js';
 import { coreRead, coreWrite, firstRow, type Named, type PgRunner } from './postgres-tx.js';
 
-const { toTotp, toBreakGlass, toAlert, toTraining, toRecertification } = safeguardRowMappers({ strings: (v) => v as string[] });
+const { toTotp, toBreakGlass, toAlert, toTraining, toRecertification } = safeguardRowMappers({
+  strings: (v) => v as string[],
+  numbers: (v) => (v as string[]).map(Number), // int8[] arrives as strings
+});
 
 const q = (name: string, text: string): Named => ({ name: `lk_sg_${name}`, text });
 const SQL = {
@@ -38,12 +41,18 @@ const SQL = {
   endBreakGlass: q('end_break_glass', `UPDATE core.break_glass SET ended_at = $2
     WHERE id = $1 AND ended_at IS NULL AND expires_at > $2 RETURNING 1`),
   insertAlert: q('insert_alert', `INSERT INTO core.alerts
-    (id, kind, principal_id, tenant, subject, created_at, acknowledged_at, acknowledged_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`),
+    (id, kind, principal_id, tenant, subject, created_at, acknowledged_at, acknowledged_by, evidence, closed_at, closed_by, close_note)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint[], $10, $11, $12)`),
   listAlerts: q('list_alerts', 'SELECT * FROM core.alerts ORDER BY created_at DESC, id DESC LIMIT $1'),
   listOpenAlerts: q('list_open_alerts', `SELECT * FROM core.alerts WHERE acknowledged_at IS NULL
     ORDER BY created_at DESC, id DESC LIMIT $1`),
   acknowledgeAlert: q('acknowledge_alert', `UPDATE core.alerts SET acknowledged_at = $3, acknowledged_by = $2
     WHERE id = $1 AND acknowledged_at IS NULL RETURNING 1`),
+  // Closing acknowledges too, unless someone already did: that first acknowledgement stands.
+  closeAlert: q('close_alert', `UPDATE core.alerts SET closed_at = $4, closed_by = $2, close_note = $3,
+      acknowledged_by = CASE WHEN acknowledged_at IS NULL THEN $2 ELSE acknowledged_by END,
+      acknowledged_at = coalesce(acknowledged_at, $4)
+    WHERE id = $1 AND closed_at IS NULL RETURNING 1`),
   insertTraining: q('insert_training', `INSERT INTO core.training (principal_id, completed_at, expires_at, recorded_by, recorded_at)
     VALUES ($1, $2, $3, $4, $5)`),
   latestTraining: q('latest_training', `SELECT * FROM core.training WHERE principal_id = $1
@@ -102,8 +111,12 @@ export class PostgresSafeguards implements SafeguardStore {
     return (await coreWrite(this.#runner, SQL.endBreakGlass, [id, at])).length === 1;
   }
 
-  async insertAlert(a: AlertRow): Promise<void> {
-    await coreWrite(this.#runner, SQL.insertAlert, [a.id, a.kind, a.principalId, a.tenant, a.subject, a.createdAt, a.acknowledgedAt, a.acknowledgedBy]);
+  async insertAlert(row: NewAlertRow): Promise<void> {
+    const a = alertToInsert(row);
+    await coreWrite(this.#runner, SQL.insertAlert, [
+      a.id, a.kind, a.principalId, a.tenant, a.subject, a.createdAt, a.acknowledgedAt, a.acknowledgedBy, [...a.evidence],
+      a.closedAt, a.closedBy, a.closeNote,
+    ]);
   }
   async listAlerts(options: { open: boolean; limit: number }): Promise<AlertRow[]> {
     checkAlertListing(options);
@@ -111,6 +124,9 @@ export class PostgresSafeguards implements SafeguardStore {
   }
   async acknowledgeAlert(id: string, by: string, at: string): Promise<boolean> {
     return (await coreWrite(this.#runner, SQL.acknowledgeAlert, [id, by, at])).length === 1;
+  }
+  async closeAlert(id: string, by: string, note: Buffer, at: string): Promise<boolean> {
+    return (await coreWrite(this.#runner, SQL.closeAlert, [id, by, note, at])).length === 1;
   }
 
   async recordTraining(t: TrainingRow): Promise<void> {

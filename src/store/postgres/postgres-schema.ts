@@ -189,6 +189,45 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE core.dpop_proofs (key text PRIMARY KEY, expires_at bigint NOT NULL);
   CREATE INDEX dpop_proofs_expiry ON core.dpop_proofs (expires_at);
   `,
+  // 8: the sentinel (issue 4), sized for the read path (every clinical response records a
+  // release). Per (principal, tenant, pseudonym) the last release, indexed to count a
+  // principal's distinct patients since a window start; per principal the records and bytes
+  // of each minute and each hour ('m'/'h' buckets: a 24-hour window sums at most 60 minutes and
+  // 24 hours); per (role, day, principal) the distinct patients of that UTC day, kept as they
+  // come. Then containments (at most one live per principal, by a partial unique index),
+  // canary patients and the alert delivery outbox. Alerts gain the audit leaves they rest on
+  // and a close with a sealed note.
+  `
+  -- first_of_day: whether the row's last upsert was the patient's first release to the principal
+  -- that UTC day, for that upsert's RETURNING (it cannot return the old row before PostgreSQL 18).
+  CREATE TABLE core.sentinel_releases (
+    principal_id text NOT NULL, tenant text NOT NULL, pseudonym text NOT NULL, last_at text NOT NULL,
+    first_of_day boolean NOT NULL,
+    PRIMARY KEY (principal_id, tenant, pseudonym));
+  CREATE INDEX sentinel_releases_recent ON core.sentinel_releases (principal_id, last_at);
+  CREATE TABLE core.sentinel_volume (
+    principal_id text NOT NULL, grain text NOT NULL CHECK (grain IN ('m', 'h')), bucket text NOT NULL,
+    records bigint NOT NULL, bytes bigint NOT NULL,
+    PRIMARY KEY (principal_id, grain, bucket));
+  CREATE TABLE core.sentinel_daily (
+    role text NOT NULL, day text NOT NULL, principal_id text NOT NULL, patients integer NOT NULL,
+    PRIMARY KEY (role, day, principal_id));
+  CREATE TABLE core.sentinel_containments (
+    id text PRIMARY KEY, principal_id text NOT NULL, reason text NOT NULL, alert_id text,
+    created_at text NOT NULL, lifted_at text, lifted_by text, lift_note bytea);
+  CREATE UNIQUE INDEX sentinel_containments_live ON core.sentinel_containments (principal_id) WHERE lifted_at IS NULL;
+  CREATE INDEX sentinel_containments_created ON core.sentinel_containments (created_at, id);
+  CREATE TABLE core.sentinel_canaries (
+    tenant text NOT NULL, pseudonym text NOT NULL, created_at text NOT NULL, created_by text NOT NULL,
+    PRIMARY KEY (tenant, pseudonym));
+  CREATE TABLE core.sentinel_deliveries (
+    id text PRIMARY KEY, alert_id text NOT NULL, channel text NOT NULL CHECK (channel IN ('webhook', 'syslog')),
+    payload text NOT NULL, created_at text NOT NULL, attempts integer NOT NULL, next_attempt_at text NOT NULL,
+    delivered_at text, last_error text);
+  CREATE INDEX sentinel_deliveries_due ON core.sentinel_deliveries (next_attempt_at) WHERE delivered_at IS NULL;
+  ALTER TABLE core.alerts ADD COLUMN evidence bigint[] NOT NULL DEFAULT '{}',
+    ADD COLUMN closed_at text, ADD COLUMN closed_by text, ADD COLUMN close_note bytea;
+  `,
 ];
 
 /** Roles and schemas; run on every migrate, before the tables. */
@@ -234,7 +273,14 @@ function grants(roles: RoleNames): string {
   GRANT UPDATE (secret, created_at, last_step) ON core.totp TO ${r.core};
   GRANT UPDATE (used_at) ON core.recovery_codes TO ${r.core};
   GRANT UPDATE (ended_at) ON core.break_glass TO ${r.core};
-  GRANT UPDATE (acknowledged_at, acknowledged_by) ON core.alerts TO ${r.core};
+  GRANT UPDATE (acknowledged_at, acknowledged_by, closed_at, closed_by, close_note) ON core.alerts TO ${r.core};
+  GRANT SELECT, INSERT, DELETE ON core.sentinel_releases, core.sentinel_volume, core.sentinel_canaries TO ${r.core};
+  GRANT UPDATE (last_at, first_of_day) ON core.sentinel_releases TO ${r.core};
+  GRANT UPDATE (records, bytes) ON core.sentinel_volume TO ${r.core};
+  GRANT SELECT, INSERT ON core.sentinel_daily, core.sentinel_containments, core.sentinel_deliveries TO ${r.core};
+  GRANT UPDATE (patients) ON core.sentinel_daily TO ${r.core};
+  GRANT UPDATE (lifted_at, lifted_by, lift_note) ON core.sentinel_containments TO ${r.core};
+  GRANT UPDATE (attempts, next_attempt_at, delivered_at, last_error) ON core.sentinel_deliveries TO ${r.core};
 
   GRANT USAGE ON SCHEMA identity TO ${r.identity};
   GRANT SELECT, INSERT ON identity.persons TO ${r.identity};

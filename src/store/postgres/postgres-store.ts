@@ -15,6 +15,7 @@ import { appendSealed, writePersons, writeResources } from './postgres-commit.js
 import { PostgresDevices } from './postgres-devices.js';
 import { PostgresPasskeys } from './postgres-passkeys.js';
 import { PostgresSafeguards } from './postgres-safeguards.js';
+import { PostgresSentinel } from './postgres-sentinel.js';
 import {
   toApiToken, toAudit, toCheckpoint, toDataKey, toHead, toPerson, toPrincipal, toResource, toTenant,
 } from './postgres-rows.js';
@@ -62,6 +63,7 @@ export class PostgresStore implements Store {
   readonly passkeys: PostgresPasskeys = new PostgresPasskeys(() => this.#run());
   readonly devices: PostgresDevices = new PostgresDevices(() => this.#run());
   readonly safeguards: PostgresSafeguards = new PostgresSafeguards(() => this.#run());
+  readonly sentinel: PostgresSentinel = new PostgresSentinel(() => this.#run());
 
   constructor(options: { readonly connectionString: string; readonly poolSize?: number }) {
     const { connectionString, poolSize = 10 } = options;

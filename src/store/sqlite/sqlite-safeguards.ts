@@ -1,19 +1,20 @@
 /**
  * The safeguards part of the SQLite backend (see safeguard-types.ts). Statements are prepared
  * on first use, after the store has migrated. The conditional methods (a TOTP step, a recovery
- * code, ending a break-glass grant, acknowledging an alert) are one statement each and decide
+ * code, ending a break-glass grant, acknowledging or closing an alert) are one statement each and decide
  * in their WHERE clause, so they are atomic even with a second process on the same file.
  */
 import type { Database, Statement } from 'better-sqlite3';
-import { checkAlertListing, checkTotpStep, safeguardRowMappers } from '../safeguard-rows.js';
+import { alertToInsert, checkAlertListing, checkTotpStep, safeguardRowMappers } from '../safeguard-rows.js';
 import type {
-  AlertRow, BreakGlassRow, RecertificationRow, SafeguardStore, TotpRow, TrainingRow,
+  AlertRow, BreakGlassRow, NewAlertRow, RecertificationRow, SafeguardStore, TotpRow, TrainingRow,
 } from '../safeguard-types.js';
 import { lazyStatements, one, run } from './sqlite-run.js';
 import type { Raw } from './sqlite-rows.js';
 
 const { toTotp, toBreakGlass, toAlert, toTraining, toRecertification } = safeguardRowMappers({
   strings: (v) => JSON.parse(v as string) as string[],
+  numbers: (v) => JSON.parse(v as string) as number[],
 });
 
 const SQL = {
@@ -32,11 +33,17 @@ const SQL = {
   liveBreakGlass: `SELECT * FROM core_break_glass
     WHERE principal_id = @id AND tenant = @tenant AND ended_at IS NULL AND expires_at > @at ORDER BY created_at, id`,
   endBreakGlass: 'UPDATE core_break_glass SET ended_at = @at WHERE id = @id AND ended_at IS NULL AND expires_at > @at',
-  insertAlert: `INSERT INTO core_alerts (id, kind, principal_id, tenant, subject, created_at, acknowledged_at, acknowledged_by)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  insertAlert: `INSERT INTO core_alerts (id, kind, principal_id, tenant, subject, created_at, acknowledged_at, acknowledged_by,
+      evidence, closed_at, closed_by, close_note)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   listAlerts: 'SELECT * FROM core_alerts ORDER BY created_at DESC, id DESC LIMIT ?',
   listOpenAlerts: 'SELECT * FROM core_alerts WHERE acknowledged_at IS NULL ORDER BY created_at DESC, id DESC LIMIT ?',
   acknowledgeAlert: 'UPDATE core_alerts SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ? AND acknowledged_at IS NULL',
+  // Closing acknowledges too, unless someone already did: that first acknowledgement stands.
+  closeAlert: `UPDATE core_alerts SET closed_at = @at, closed_by = @by, close_note = @note,
+      acknowledged_by = CASE WHEN acknowledged_at IS NULL THEN @by ELSE acknowledged_by END,
+      acknowledged_at = coalesce(acknowledged_at, @at)
+    WHERE id = @id AND closed_at IS NULL`,
   insertTraining: `INSERT INTO core_training (principal_id, completed_at, expires_at, recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?)`,
   latestTraining: 'SELECT * FROM core_training WHERE principal_id = ? ORDER BY expires_at DESC, recorded_at DESC LIMIT 1',
   insertRecertification: `INSERT INTO core_recertifications (principal_id, role, tenants, certified_by, certified_at, expires_at)
@@ -97,8 +104,12 @@ export class SqliteSafeguards implements SafeguardStore {
     return run(() => this.#s.endBreakGlass.run({ id, at })).changes === 1;
   }
 
-  async insertAlert(a: AlertRow): Promise<void> {
-    run(() => this.#s.insertAlert.run(a.id, a.kind, a.principalId, a.tenant, a.subject, a.createdAt, a.acknowledgedAt, a.acknowledgedBy));
+  async insertAlert(row: NewAlertRow): Promise<void> {
+    const a = alertToInsert(row);
+    run(() => this.#s.insertAlert.run(
+      a.id, a.kind, a.principalId, a.tenant, a.subject, a.createdAt, a.acknowledgedAt, a.acknowledgedBy,
+      JSON.stringify(a.evidence), a.closedAt, a.closedBy, a.closeNote,
+    ));
   }
   async listAlerts(options: { open: boolean; limit: number }): Promise<AlertRow[]> {
     checkAlertListing(options);
@@ -107,6 +118,9 @@ export class SqliteSafeguards implements SafeguardStore {
   }
   async acknowledgeAlert(id: string, by: string, at: string): Promise<boolean> {
     return run(() => this.#s.acknowledgeAlert.run(at, by, id)).changes === 1;
+  }
+  async closeAlert(id: string, by: string, note: Buffer, at: string): Promise<boolean> {
+    return run(() => this.#s.closeAlert.run({ id, by, note, at })).changes === 1;
   }
 
   async recordTraining(t: TrainingRow): Promise<void> {

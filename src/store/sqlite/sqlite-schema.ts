@@ -206,6 +206,50 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE core_dpop_proofs (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;
   CREATE INDEX core_dpop_proofs_expiry ON core_dpop_proofs (expires_at);
   `,
+  // 9: the sentinel (issue 4), sized for the read path (every clinical response records a
+  // release). Per (principal, tenant, pseudonym) the last release, indexed to count a
+  // principal's distinct patients since a window start; per principal the records and bytes
+  // of each minute and each hour ('m'/'h' buckets: a 24-hour window sums at most 60 minutes and
+  // 24 hours); per (role, day, principal) the distinct patients of that UTC day, kept as they
+  // come. Then containments (at most one live per principal, by a partial unique index),
+  // canary patients and the alert delivery outbox. Alerts gain the audit leaves they rest on
+  // (JSON array of seq) and a close with a sealed note.
+  `
+  CREATE TABLE core_sentinel_releases (
+    principal_id TEXT NOT NULL, tenant TEXT NOT NULL, pseudonym TEXT NOT NULL, last_at TEXT NOT NULL,
+    PRIMARY KEY (principal_id, tenant, pseudonym)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX core_sentinel_releases_recent ON core_sentinel_releases (principal_id, last_at);
+  CREATE TABLE core_sentinel_volume (
+    principal_id TEXT NOT NULL, grain TEXT NOT NULL CHECK (grain IN ('m', 'h')), bucket TEXT NOT NULL,
+    records INTEGER NOT NULL, bytes INTEGER NOT NULL,
+    PRIMARY KEY (principal_id, grain, bucket)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE core_sentinel_daily (
+    role TEXT NOT NULL, day TEXT NOT NULL, principal_id TEXT NOT NULL, patients INTEGER NOT NULL,
+    PRIMARY KEY (role, day, principal_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE core_sentinel_containments (
+    id TEXT PRIMARY KEY, principal_id TEXT NOT NULL, reason TEXT NOT NULL, alert_id TEXT,
+    created_at TEXT NOT NULL, lifted_at TEXT, lifted_by TEXT, lift_note BLOB
+  ) STRICT;
+  CREATE UNIQUE INDEX core_sentinel_containments_live ON core_sentinel_containments (principal_id) WHERE lifted_at IS NULL;
+  CREATE INDEX core_sentinel_containments_created ON core_sentinel_containments (created_at, id);
+  CREATE TABLE core_sentinel_canaries (
+    tenant TEXT NOT NULL, pseudonym TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+    PRIMARY KEY (tenant, pseudonym)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE core_sentinel_deliveries (
+    id TEXT PRIMARY KEY, alert_id TEXT NOT NULL, channel TEXT NOT NULL CHECK (channel IN ('webhook', 'syslog')),
+    payload TEXT NOT NULL, created_at TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_at TEXT NOT NULL,
+    delivered_at TEXT, last_error TEXT
+  ) STRICT;
+  CREATE INDEX core_sentinel_deliveries_due ON core_sentinel_deliveries (next_attempt_at) WHERE delivered_at IS NULL;
+  ALTER TABLE core_alerts ADD COLUMN evidence TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE core_alerts ADD COLUMN closed_at TEXT;
+  ALTER TABLE core_alerts ADD COLUMN closed_by TEXT;
+  ALTER TABLE core_alerts ADD COLUMN close_note BLOB;
+  `,
 ];
 
 /** Connection settings; applied on every open, before anything else runs. */

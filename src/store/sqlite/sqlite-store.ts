@@ -12,6 +12,7 @@ import { SqliteDevices } from './sqlite-devices.js';
 import { SqlitePasskeys } from './sqlite-passkeys.js';
 import { mustChange, one, run } from './sqlite-run.js';
 import { SqliteSafeguards } from './sqlite-safeguards.js';
+import { SqliteSentinel } from './sqlite-sentinel.js';
 import type {
   ApiTokenRow, AuditHead, AuditQuery, AuditRow, AuditSealer, CheckpointRow, DataKeyRow, KeyPurpose,
   PersonRow, PrincipalRow, ResourceQuery, ResourceRow, ResourceType, Store, TenantRow, Versioned, WriteBatch,
@@ -33,6 +34,7 @@ export class SqliteStore implements Store {
   readonly passkeys: SqlitePasskeys;
   readonly devices: SqliteDevices;
   readonly safeguards: SqliteSafeguards;
+  readonly sentinel: SqliteSentinel;
 
   constructor(options: { readonly path: string }) {
     if (typeof options.path !== 'string' || options.path === '') throw new TypeError('path is required');
@@ -43,6 +45,7 @@ export class SqliteStore implements Store {
     this.passkeys = new SqlitePasskeys(this.#db);
     this.devices = new SqliteDevices(this.#db);
     this.safeguards = new SqliteSafeguards(this.#db);
+    this.sentinel = new SqliteSentinel(this.#db);
   }
 
   /** Statements exist only after migrate(): they refer to tables it creates. */

@@ -28,7 +28,7 @@ const REASONS = {
   'reset-by-operator': 'ended: the account was reset on the server',
   'revoked': 'ended',
 };
-const reasonText = (r) => (r?.startsWith('token-replay') ? 'ended: its token was used without this device\'s key' : REASONS[r] ?? r ?? 'ended');
+const reasonText = (r) => (r?.startsWith('token-replay') ? 'ended: its token was used without this device\'s key' : r?.startsWith('contained-') ? 'ended: the sentinel stopped this account; a security officer reviews it' : REASONS[r] ?? r ?? 'ended');
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : '');
 const plural = (n, one, many) => n + ' ' + (n === 1 ? one : many);
 

@@ -1,0 +1,141 @@
+/**
+ * The sentinel on the live path, over HTTP, on both stores, with its default limits: a person
+ * reading patient after patient is contained by the request that crosses the limit (that
+ * response never leaves); a canary contains at the first touch; a copied token contains the
+ * account; a contained account stays locked, whatever credential it comes back with, until a
+ * security officer lifts the containment with a reason after a fresh step-up.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEntry } from '../../src/audit/index.js';
+import { createPrincipal, issueApiToken } from '../../src/auth/index.js';
+import { systemClock, systemRandom } from '../../src/kernel/index.js';
+import { DEFAULT_SENTINEL_POLICY } from '../../src/sentinel/index.js';
+import { createDpopProof, generateDpopKey, type DpopKey } from '../../src/sessions/index.js';
+import { episode, type Episode } from '../support/api.js';
+import { people, type Device, type Person } from '../support/people.js';
+import { BACKENDS, createVaultFixture, PUBLIC_URL, type VaultFixture } from '../support/vault-fixture.js';
+
+describe.each(BACKENDS)('the sentinel contains abnormal access (%s)', (backend) => {
+  let f: VaultFixture;
+  let p: ReturnType<typeof people>;
+  let episodes: Episode[];
+  const burst = DEFAULT_SENTINEL_POLICY.windows[0]!.patients;
+
+  beforeAll(async () => {
+    f = await createVaultFixture(backend, { sentinelPolicy: {} }); // the real defaults
+    p = people(f);
+    episodes = [];
+    for (let i = 0; i < burst + 3; i++) episodes.push(await episode(f, f.tenants.a));
+  }, 120_000);
+  afterAll(() => f.cleanup());
+
+  const entries = async (): Promise<AuditEntry[]> => (await f.app.store.readAudit(0, 1_000_000)).map((r) => JSON.parse(r.leaf.toString('utf8')) as AuditEntry);
+  const read = async (device: Device, ep: Episode): Promise<number> => {
+    const path = `/fhir/${ep.observation}`;
+    const dpop = await createDpopProof(device.key, { method: 'GET', url: PUBLIC_URL + path, accessToken: device.tokens.accessToken, clock: systemClock, random: systemRandom });
+    const res = await f.server.inject({
+      method: 'GET', url: path, headers: { authorization: `DPoP ${device.tokens.accessToken}`, dpop, 'x-labkluis-tenant': f.tenants.a }, remoteAddress: device.ip,
+    });
+    return res.statusCode;
+  };
+
+  it(`contains a person reading patient after patient at patient ${burst + 1}: that response and every later one are refused`, async () => {
+    const analyst: Person = await p.enrol({ role: 'analyst' });
+    const statuses: number[] = [];
+    for (const ep of episodes) statuses.push(await read(analyst.device, ep));
+    // Exposed: the first `burst` patients. The read that crosses is refused (403) and ends the
+    // session, so the ones after it are not even authenticated (401).
+    expect(statuses).toEqual([...Array(burst).fill(200), 403, ...Array(episodes.length - burst - 1).fill(401)]);
+    const live = await f.app.store.sentinel.liveContainment(analyst.principalId);
+    expect(live).toMatchObject({ principalId: analyst.principalId, reason: 'patients-600s', liftedAt: null });
+    // The session ended with the containment; a new sign-in works but reads nothing clinical.
+    expect(await p.works(analyst.device)).toBe(false);
+    const again = await p.signIn(analyst);
+    expect(await read(again, episodes[0]!)).toBe(403);
+    const alerts = await f.app.store.safeguards.listAlerts({ open: true, limit: 100 });
+    expect(alerts.some((a) => a.kind === 'sentinel:patients-600s' && a.principalId === analyst.principalId && a.subject === live!.id)).toBe(true);
+    const log = await entries();
+    expect(log.some((e) => e.operation === 'sentinel-contained:patients-600s' && e.principal?.id === analyst.principalId)).toBe(true);
+    // The refused read is audited as refused, and names no data it did not hand out.
+    const refusedReads = log.filter((e) => e.principal?.id === analyst.principalId && e.operation === 'read' && e.outcome === 'denied');
+    expect(refusedReads.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('contains at the first touch of a canary patient: its record never leaves', async () => {
+    const analyst: Person = await p.enrol({ role: 'analyst' });
+    const canary = episodes[1]!;
+    await f.app.store.sentinel.addCanaries([{ tenant: f.tenants.a, pseudonym: canary.pseudonym, createdAt: new Date().toISOString(), createdBy: 'test' }]);
+    try {
+      expect(await read(analyst.device, episodes[0]!)).toBe(200);
+      expect(await read(analyst.device, canary)).toBe(403);
+      expect((await f.app.store.sentinel.liveContainment(analyst.principalId))?.reason).toBe('canary');
+      const again = await p.signIn(analyst);
+      expect(await read(again, episodes[2]!)).toBe(403);
+    } finally {
+      await f.app.store.sentinel.removeCanary(f.tenants.a, canary.pseudonym);
+    }
+  });
+
+  it('a session token used without its key (a copied token) opens nothing, ends that session and alerts the security officer', async () => {
+    const analyst: Person = await p.enrol({ role: 'analyst' });
+    const stolen = await f.server.inject({
+      method: 'GET', url: `/fhir/${episodes[0]!.observation}`, headers: { authorization: `Bearer ${analyst.device.tokens.accessToken}`, 'x-labkluis-tenant': f.tenants.a },
+    });
+    expect(stolen.statusCode).toBe(401);
+    expect(await p.works(analyst.device)).toBe(false);
+    const alerts = await f.app.store.safeguards.listAlerts({ open: true, limit: 100 });
+    expect(alerts.some((a) => a.kind === 'sentinel:token-replay' && a.principalId === analyst.principalId)).toBe(true);
+    // Not locked by that alone: the person signs in again on their own device and works.
+    const again = await p.signIn(analyst);
+    expect(await read(again, episodes[0]!)).toBe(200);
+  });
+
+  it('a security officer lifts a containment with a reason after a fresh step-up; then reads work again', async () => {
+    const analyst: Person = await p.enrol({ role: 'analyst' });
+    const canary = episodes[2]!;
+    await f.app.store.sentinel.addCanaries([{ tenant: f.tenants.a, pseudonym: canary.pseudonym, createdAt: new Date().toISOString(), createdBy: 'test' }]);
+    expect(await read(analyst.device, canary)).toBe(403);
+    await f.app.store.sentinel.removeCanary(f.tenants.a, canary.pseudonym);
+    const live = (await f.app.store.sentinel.liveContainment(analyst.principalId))!;
+    const officer: Person = await p.enrol({ role: 'security-officer' });
+    const listed = await p.call('GET', '/auth/containments', undefined, { device: officer.device });
+    expect(listed.status, listed.text).toBe(200);
+    expect(listed.body.containments.some((c: { id: string }) => c.id === live.id)).toBe(true);
+    // Refusals first: another role, a stale assertion, no reason.
+    const admin: Person = await p.enrol({ role: 'admin' });
+    expect((await p.call('POST', `/auth/containments/${live.id}/lift`, { reason: 'Synthetic test: admin tries' }, { device: admin.device })).status).toBe(403);
+    await p.stale(officer.device);
+    expect((await p.call('POST', `/auth/containments/${live.id}/lift`, { reason: 'Synthetic test: stale assertion' }, { device: officer.device })).status).toBe(403);
+    await p.stepUp(officer);
+    expect((await p.call('POST', `/auth/containments/${live.id}/lift`, { reason: 'short' }, { device: officer.device })).status).toBe(400);
+    expect(await f.app.store.sentinel.liveContainment(analyst.principalId)).not.toBeNull();
+    const lifted = await p.call('POST', `/auth/containments/${live.id}/lift`, { reason: 'Synthetic test: checked with the analyst by phone' }, { device: officer.device });
+    expect(lifted.status, lifted.text).toBe(200);
+    expect(await f.app.store.sentinel.liveContainment(analyst.principalId)).toBeNull();
+    const again = await p.signIn(analyst);
+    expect(await read(again, episodes[0]!)).toBe(200);
+    expect((await p.call('POST', `/auth/containments/${live.id}/lift`, { reason: 'Synthetic test: lifted twice' }, { device: officer.device })).status).toBe(404);
+    expect((await entries()).some((e) => e.operation === 'sentinel-lifted' && e.principal?.id === officer.principalId)).toBe(true);
+  });
+
+  it('contains a service the same way, and a new token for it is refused too', async () => {
+    const deps = { store: f.app.store, clock: systemClock, random: systemRandom };
+    const svc = await createPrincipal(deps, { role: 'analyst', tenants: ['*'], displayName: 'lims-bridge', kind: 'service' });
+    const token = async () => {
+      const key = await generateDpopKey();
+      return { key, token: (await issueApiToken(deps, svc.id, 1, key.jkt)).token };
+    };
+    const readAs = async (t: { key: DpopKey; token: string }, ep: Episode) => {
+      const path = `/fhir/${ep.observation}`;
+      const dpop = await createDpopProof(t.key, { method: 'GET', url: PUBLIC_URL + path, accessToken: t.token, clock: systemClock, random: systemRandom });
+      return (await f.server.inject({ method: 'GET', url: path, headers: { authorization: `DPoP ${t.token}`, dpop, 'x-labkluis-tenant': f.tenants.a } })).statusCode;
+    };
+    const first = await token();
+    const statuses: number[] = [];
+    for (const ep of episodes) statuses.push(await readAs(first, ep));
+    // A token is not a session: it keeps authenticating, and the lock refuses every request.
+    expect(statuses).toEqual([...Array(burst).fill(200), ...Array(episodes.length - burst).fill(403)]);
+    expect((await f.app.store.sentinel.liveContainment(svc.id))?.reason).toBe('patients-600s');
+    expect(await readAs(await token(), episodes[0]!)).toBe(403);
+  });
+});

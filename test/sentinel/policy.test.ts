@@ -1,0 +1,35 @@
+// The sentinel's rules as configuration: the defaults hold, and a nonsensical policy is refused at start.
+import { describe, expect, it } from 'vitest';
+import { isLabkluisError } from '../../src/kernel/index.js';
+import { checkSentinelPolicy, DEFAULT_SENTINEL_POLICY, type SentinelPolicy } from '../../src/sentinel/index.js';
+
+const refused = (p: Partial<SentinelPolicy>) => {
+  try {
+    checkSentinelPolicy({ ...DEFAULT_SENTINEL_POLICY, ...p });
+  } catch (e) {
+    expect(isLabkluisError(e, 'ERR_CONFIG')).toBe(true);
+    return (e as Error).message;
+  }
+  throw new Error('expected the policy to be refused');
+};
+
+describe('sentinel policy', () => {
+  it('accepts the defaults: a burst stops at 20 patients in 10 minutes, a drip at 60 an hour and 300 a day', () => {
+    const p = checkSentinelPolicy(DEFAULT_SENTINEL_POLICY);
+    expect(p.windows.map((w) => [w.seconds, w.patients])).toEqual([[600, 20], [3_600, 60], [86_400, 300]]);
+  });
+
+  it('refuses windows that do not grow, a window without patients, a tiny byte limit, and too many windows', () => {
+    expect(refused({ windows: [{ seconds: 600, patients: 20, bytes: null }, { seconds: 600, patients: 30, bytes: null }] })).toMatch(/grow/);
+    expect(refused({ windows: [{ seconds: 600, patients: 0, bytes: null }] })).toMatch(/at least 1 patient/);
+    expect(refused({ windows: [{ seconds: 600, patients: 5, bytes: 10 }] })).toMatch(/1 KiB/);
+    expect(refused({ windows: Array.from({ length: 5 }, (_, i) => ({ seconds: 60 * (i + 1), patients: 5, bytes: null })) })).toMatch(/1 to 4/);
+    expect(refused({ windows: [] })).toMatch(/1 to 4/);
+  });
+
+  it('refuses a history shorter than the longest window or a day, and checks per-role windows too', () => {
+    expect(refused({ historySeconds: 3_600 })).toMatch(/history/);
+    expect(refused({ roles: { requester: [{ seconds: 600, patients: -1, bytes: null }] } })).toMatch(/roles\.requester/);
+    expect(checkSentinelPolicy({ ...DEFAULT_SENTINEL_POLICY, roles: { requester: [{ seconds: 3_600, patients: 500, bytes: null }] } }).roles.requester).toHaveLength(1);
+  });
+});

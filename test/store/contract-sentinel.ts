@@ -1,0 +1,343 @@
+/**
+ * Contract cases for the sentinel part: distinct patients per window (one patient once, by
+ * tenant and pseudonym, only the principal's own), records and bytes per window (whole minutes,
+ * across minute and hour buckets), daily distinct patients at UTC day boundaries, pruning,
+ * at most one live containment lifted once, canary patients, and the alert outbox. Cases share
+ * the store by using fresh principals, tenants and roles; those that see the whole store (prune,
+ * listings, the outbox) get one of their own.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  MAX_RELEASE_WINDOWS, type CanaryRow, type ContainmentRow, type DeliveryRow, type ReleaseRow, type SentinelStore,
+} from '../../src/store/index.js';
+import { rid } from '../support/store-fixtures.js';
+import type { ContractContext, MadeStore } from './contract.js';
+import { expectCode } from './expect-code.js';
+
+const DAY = '2026-03-10';
+/** An instant on DAY (UTC): '08:05' or '08:05:30.250'. */
+const at = (time: string, day = DAY): string => new Date(`${day}T${time.length === 5 ? `${time}:00` : time}Z`).toISOString();
+
+function release(principalId: string, tenant: string, pseudonyms: string[], when: string, overrides: Partial<ReleaseRow> = {}): ReleaseRow {
+  return { principalId, role: 'analyst', tenant, pseudonyms, records: pseudonyms.length, bytes: 1000 * pseudonyms.length, at: when, ...overrides };
+}
+
+function containment(principalId: string, overrides: Partial<ContainmentRow> = {}): ContainmentRow {
+  return {
+    id: rid('cnt'), principalId, reason: 'burst', alertId: rid('alert'), createdAt: at('08:00'), liftedAt: null, liftedBy: null,
+    liftNote: null, ...overrides,
+  };
+}
+
+function delivery(overrides: Partial<DeliveryRow> = {}): DeliveryRow {
+  return {
+    id: rid('dlv'), alertId: rid('alert'), channel: 'webhook', payload: JSON.stringify({ kind: 'burst', id: rid('alert') }),
+    createdAt: at('08:00'), attempts: 0, nextAttemptAt: at('08:00'), deliveredAt: null, lastError: null, ...overrides,
+  };
+}
+
+export function describeSentinelContract(ctx: ContractContext): void {
+  const sn = (): SentinelStore => ctx.store().sentinel;
+
+  describe('sentinel releases', () => {
+    it('count each patient once per window, by tenant and pseudonym, and only the principal\'s own', async () => {
+      const p = rid('prn');
+      const other = rid('prn');
+      const [t1, t2] = [rid('org'), rid('org')];
+      const [a, b, c, d] = [rid('psn'), rid('psn'), rid('psn'), rid('psn')];
+      const windows = [at('07:55'), at('07:00'), at('00:00')];
+      const first = await sn().recordRelease(release(p, t1, [a, b], at('08:00')), windows);
+      expect(first).toEqual(windows.map((since) => ({ since, patients: 2, records: 2, bytes: 2000 })));
+
+      expect((await sn().recordRelease(release(p, t1, [b, c], at('08:05')), windows)).map((t) => t.patients)).toEqual([3, 3, 3]);
+      // Another principal's releases count for that principal only.
+      expect((await sn().recordRelease(release(other, t1, [a, d], at('08:06')), windows)).map((t) => t.patients)).toEqual([2, 2, 2]);
+      // The same pseudonym in another tenant is another patient.
+      expect((await sn().recordRelease(release(p, t2, [a], at('08:07')), windows)).map((t) => t.patients)).toEqual([4, 4, 4]);
+
+      // A window counts the patients whose last release falls in it.
+      const later = await sn().recordRelease(release(p, t1, [a], at('08:20')), [at('08:10'), at('08:06'), at('07:00')]);
+      expect(later.map((t) => t.patients)).toEqual([1, 2, 4]);
+      // A window starting after the release sees nothing of it.
+      expect((await sn().recordRelease(release(p, t1, [], at('08:21'), { records: 0, bytes: 0 }), [at('08:22')]))[0])
+        .toEqual({ since: at('08:22'), patients: 0, records: 0, bytes: 0 });
+    });
+
+    it('a repeated pseudonym in one release is one patient', async () => {
+      const p = rid('prn');
+      const a = rid('psn');
+      const [t] = await sn().recordRelease(release(p, rid('org'), [a, a, a], at('09:00'), { records: 3 }), [at('08:00')]);
+      expect(t?.patients).toBe(1);
+      expect(t?.records).toBe(3);
+    });
+
+    it('sum records and bytes per window over minute and hour buckets, a whole minute at the window start', async () => {
+      const p = rid('prn');
+      const t = rid('org');
+      const send = (when: string, records: number, bytes: number) =>
+        sn().recordRelease(release(p, t, [rid('psn')], when, { records, bytes }), []);
+      await send(at('06:59:59.999'), 1, 10);
+      await send(at('07:30:10'), 2, 20);
+      await send(at('07:30:50'), 4, 40);
+      await send(at('08:15'), 8, 80);
+      const windows = [
+        at('06:00'), // everything
+        at('07:00'), // not 06:59:59.999
+        at('07:30:45'), // the whole minute 07:30 counts, both of its releases
+        at('07:31'), // minutes 07:31..07:59 and the hours from 08:00
+        at('08:16'), // minutes 08:16..08:59: none yet
+        at('09:00'), // nothing before this release
+      ];
+      const totals = await sn().recordRelease(release(p, t, [rid('psn')], at('09:05'), { records: 16, bytes: 160 }), windows);
+      expect(totals.map((x) => [x.since, x.records, x.bytes])).toEqual([
+        [windows[0], 31, 310], [windows[1], 30, 300], [windows[2], 30, 300], [windows[3], 24, 240], [windows[4], 16, 160],
+        [windows[5], 16, 160],
+      ]);
+      expect(totals.map((x) => x.patients)).toEqual([5, 4, 3, 2, 1, 1]);
+    });
+
+    it('count a release without patients in records and bytes only', async () => {
+      const p = rid('prn');
+      const t = rid('org');
+      await sn().recordRelease(release(p, t, [rid('psn')], at('10:00')), []);
+      const [x] = await sn().recordRelease(release(p, t, [], at('10:01'), { records: 5, bytes: 999 }), [at('09:00')]);
+      expect(x).toEqual({ since: at('09:00'), patients: 1, records: 6, bytes: 1999 });
+    });
+
+    it('refuse malformed releases and windows with a TypeError', async () => {
+      const p = rid('prn');
+      const t = rid('org');
+      const bad: [ReleaseRow, string[]][] = [
+        [release(p, t, [rid('psn')], '2026-03-10T08:00:00Z'), []], // not toISOString()'s form
+        [release(p, t, [rid('psn')], 'yesterday'), []],
+        [release(p, t, [rid('psn')], at('08:00'), { records: -1 }), []],
+        [release(p, t, [rid('psn')], at('08:00'), { bytes: 1.5 }), []],
+        [release(p, t, [''], at('08:00')), []],
+        [release(p, t, [rid('psn')], at('08:00')), ['2026-03-10']],
+        [release(p, t, [rid('psn')], at('08:00')), Array.from({ length: MAX_RELEASE_WINDOWS + 1 }, () => at('07:00'))],
+      ];
+      for (const [r, w] of bad) await expect(sn().recordRelease(r, w)).rejects.toThrow(TypeError);
+      const [x] = await sn().recordRelease(release(p, t, [], at('08:00'), { records: 0, bytes: 0 }), [at('00:00')]);
+      expect(x).toEqual({ since: at('00:00'), patients: 0, records: 0, bytes: 0 });
+    });
+  });
+
+  describe('sentinel daily patients', () => {
+    it('count a patient on each UTC day it is first released to the principal that day', async () => {
+      const role = rid('role');
+      const [p, q] = [rid('prn-a'), rid('prn-b')];
+      const t = rid('org');
+      const [a, b, c] = [rid('psn'), rid('psn'), rid('psn')];
+      const send = (who: string, pseudonyms: string[], when: string) => sn().recordRelease(release(who, t, pseudonyms, when, { role }), []);
+      await send(p, [a, b], at('23:59:59.999', '2026-03-10'));
+      await send(p, [b, c], at('00:00', '2026-03-11')); // b again, but on a new day
+      await send(p, [a], at('10:00', '2026-03-11'));
+      await send(p, [a, c], at('11:00', '2026-03-11')); // nothing new today
+      await send(q, [a], at('12:00', '2026-03-11'));
+      await send(p, [], at('09:00', '2026-03-12')); // a day with releases but no patients
+
+      const rows = await sn().dailyPatients(role, '2026-03-10');
+      expect(rows).toEqual([
+        { principalId: p, role, day: '2026-03-10', patients: 2 },
+        { principalId: p, role, day: '2026-03-11', patients: 3 },
+        { principalId: q, role, day: '2026-03-11', patients: 1 },
+        { principalId: p, role, day: '2026-03-12', patients: 0 },
+      ]);
+      expect(await sn().dailyPatients(role, '2026-03-11')).toEqual(rows.slice(1));
+      expect(await sn().dailyPatients(role, '2026-03-13')).toEqual([]);
+      expect(await sn().dailyPatients(rid('role'), '2026-03-10')).toEqual([]);
+    });
+
+    it('are kept per role', async () => {
+      const [first, second] = [rid('role'), rid('role')];
+      const p = rid('prn');
+      const t = rid('org');
+      const a = rid('psn');
+      await sn().recordRelease(release(p, t, [a], at('08:00'), { role: first }), []);
+      await sn().recordRelease(release(p, t, [a, rid('psn')], at('09:00'), { role: second }), []);
+      expect(await sn().dailyPatients(first, DAY)).toEqual([{ principalId: p, role: first, day: DAY, patients: 1 }]);
+      // The patient was released to the principal already that day, whatever the role.
+      expect(await sn().dailyPatients(second, DAY)).toEqual([{ principalId: p, role: second, day: DAY, patients: 1 }]);
+    });
+
+    it('count a patient once even when releases of it race', async () => {
+      const role = rid('role');
+      const p = rid('prn');
+      const t = rid('org');
+      const [a, b] = [rid('psn'), rid('psn')];
+      const totals = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+        sn().recordRelease(release(p, t, i % 2 === 0 ? [a, b] : [b, a], at('08:00'), { role }), [at('00:00')])));
+      expect(await sn().dailyPatients(role, DAY)).toEqual([{ principalId: p, role, day: DAY, patients: 2 }]);
+      for (const [x] of totals) expect(x?.patients).toBe(2);
+    });
+
+    it('refuse a day that is not YYYY-MM-DD with a TypeError', async () => {
+      for (const day of ['2026-3-1', '2026-03-10T00:00:00.000Z', '']) {
+        await expect(sn().dailyPatients('analyst', day)).rejects.toThrow(TypeError);
+      }
+    });
+  });
+
+  describe('sentinel containments', () => {
+    it('a principal has at most one live containment; it is lifted once, with its note', async () => {
+      const p = rid('prn');
+      expect(await sn().liveContainment(p)).toBeNull();
+      const c = containment(p);
+      await sn().insertContainment(c);
+      expect(await sn().liveContainment(p)).toEqual(c);
+      await expectCode(sn().insertContainment(containment(p, { reason: 'canary' })), 'ERR_CONFLICT', [p]);
+      await expectCode(sn().insertContainment(containment(rid('prn'), { id: c.id })), 'ERR_CONFLICT', [c.id]);
+
+      const officer = rid('prn');
+      const note = randomBytes(40);
+      expect(await sn().liftContainment(c.id, officer, note, at('09:00'))).toBe(true);
+      expect(await sn().liftContainment(c.id, rid('prn'), randomBytes(40), at('09:05'))).toBe(false);
+      expect(await sn().liveContainment(p)).toBeNull();
+      expect(await sn().liftContainment(rid('cnt'), officer, note, at('09:00'))).toBe(false);
+
+      // Once lifted, the principal may be contained again.
+      const again = containment(p, { reason: 'token-replay', alertId: null, createdAt: at('10:00') });
+      await sn().insertContainment(again);
+      expect(await sn().liveContainment(p)).toEqual(again);
+    });
+
+    it('of concurrent containments of one principal exactly one is inserted; of concurrent lifts one wins', async () => {
+      const p = rid('prn');
+      const rows = Array.from({ length: 6 }, () => containment(p));
+      const settled = await Promise.allSettled(rows.map((c) => sn().insertContainment(c)));
+      expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(1);
+      const live = await sn().liveContainment(p);
+      expect(live).toEqual(rows[settled.findIndex((s) => s.status === 'fulfilled')]);
+      const lifts = await Promise.all(Array.from({ length: 6 }, () => sn().liftContainment(live?.id as string, rid('prn'), randomBytes(8), at('09:00'))));
+      expect(lifts.filter(Boolean)).toHaveLength(1);
+    });
+  });
+
+  describe('sentinel canaries', () => {
+    it('are added once, listed by pseudonym, found among others in input order, and removed', async () => {
+      const [t, u] = [rid('org'), rid('org')];
+      const [x, y, z] = ['psn-b', 'psn-a', 'psn-c'].map((p) => `${p}-${randomBytes(4).toString('hex')}`) as [string, string, string];
+      const canary = (tenant: string, pseudonym: string, createdBy = rid('prn')): CanaryRow =>
+        ({ tenant, pseudonym, createdAt: at('08:00'), createdBy });
+      const cx = canary(t, x);
+      const cy = canary(t, y);
+      await sn().addCanaries([cx, cy, canary(u, x)]);
+      await sn().addCanaries([canary(t, x, rid('prn')), canary(t, y)]); // existing ones stay as they were
+      await sn().addCanaries([]);
+      expect(await sn().listCanaries(t)).toEqual([cy, cx].sort((m, n) => (m.pseudonym < n.pseudonym ? -1 : 1)));
+
+      expect(await sn().canariesAmong(t, [z, x, rid('psn'), y, x])).toEqual([x, y, x]);
+      expect(await sn().canariesAmong(t, [])).toEqual([]);
+      expect(await sn().canariesAmong(u, [y, z, x])).toEqual([x]);
+      expect(await sn().canariesAmong(rid('org'), [x, y])).toEqual([]);
+
+      expect(await sn().removeCanary(t, x)).toBe(true);
+      expect(await sn().removeCanary(t, x)).toBe(false);
+      expect(await sn().canariesAmong(t, [x, y])).toEqual([y]);
+      expect(await sn().canariesAmong(u, [x])).toEqual([x]);
+      expect(await sn().listCanaries(t)).toEqual([cy]);
+    });
+  });
+
+  describe('sentinel state seen whole', () => {
+    // Pruning, listings and the outbox see every row in the store: these cases get one of their own.
+    let made: MadeStore | null = null;
+    const own = (): SentinelStore => {
+      if (made === null) throw new Error('store not ready');
+      return made.store.sentinel;
+    };
+    beforeAll(async () => {
+      made = await ctx.fresh();
+    });
+    afterAll(async () => {
+      await made?.cleanup();
+    });
+
+    it('pruning forgets per-patient history and old buckets before the cut, keeping daily counts', async () => {
+      const role = rid('role');
+      const [p, q] = [rid('prn'), rid('prn')];
+      const t = rid('org');
+      const [a, b, c] = [rid('psn'), rid('psn'), rid('psn')];
+      const send = (who: string, pseudonyms: string[], when: string, records: number) =>
+        own().recordRelease(release(who, t, pseudonyms, when, { role, records, bytes: records }), [at('00:00')]);
+      await send(p, [a], at('09:30'), 1);
+      await send(q, [a, b], at('10:59:59.999'), 2);
+      await send(p, [b], at('11:00'), 4);
+      await send(p, [a], at('11:00:30'), 8); // a now last released after the cut
+
+      expect(await own().pruneReleases(at('11:00'))).toBe(2); // q's a and b
+      expect(await own().pruneReleases(at('11:00'))).toBe(0);
+      // p: a and b remain; records before 11:00 are gone (the minutes and the hours that ended by then).
+      expect(await send(p, [c], at('12:00'), 16)).toEqual([{ since: at('00:00'), patients: 3, records: 28, bytes: 28 }]);
+      expect(await send(q, [], at('12:00'), 0)).toEqual([{ since: at('00:00'), patients: 0, records: 0, bytes: 0 }]);
+      expect(await own().dailyPatients(role, DAY)).toEqual([p, q].sort().map((principalId) =>
+        ({ principalId, role, day: DAY, patients: principalId === p ? 3 : 2 })));
+
+      // A cut inside an hour keeps that hour and the minutes from the cut's own.
+      await send(p, [c], at('12:10'), 32);
+      expect(await own().pruneReleases(at('12:05:30'))).toBe(2); // p's a and b; c was released at 12:10
+      // The minute 12:00 is gone, its hour stays: 16 + 32.
+      expect(await send(p, [], at('12:20'), 0)).toEqual([{ since: at('00:00'), patients: 1, records: 48, bytes: 48 }]);
+      await expect(own().pruneReleases('2026-03-10')).rejects.toThrow(TypeError);
+    });
+
+    it('containments are listed newest first (then by id), live ones only when asked, up to the limit', async () => {
+      const old = containment(rid('prn'), { id: 'cnt-a', createdAt: at('07:00') });
+      const tieLow = containment(rid('prn'), { id: 'cnt-b', createdAt: at('08:00') });
+      const tieHigh = containment(rid('prn'), { id: 'cnt-c', createdAt: at('08:00') });
+      const lifted = containment(rid('prn'), { id: 'cnt-d', createdAt: at('09:00') });
+      for (const c of [tieHigh, lifted, old, tieLow]) await own().insertContainment(c);
+      const note = randomBytes(24);
+      expect(await own().liftContainment(lifted.id, 'officer', note, at('09:30'))).toBe(true);
+      const liftedNow = { ...lifted, liftedAt: at('09:30'), liftedBy: 'officer', liftNote: note };
+      expect(await own().listContainments({ live: false, limit: 1000 })).toEqual([liftedNow, tieHigh, tieLow, old]);
+      expect(await own().listContainments({ live: true, limit: 1000 })).toEqual([tieHigh, tieLow, old]);
+      expect(await own().listContainments({ live: true, limit: 2 })).toEqual([tieHigh, tieLow]);
+      expect(Buffer.isBuffer((await own().listContainments({ live: false, limit: 1 }))[0]?.liftNote)).toBe(true);
+      for (const limit of [0, -1, 1001, 1.5]) {
+        await expect(own().listContainments({ live: true, limit })).rejects.toThrow(TypeError);
+      }
+    });
+
+    it('the outbox hands out due, undelivered rows oldest first, and records failures and deliveries', async () => {
+      const first = delivery({ id: 'dlv-b', createdAt: at('08:00'), nextAttemptAt: at('08:00') });
+      const tie = delivery({ id: 'dlv-c', createdAt: at('08:00'), nextAttemptAt: at('08:01'), channel: 'syslog', payload: '<116>1 ...' });
+      const older = delivery({ id: 'dlv-d', createdAt: at('07:59'), nextAttemptAt: at('08:03') });
+      const later = delivery({ id: 'dlv-a', createdAt: at('08:02'), nextAttemptAt: at('08:02') });
+      const done = delivery({ createdAt: at('07:00'), nextAttemptAt: at('07:00'), deliveredAt: at('07:00:01'), attempts: 1 });
+      await own().enqueueDeliveries([later, first, done]);
+      await own().enqueueDeliveries([older, tie]);
+      await own().enqueueDeliveries([]);
+
+      expect(await own().dueDeliveries(at('08:02'), 10)).toEqual([first, tie, later]);
+      expect(await own().dueDeliveries(at('08:05'), 10)).toEqual([older, first, tie, later]);
+      expect(await own().dueDeliveries(at('08:05'), 2)).toEqual([older, first]);
+      expect(await own().dueDeliveries(at('07:59'), 10)).toEqual([]);
+
+      expect(await own().markDeliveryFailed(first.id, 1, at('08:10'), 'http-503')).toBe(true);
+      const failed = { ...first, attempts: 1, nextAttemptAt: at('08:10'), lastError: 'http-503' };
+      expect(await own().dueDeliveries(at('08:05'), 10)).toEqual([older, tie, later]);
+      expect(await own().dueDeliveries(at('08:10'), 10)).toEqual([older, failed, tie, later]);
+
+      expect(await own().markDelivered(tie.id, at('08:06'))).toBe(true);
+      expect(await own().markDelivered(tie.id, at('08:07'))).toBe(false);
+      expect(await own().markDeliveryFailed(tie.id, 2, at('08:20'), 'timeout')).toBe(false);
+      expect(await own().markDelivered(rid('dlv'), at('08:06'))).toBe(false);
+      expect(await own().markDeliveryFailed(rid('dlv'), 1, at('08:20'), 'timeout')).toBe(false);
+      expect(await own().dueDeliveries(at('09:00'), 10)).toEqual([older, failed, later]);
+    });
+
+    it('the outbox refuses a reused id (all or nothing) and malformed rows', async () => {
+      const d = delivery({ createdAt: at('06:00'), nextAttemptAt: at('23:00') });
+      await own().enqueueDeliveries([d]);
+      const fresh = delivery({ createdAt: at('06:00'), nextAttemptAt: at('23:00') });
+      await expectCode(own().enqueueDeliveries([fresh, { ...d, payload: 'again' }]), 'ERR_CONFLICT', [d.id]);
+      expect((await own().dueDeliveries(at('23:00'), 1000)).filter((x) => x.createdAt === at('06:00'))).toEqual([d]);
+      await expect(own().enqueueDeliveries([delivery({ channel: 'email' as DeliveryRow['channel'] })])).rejects.toThrow(TypeError);
+      await expect(own().enqueueDeliveries([delivery({ attempts: -1 })])).rejects.toThrow(TypeError);
+      await expect(own().markDeliveryFailed(d.id, 1.5, at('23:30'), 'timeout')).rejects.toThrow(TypeError);
+      for (const limit of [0, 1001, Number.NaN]) await expect(own().dueDeliveries(at('23:00'), limit)).rejects.toThrow(TypeError);
+    });
+  });
+}
