@@ -3,6 +3,7 @@ import { pino, type Logger } from 'pino';
 import { AuditLog } from './audit/index.js';
 import type { Principal } from './auth/index.js';
 import { Sentinel, type SentinelPolicy } from './sentinel/index.js';
+import { AlertDelivery, type AlertDeliveryConfigInput } from './sentinel/delivery/index.js';
 import type { StoreConfig } from './config/index.js';
 import { aesGcmCipher, DataKeys, type Kms, type RecordCipher } from './crypto/index.js';
 import { buildServer, PublicRateLimiter, type CredentialRequest, type RateLimitOptions } from './api/index.js';
@@ -50,6 +51,8 @@ export interface AppOptions {
   readonly authBodyLimitBytes?: number;
   /** The sentinel's limits (defaults in sentinel/policy.ts). */
   readonly sentinelPolicy?: Partial<SentinelPolicy>;
+  /** Where alerts go besides the security officer's list: a webhook, syslog (sentinel/delivery). */
+  readonly alertDelivery?: AlertDeliveryConfigInput;
 }
 
 export interface App {
@@ -61,6 +64,8 @@ export interface App {
   readonly sessions: Sessions;
   /** Watches what leaves the vault and contains a principal that crosses a limit (issue 4). */
   readonly sentinel: Sentinel;
+  /** The alert outbox: `serve` starts its loop; runDue() sends what is due now. */
+  readonly alertDelivery: AlertDelivery;
   readonly signIn: SignIn;
   readonly accounts: AccountAdmin;
   /** The CLI's sign-in: the device authorisation grant (RFC 8628), bound to DPoP. */
@@ -129,8 +134,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   const node = options.node ?? 'labkluis';
   // The sentinel stands in the vault's path; what it does on containment (end sessions, audit)
   // reaches parts made below, called only once requests flow.
+  const alertDelivery = new AlertDelivery({ store: store.sentinel, config: options.alertDelivery ?? {}, clock, random, logger });
   const sentinel: Sentinel = new Sentinel({
-    store, clock, random,
+    store, clock, random, deliver: (alert) => alertDelivery.enqueue(alert),
     actions: { endSessions: (principalId, reason) => sessions.revokeAllOf(principalId, reason, { ip: null, userAgent: null }) },
     events: (e): Promise<void> => vault.recordAccountEvent(e),
     // Sealed under the '*' key that seals account secrets; the AAD names what it is.
@@ -190,13 +196,14 @@ export async function createApp(options: AppOptions): Promise<App> {
   const publicLimiter = new PublicRateLimiter({ clock, ...options.rateLimits });
 
   return {
-    store, vault, audit, keys, logger, sessions, sentinel, signIn, accounts, device, factors, publicUrl,
+    store, vault, audit, keys, logger, sessions, sentinel, alertDelivery, signIn, accounts, device, factors, publicUrl,
     server: ({ baseUrl = publicUrl, version = VERSION } = {}) => buildServer({
       vault, sentinel, auth: { signIn, admin: accounts, sessions, device, factors, passkeyFactors, passwordChange, ownSessions }, authenticate: authenticateRequest,
       onRefusedCredential: (facts, error) => vault.recordRefusedCredential(facts, error), logger, baseUrl, version, publicLimiter,
       ...(options.authBodyLimitBytes === undefined ? {} : { authBodyLimitBytes: options.authBodyLimitBytes }),
     }),
     close: async () => {
+      await alertDelivery.stop();
       await audit.close();
       if (!options.store) await store.close();
     },

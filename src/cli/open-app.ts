@@ -1,7 +1,8 @@
 import { createApp, createLogger, type App } from '../app.js';
 import { readConfig } from '../config/index.js';
 import { loadLocalKeyring } from '../crypto/index.js';
-import { systemClock, systemRandom } from '../kernel/index.js';
+import { LabkluisError, systemClock, systemRandom } from '../kernel/index.js';
+import type { AlertDeliveryConfigInput } from '../sentinel/delivery/index.js';
 import type { Paths } from './paths.js';
 
 /** Opens an initialised vault for a CLI command. Logs go to stderr so stdout stays for results. */
@@ -20,5 +21,16 @@ export async function openApp(paths: Paths, options: { logLevel?: string; node?:
     random: systemRandom,
     logger,
     ...(options.node ? { node: options.node } : {}),
+    ...(config.alerts ? { alertDelivery: withWebhookSecret(config.alerts) } : {}),
   });
+}
+
+/** The config's alert channels, with the webhook secret taken from the environment (never the file). */
+function withWebhookSecret(alerts: Record<string, unknown>): AlertDeliveryConfigInput {
+  const webhook = alerts.webhook;
+  if (typeof webhook !== 'object' || webhook === null) return alerts as AlertDeliveryConfigInput;
+  if ('secret' in webhook) throw new LabkluisError('ERR_CONFIG', 'the webhook secret belongs in LABKLUIS_ALERT_WEBHOOK_SECRET, not in labkluis.json');
+  const secret = process.env.LABKLUIS_ALERT_WEBHOOK_SECRET;
+  if (!secret) throw new LabkluisError('ERR_CONFIG', 'alerts.webhook is configured: set LABKLUIS_ALERT_WEBHOOK_SECRET (at least 32 characters)');
+  return { ...alerts, webhook: { ...webhook, secret } } as AlertDeliveryConfigInput;
 }

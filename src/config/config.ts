@@ -16,6 +16,12 @@ const ConfigFile = z.strictObject({
   ]),
   /** The URL people use to reach the server (the WebAuthn origin); http only for localhost. */
   publicUrl: z.string().url().optional(),
+  /**
+   * Where sentinel alerts go besides the security officer's list (sentinel/delivery):
+   * { webhook: { url }, syslog: { host, port, transport } }. The webhook's signing secret is not
+   * here: it comes from LABKLUIS_ALERT_WEBHOOK_SECRET.
+   */
+  alerts: z.record(z.string(), z.unknown()).optional(),
   createdAt: z.string(),
 });
 export type VaultConfig = z.infer<typeof ConfigFile>;

@@ -3,6 +3,7 @@ import { requireStepUp } from '../auth/index.js';
 import { forbidden, invalidInput, isLabkluisError, notFound, randomId, type Clock, type Random } from '../kernel/index.js';
 import type { ContainmentRow, Store } from '../store/index.js';
 import type { AccessContext, AccountEvent, EgressGuard, Release } from '../vault/index.js';
+import type { DeliverableAlert } from './delivery/index.js';
 import { checkSentinelPolicy, DEFAULT_SENTINEL_POLICY, type SentinelPolicy, type WindowLimit } from './policy.js';
 
 /** What containment does beyond the sentinel's own records (the composition root wires these). */
@@ -20,6 +21,8 @@ export interface SentinelDeps {
   readonly events: (event: AccountEvent) => Promise<void>;
   /** Seals a security officer's free-text note (it may describe a person's situation). */
   readonly sealNote: (containmentId: string, text: string) => Promise<Buffer>;
+  /** Hands an alert to delivery (webhook, syslog) once it is stored; none: listed only. */
+  readonly deliver?: (alert: DeliverableAlert) => Promise<unknown>;
   readonly policy?: Partial<SentinelPolicy>;
 }
 
@@ -88,10 +91,9 @@ export class Sentinel implements EgressGuard {
     if (!this.policy.enabled) return;
     const row = await this.#d.store.getPrincipal(principalId);
     if (!row) return;
-    await this.#d.store.safeguards.insertAlert({
-      id: randomId(this.#d.random), kind: `sentinel:${kind}`, principalId: row.id, tenant: null, subject: null, createdAt: this.#d.clock.now().toISOString(),
-      acknowledgedAt: null, acknowledgedBy: null, evidence: [], closedAt: null, closedBy: null, closeNote: null,
-    });
+    await this.#raise(row.id, null, `sentinel:${kind}`, null, 'high', kind === 'token-replay'
+      ? 'a session or API token was presented without its device key; that session is ended'
+      : 'a refresh token was used twice; its session is ended');
   }
 
   limitsFor(role: string): readonly WindowLimit[] {
@@ -123,6 +125,15 @@ export class Sentinel implements EgressGuard {
     });
   }
 
+  /** Stores an alert for the security officer's list, then hands it to delivery. */
+  async #raise(principalId: string, tenant: string | null, kind: string, subject: string | null, severity: DeliverableAlert['severity'], summary: string, id = randomId(this.#d.random)): Promise<void> {
+    const createdAt = this.#d.clock.now().toISOString();
+    await this.#d.store.safeguards.insertAlert({
+      id, kind, principalId, tenant, subject, createdAt, acknowledgedAt: null, acknowledgedBy: null, evidence: [], closedAt: null, closedBy: null, closeNote: null,
+    });
+    await this.#d.deliver?.({ id, kind, principalId, tenant, subject, createdAt, severity, summary, evidence: [] });
+  }
+
   #watches(principal: Principal): boolean {
     return this.policy.enabled && principal.kind !== 'local-operator';
   }
@@ -148,10 +159,8 @@ export class Sentinel implements EgressGuard {
       fresh = false;
     }
     if (fresh) {
-      await this.#d.store.safeguards.insertAlert({
-        id: alertId, kind: `sentinel:${reason}`, principalId: principal.id, tenant, subject: id, createdAt: at,
-        acknowledgedAt: null, acknowledgedBy: null, evidence: [], closedAt: null, closedBy: null, closeNote: null,
-      });
+      await this.#raise(principal.id, tenant, `sentinel:${reason}`, id, 'critical',
+        reason === 'canary' ? 'a canary patient was touched; the account is contained' : `limit ${reason} crossed; the account is contained`, alertId);
       await this.#d.actions.endSessions(principal.id, `contained-${reason}`);
       await this.#d.events({
         kind: 'sentinel-contained', reason, principalId: principal.id, sessionId: null, subject: { type: 'Containment', id }, outcome: 'success', ip: facts.ip, userAgent: facts.userAgent,

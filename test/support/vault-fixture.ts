@@ -16,6 +16,7 @@ import { systemClock, systemRandom } from '../../src/kernel/index.js';
 import { createDpopProof, generateDpopKey, type DpopKey } from '../../src/sessions/index.js';
 import type { StoreConfig } from '../../src/config/index.js';
 import type { SentinelPolicy } from '../../src/sentinel/index.js';
+import type { AlertDeliveryConfigInput } from '../../src/sentinel/delivery/index.js';
 import { AGB_SYSTEM, HTEST, ORGANIZATION_KIND_SYSTEM } from '../../src/domain/index.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { createTempDir, type TempDir } from './tmp.js';
@@ -66,6 +67,8 @@ export async function createVaultFixture(
      * that only test/sentinel (which passes the real defaults) meets containment.
      */
     sentinelPolicy?: Partial<SentinelPolicy>;
+    /** Alert channels (webhook, syslog); default none. */
+    alertDelivery?: AlertDeliveryConfigInput;
   } = {},
 ): Promise<VaultFixture> {
   const tmp: TempDir = await createTempDir('labkluis-vault-');
@@ -86,6 +89,7 @@ export async function createVaultFixture(
   const app = await createApp({
     dataDir, storeConfig, kms, origin, publicUrl: options.publicUrl ?? PUBLIC_URL, clock: systemClock, random: systemRandom, logger: options.logger ?? createLogger('silent'),
     sentinelPolicy: options.sentinelPolicy ?? FUNCTIONAL_SENTINEL,
+    ...(options.alertDelivery ? { alertDelivery: options.alertDelivery } : {}),
     ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
   });
   const server = app.server();

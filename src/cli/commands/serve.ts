@@ -11,6 +11,7 @@ export async function serve(app: App, opts: ServeOptions, out: (line: string) =>
   // Links, WebAuthn and DPoP use the public URL (LABKLUIS_PUBLIC_URL or the config), not the listen address.
   const server = app.server();
   await server.listen({ host: opts.host, port: opts.port });
+  app.alertDelivery.start(); // alerts to the webhook and syslog, if configured
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   out(`labkluis listening on http://${shownHost}:${port}; public URL ${app.publicUrl} (FHIR R4 at ${app.publicUrl}/fhir, sign-in at ${app.publicUrl}/sign-in)`);
