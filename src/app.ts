@@ -140,7 +140,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     actions: { endSessions: (principalId, reason) => sessions.revokeAllOf(principalId, reason, { ip: null, userAgent: null }) },
     events: (e): Promise<void> => vault.recordAccountEvent(e),
     // Sealed under the '*' key that seals account secrets; the AAD names what it is.
-    sealNote: async (id, text) => aesGcmCipher(random).seal(await keys.current('*', 'factor'), { tenant: '*', type: 'ContainmentNote', id, version: 1 }, Buffer.from(text, 'utf8')),
+    sealNote: async (kind, id, text) => aesGcmCipher(random).seal(await keys.current('*', 'factor'), { tenant: '*', type: kind, id, version: 1 }, Buffer.from(text, 'utf8')),
     ...(options.sentinelPolicy ? { policy: options.sentinelPolicy } : {}),
   });
   const vault: Vault = new Vault({ store, keys, cipher: options.cipher ?? aesGcmCipher(random), audit, clock, random, node, guard: sentinel });

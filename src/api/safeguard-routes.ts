@@ -38,7 +38,13 @@ export const safeguardRoutes: readonly SafeguardRoute[] = [
       const open = (req.query as { open?: string } | undefined)?.open !== 'false';
       const rows = await d.admin.alerts(who.principal, open, where(req));
       // The closing note is sealed at rest: it is not part of the list.
-      return { alerts: rows.map(({ closeNote, ...alert }) => ({ ...alert, closed: alert.closedAt !== null, hasCloseNote: closeNote !== null })) };
+      return {
+        alerts: rows.map(({ closeNote, ...alert }) => ({
+          ...alert, closed: alert.closedAt !== null, hasCloseNote: closeNote !== null,
+          // What happened, from the audit log: this principal's entries since the day before.
+          ...(alert.principalId ? { auditQuery: `/fhir/AuditEvent?agent=${alert.principalId}&date=ge${new Date(Date.parse(alert.createdAt) - 86_400_000).toISOString().slice(0, 10)}` } : {}),
+        })),
+      };
     },
   },
   {
@@ -56,6 +62,7 @@ export const safeguardRoutes: readonly SafeguardRoute[] = [
       return { lifted: true };
     },
   },
+  { method: 'POST', url: '/auth/alerts/:id/close', handler: async (req, _r, d, who) => d.sentinel.closeAlert(who.principal, param(req), body(req).note, where(req)) },
   { method: 'POST', url: '/auth/alerts/:id/acknowledge', handler: async (req, _r, d, who) => d.admin.acknowledgeAlert(who.principal, param(req), where(req)) },
   {
     method: 'POST', url: '/auth/accounts/:id/training',

@@ -20,7 +20,7 @@ export interface SentinelDeps {
   /** Into the audit log (vault.recordAccountEvent). */
   readonly events: (event: AccountEvent) => Promise<void>;
   /** Seals a security officer's free-text note (it may describe a person's situation). */
-  readonly sealNote: (containmentId: string, text: string) => Promise<Buffer>;
+  readonly sealNote: (kind: 'ContainmentNote' | 'AlertNote', id: string, text: string) => Promise<Buffer>;
   /** Hands an alert to delivery (webhook, syslog) once it is stored; none: listed only. */
   readonly deliver?: (alert: DeliverableAlert) => Promise<unknown>;
   readonly policy?: Partial<SentinelPolicy>;
@@ -113,16 +113,30 @@ export class Sentinel implements EgressGuard {
   async lift(by: Principal, containmentId: string, reason: unknown, facts: { ip: string | null; userAgent: string | null }): Promise<void> {
     this.#officer(by);
     requireStepUp(by, this.#d.clock, 'lifting a containment');
-    if (typeof reason !== 'string' || reason.trim().length < 10 || reason.length > 1000) {
-      throw invalidInput('give the reason for lifting (10 to 1000 characters): what was checked, with whom');
-    }
+    checkNote(reason, 'give the reason for lifting (10 to 1000 characters): what was checked, with whom');
     if (!/^[a-z2-7]{26}$/.test(containmentId)) throw notFound('no such containment');
-    const note = await this.#d.sealNote(containmentId, reason.trim());
+    const note = await this.#d.sealNote('ContainmentNote', containmentId, reason.trim());
     const lifted = await this.#d.store.sentinel.liftContainment(containmentId, by.id, note, this.#d.clock.now().toISOString());
     if (!lifted) throw notFound('no live containment with that id');
     await this.#d.events({
       kind: 'sentinel-lifted', principalId: by.id, sessionId: null, subject: { type: 'Containment', id: containmentId }, outcome: 'success', ip: facts.ip, userAgent: facts.userAgent,
     });
+  }
+
+  /**
+   * Closes an alert with what was found (sealed at rest, audited); closing also acknowledges it.
+   * The first close stands. Any alert, not only the sentinel's: the security officer's inbox.
+   */
+  async closeAlert(by: Principal, alertId: string, note: unknown, facts: { ip: string | null; userAgent: string | null }): Promise<{ closed: boolean }> {
+    this.#officer(by);
+    checkNote(note, 'say what was found (10 to 1000 characters)');
+    if (!/^[a-z2-7]{26}$/.test(alertId)) throw notFound('no such alert');
+    const sealed = await this.#d.sealNote('AlertNote', alertId, note.trim());
+    const closed = await this.#d.store.safeguards.closeAlert(alertId, by.id, sealed, this.#d.clock.now().toISOString());
+    if (closed) {
+      await this.#d.events({ kind: 'alert-closed', principalId: by.id, sessionId: null, subject: { type: 'Alert', id: alertId }, outcome: 'success', ip: facts.ip, userAgent: facts.userAgent });
+    }
+    return { closed };
   }
 
   /** Stores an alert for the security officer's list, then hands it to delivery. */
@@ -170,3 +184,6 @@ export class Sentinel implements EgressGuard {
   }
 }
 
+function checkNote(note: unknown, message: string): asserts note is string {
+  if (typeof note !== 'string' || note.trim().length < 10 || note.length > 1000) throw invalidInput(message);
+}

@@ -118,6 +118,37 @@ describe.each(BACKENDS)('the sentinel contains abnormal access (%s)', (backend) 
     expect((await entries()).some((e) => e.operation === 'sentinel-lifted' && e.principal?.id === officer.principalId)).toBe(true);
   });
 
+  it('a security officer sees the alert, follows it to the audit entries behind it, and closes it with a finding', async () => {
+    const analyst: Person = await p.enrol({ role: 'analyst' });
+    const canary = episodes[3]!;
+    await f.app.store.sentinel.addCanaries([{ tenant: f.tenants.a, pseudonym: canary.pseudonym, createdAt: new Date().toISOString(), createdBy: 'test' }]);
+    expect(await read(analyst.device, episodes[4]!)).toBe(200);
+    expect(await read(analyst.device, canary)).toBe(403);
+    await f.app.store.sentinel.removeCanary(f.tenants.a, canary.pseudonym);
+    const officer: Person = await p.enrol({ role: 'security-officer' });
+    const list = await p.call('GET', '/auth/alerts', undefined, { device: officer.device });
+    expect(list.status, list.text).toBe(200);
+    const alert = list.body.alerts.find((a: { kind: string; principalId: string }) => a.kind === 'sentinel:canary' && a.principalId === analyst.principalId);
+    expect(alert).toMatchObject({ closed: false, acknowledgedAt: null });
+    // The audit entries behind it: the read that went out and the one that was refused.
+    const trail = await p.call('GET', alert.auditQuery, undefined, { device: officer.device });
+    expect(trail.status, trail.text).toBe(200);
+    const ops = (trail.body.entry as { resource: { outcome: string; subtype?: { code: string }[] } }[]).map((e) => e.resource.outcome);
+    expect(ops).toContain('0'); // a success (FHIR AuditEvent outcome 0)
+    expect(ops.some((o) => o !== '0')).toBe(true); // and a refusal
+    // Refusals: not an officer, no finding.
+    const admin: Person = await p.enrol({ role: 'admin' });
+    expect((await p.call('POST', `/auth/alerts/${alert.id}/close`, { note: 'Synthetic test: admin closes' }, { device: admin.device })).status).toBe(403);
+    expect((await p.call('POST', `/auth/alerts/${alert.id}/close`, { note: 'ok' }, { device: officer.device })).status).toBe(400);
+    const closed = await p.call('POST', `/auth/alerts/${alert.id}/close`, { note: 'Synthetic test: canary touched by a test script; containment stays' }, { device: officer.device });
+    expect(closed.body).toEqual({ closed: true });
+    expect((await p.call('POST', `/auth/alerts/${alert.id}/close`, { note: 'Synthetic test: closed a second time' }, { device: officer.device })).body).toEqual({ closed: false });
+    const after = (await p.call('GET', '/auth/alerts?open=false', undefined, { device: officer.device })).body.alerts.find((a: { id: string }) => a.id === alert.id);
+    expect(after).toMatchObject({ closed: true, hasCloseNote: true, closedBy: officer.principalId });
+    expect(after.acknowledgedAt).not.toBeNull();
+    expect(JSON.stringify(after)).not.toContain('canary touched by a test script'); // sealed, never listed
+  });
+
   it('contains a service the same way, and a new token for it is refused too', async () => {
     const deps = { store: f.app.store, clock: systemClock, random: systemRandom };
     const svc = await createPrincipal(deps, { role: 'analyst', tenants: ['*'], displayName: 'lims-bridge', kind: 'service' });
