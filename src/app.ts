@@ -134,13 +134,15 @@ export async function createApp(options: AppOptions): Promise<App> {
   const node = options.node ?? 'labkluis';
   // The sentinel stands in the vault's path; what it does on containment (end sessions, audit)
   // reaches parts made below, called only once requests flow.
+  // Account secrets and security notes are always sealed with AES-GCM (the benchmark's null cipher is for records only).
+  const secretCipher = aesGcmCipher(random);
   const alertDelivery = new AlertDelivery({ store: store.sentinel, config: options.alertDelivery ?? {}, clock, random, logger });
   const sentinel: Sentinel = new Sentinel({
     store, clock, random, deliver: (alert) => alertDelivery.enqueue(alert),
     actions: { endSessions: (principalId, reason) => sessions.revokeAllOf(principalId, reason, { ip: null, userAgent: null }) },
     events: (e): Promise<void> => vault.recordAccountEvent(e),
     // Sealed under the '*' key that seals account secrets; the AAD names what it is.
-    sealNote: async (kind, id, text) => aesGcmCipher(random).seal(await keys.current('*', 'factor'), { tenant: '*', type: kind, id, version: 1 }, Buffer.from(text, 'utf8')),
+    sealNote: async (kind, id, text) => secretCipher.seal(await keys.current('*', 'factor'), { tenant: '*', type: kind, id, version: 1 }, Buffer.from(text, 'utf8')),
     ...(options.sentinelPolicy ? { policy: options.sentinelPolicy } : {}),
   });
   const vault: Vault = new Vault({ store, keys, cipher: options.cipher ?? aesGcmCipher(random), audit, clock, random, node, guard: sentinel });
@@ -181,8 +183,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const passkeys = new Passkeys({
     store: store.passkeys, clock, random, rpId: new URL(publicUrl).hostname, rpName: 'labkluis', origins: [publicUrl], challengeTtlSeconds: 600,
   });
-  // TOTP secrets are always sealed with AES-GCM (the benchmark's null cipher is for records only).
-  const factors = new Factors({ store, keys, cipher: aesGcmCipher(random), clock, random, events: accountEvents });
+  const factors = new Factors({ store, keys, cipher: secretCipher, clock, random, events: accountEvents });
   // One budget of password guesses per account, shared by sign-in and the password change.
   const passwordThrottle = new SignInThrottle({ clock });
   const signIn = new SignIn({ store, passkeys, sessions, factors, throttle: passwordThrottle, replay, clock, random, events: accountEvents });

@@ -64,5 +64,12 @@ export function looksLikeApiToken(presented: string): boolean {
   return TOKEN.test(presented);
 }
 
+/** The id of a token given as its id alone or as the whole token (operator commands); null if neither. */
+export function apiTokenIdOf(idOrToken: string): string | null {
+  const text = idOrToken.trim();
+  if (/^[a-z2-7]{16}$/.test(text)) return text;
+  return TOKEN.exec(text)?.[1] ?? null;
+}
+
 const sha256 = (b: Buffer): Buffer => createHash('sha256').update(b).digest();
 const unauthenticated = (): LabkluisError => new LabkluisError('ERR_UNAUTHENTICATED', 'missing, invalid, expired or revoked credential');

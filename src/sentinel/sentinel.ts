@@ -59,9 +59,9 @@ export class Sentinel implements EgressGuard {
     if (release.patients.length === 0 && release.records === 0) return;
     if (release.patients.length > 0) {
       const canaries = await this.#d.store.sentinel.canariesAmong(ctx.tenant, release.patients);
-      if (canaries.length > 0) await this.#contain(ctx.principal, ctx.tenant, 'canary', ctx);
+      if (canaries.length > 0) await this.#contain(ctx.principal.id, ctx.tenant, 'canary', ctx);
     }
-    const limits = this.limitsFor(ctx.principal.role);
+    const limits = this.#limitsFor(ctx.principal.role);
     const now = this.#d.clock.now().getTime();
     const totals = await this.#d.store.sentinel.recordRelease(
       {
@@ -76,8 +76,8 @@ export class Sentinel implements EgressGuard {
     }
     for (const [i, w] of limits.entries()) {
       const t = totals[i]!;
-      if (t.patients > w.patients) await this.#contain(ctx.principal, ctx.tenant, `patients-${w.seconds}s`, ctx);
-      if (w.bytes !== null && t.bytes > w.bytes) await this.#contain(ctx.principal, ctx.tenant, `bytes-${w.seconds}s`, ctx);
+      if (t.patients > w.patients) await this.#contain(ctx.principal.id, ctx.tenant, `patients-${w.seconds}s`, ctx);
+      if (w.bytes !== null && t.bytes > w.bytes) await this.#contain(ctx.principal.id, ctx.tenant, `bytes-${w.seconds}s`, ctx);
     }
   }
 
@@ -89,14 +89,12 @@ export class Sentinel implements EgressGuard {
    */
   async signal(kind: SecuritySignal, principalId: string, _facts: { ip: string | null; userAgent: string | null }): Promise<void> {
     if (!this.policy.enabled) return;
-    const row = await this.#d.store.getPrincipal(principalId);
-    if (!row) return;
-    await this.#raise(row.id, null, `sentinel:${kind}`, null, 'high', kind === 'token-replay'
+    await this.#raise(principalId, null, `sentinel:${kind}`, null, 'high', kind === 'token-replay'
       ? 'a session or API token was presented without its device key; that session is ended'
       : 'a refresh token was used twice; its session is ended');
   }
 
-  limitsFor(role: string): readonly WindowLimit[] {
+  #limitsFor(role: string): readonly WindowLimit[] {
     return Object.hasOwn(this.policy.roles, role) ? this.policy.roles[role]! : this.policy.windows;
   }
 
@@ -161,23 +159,23 @@ export class Sentinel implements EgressGuard {
    * first; a concurrent request that contained the same principal already is as good. Then the
    * alert, the sessions and the audit entry; whatever of those fails, the request is refused.
    */
-  async #contain(principal: Pick<Principal, 'id'>, tenant: string | null, reason: string, facts: { ip: string | null; userAgent: string | null }): Promise<never> {
+  async #contain(principalId: string, tenant: string | null, reason: string, facts: { ip: string | null; userAgent: string | null }): Promise<never> {
     const at = this.#d.clock.now().toISOString();
     const id = randomId(this.#d.random);
     const alertId = randomId(this.#d.random);
     let fresh = true;
     try {
-      await this.#d.store.sentinel.insertContainment({ id, principalId: principal.id, reason, alertId, createdAt: at, liftedAt: null, liftedBy: null, liftNote: null });
+      await this.#d.store.sentinel.insertContainment({ id, principalId, reason, alertId, createdAt: at, liftedAt: null, liftedBy: null, liftNote: null });
     } catch (e) {
       if (!isLabkluisError(e, 'ERR_CONFLICT')) throw e;
       fresh = false;
     }
     if (fresh) {
-      await this.#raise(principal.id, tenant, `sentinel:${reason}`, id, 'critical',
+      await this.#raise(principalId, tenant, `sentinel:${reason}`, id, 'critical',
         reason === 'canary' ? 'a canary patient was touched; the account is contained' : `limit ${reason} crossed; the account is contained`, alertId);
-      await this.#d.actions.endSessions(principal.id, `contained-${reason}`);
+      await this.#d.actions.endSessions(principalId, `contained-${reason}`);
       await this.#d.events({
-        kind: 'sentinel-contained', reason, principalId: principal.id, sessionId: null, subject: { type: 'Containment', id }, outcome: 'success', ip: facts.ip, userAgent: facts.userAgent,
+        kind: 'sentinel-contained', reason, principalId, sessionId: null, subject: { type: 'Containment', id }, outcome: 'success', ip: facts.ip, userAgent: facts.userAgent,
       });
     }
     throw forbidden(CONTAINED_MESSAGE);

@@ -3,11 +3,8 @@
  * booleans decode differently (0/1 in SQLite, true/false in PostgreSQL).
  */
 import type { AccountRow, EnrolmentLinkRow, EnrolmentPurpose, RefreshTokenRow, SessionRow } from './account-types.js';
-import type { DbRow } from './row-mapping.js';
+import { buf, str, strOrNull, type DbRow } from './row-mapping.js';
 
-const str = (v: unknown): string => v as string;
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
-const buf = (v: unknown): Buffer => v as Buffer;
 
 export function accountRowMappers(flag: (v: unknown) => boolean) {
   return Object.freeze({

@@ -3,10 +3,8 @@
  * by both backends (the columns decode alike in SQLite and PostgreSQL).
  */
 import { SLOW_DOWN_STEP_SECONDS, type DeviceGrantRow } from './device-types.js';
-import type { DbRow } from './row-mapping.js';
+import { str, strOrNull, type DbRow } from './row-mapping.js';
 
-const str = (v: unknown): string => v as string;
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
 
 export function toDeviceGrant(r: DbRow): DeviceGrantRow {
   return {

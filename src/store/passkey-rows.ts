@@ -4,11 +4,8 @@
  * true/false); the counter goes through Number() because PostgreSQL keeps it as a bigint.
  */
 import type { ChallengePurpose, ChallengeRow, PasskeyRow } from './passkey-types.js';
-import type { ColumnDecoders, DbRow } from './row-mapping.js';
+import { buf, str, strOrNull, type ColumnDecoders, type DbRow } from './row-mapping.js';
 
-const str = (v: unknown): string => v as string;
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
-const buf = (v: unknown): Buffer => v as Buffer;
 
 export function passkeyRowMappers({ strings, flag }: Pick<ColumnDecoders, 'strings' | 'flag'>) {
   return Object.freeze({

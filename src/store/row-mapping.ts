@@ -17,9 +17,11 @@ export interface ColumnDecoders {
   frontier(v: unknown): Buffer[];
 }
 
-const str = (v: unknown): string => v as string;
-const strOrNull = (v: unknown): string | null => (v === null ? null : (v as string));
-const buf = (v: unknown): Buffer => v as Buffer;
+/** Column readers shared by every part's row mapping: the drivers hand back these types already. */
+export const str = (v: unknown): string => v as string;
+export const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
+export const buf = (v: unknown): Buffer => v as Buffer;
+export const bufOrNull = (v: unknown): Buffer | null => (v === null || v === undefined ? null : (v as Buffer));
 
 export function rowMappers({ strings, flag, frontier }: ColumnDecoders) {
   return Object.freeze({

@@ -4,13 +4,9 @@
  * tenants decode differently (JSON text in SQLite, text[] in PostgreSQL); the TOTP step goes
  * through Number() because PostgreSQL keeps it as a bigint.
  */
-import type { ColumnDecoders, DbRow } from './row-mapping.js';
+import { buf, bufOrNull, str, strOrNull, type ColumnDecoders, type DbRow } from './row-mapping.js';
 import type { AlertRow, BreakGlassRow, NewAlertRow, RecertificationRow, TotpRow, TrainingRow } from './safeguard-types.js';
 
-const str = (v: unknown): string => v as string;
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
-const buf = (v: unknown): Buffer => v as Buffer;
-const bufOrNull = (v: unknown): Buffer | null => (v === null || v === undefined ? null : (v as Buffer));
 
 /** The most alerts one listAlerts call returns: a security officer's screen, not an export. */
 export const MAX_ALERTS = 1000;

@@ -5,7 +5,7 @@
  * buckets that cover it. Both backends compare timestamps as text, so every timestamp used in
  * that arithmetic must be canonical (Date.prototype.toISOString()).
  */
-import type { DbRow } from './row-mapping.js';
+import { bufOrNull, str, strOrNull, type DbRow } from './row-mapping.js';
 import type {
   CanaryRow, ContainmentRow, DailyPatientsRow, DeliveryRow, ReleaseRow,
 } from './sentinel-types.js';
@@ -21,13 +21,11 @@ const CHANNELS: ReadonlySet<string> = new Set(['webhook', 'syslog']);
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 
-const str = (v: unknown): string => v as string;
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
 
 export const toContainment = (r: DbRow): ContainmentRow => ({
   id: str(r.id), principalId: str(r.principal_id), reason: str(r.reason), alertId: strOrNull(r.alert_id),
   createdAt: str(r.created_at), liftedAt: strOrNull(r.lifted_at), liftedBy: strOrNull(r.lifted_by),
-  liftNote: r.lift_note === null || r.lift_note === undefined ? null : (r.lift_note as Buffer),
+  liftNote: bufOrNull(r.lift_note),
 });
 
 export const toCanary = (r: DbRow): CanaryRow => ({

@@ -11,8 +11,6 @@ export interface Release {
   readonly records: number;
   /** The response's resources as JSON, in bytes. */
   readonly bytes: number;
-  /** Whether it reveals who the patients are (a full Patient resource). */
-  readonly identity: boolean;
 }
 
 /**

@@ -58,7 +58,6 @@ export class VaultReads {
       await this.#tenants.assertExists(ctx.tenant);
       if (!ID_PATTERN.test(id)) throw notFound(`${type}/${id} not found`);
       let resource: Resource & { id: string };
-      let identity = false;
       if (type === 'Patient') {
         if (granted && !granted.has(id)) throw forbidden('break-glass covers only the patient it was opened for');
         const row = await this.#store.getPerson(ctx.tenant, id);
@@ -66,7 +65,6 @@ export class VaultReads {
         patients = [row.pseudonym];
         resource = await this.#codec.openPerson(row);
         if (!granted && identityView(ctx.principal.role) === 'pseudonymised') resource = pseudonymisedPatient(resource);
-        else identity = true;
       } else {
         const row = await this.#store.getResource(ctx.tenant, type as ResourceType, id, version);
         // Under break-glass another patient's record is as absent as a missing one.
@@ -81,7 +79,7 @@ export class VaultReads {
         patients = row.pseudonym ? [row.pseudonym] : [];
         resource = await this.#codec.openResource(row);
       }
-      await this.#guard.release(ctx, { operation, type, patients, records: 1, bytes: jsonBytes([resource]), identity });
+      await this.#guard.release(ctx, { operation, type, patients, records: 1, bytes: jsonBytes([resource]) });
       await this.#trail.record(ctx, { action: 'R', operation, patients, objects, outcome: 'success' });
       return resource;
     } catch (e) {
@@ -107,8 +105,7 @@ export class VaultReads {
       }
       const page = type === 'Patient' ? await this.#searchPatients(ctx, q, objects, granted) : await this.#searchClinical(ctx, type as ResourceType, q, objects, granted);
       const patients = [...new Set(page.patients)];
-      const identity = type === 'Patient' && (granted !== null || identityView(ctx.principal.role) === 'full');
-      await this.#guard.release(ctx, { operation: 'search', type, patients, records: page.resources.length, bytes: jsonBytes(page.resources), identity });
+      await this.#guard.release(ctx, { operation: 'search', type, patients, records: page.resources.length, bytes: jsonBytes(page.resources) });
       await this.#trail.record(ctx, { action: 'R', operation: 'search', patients, objects, outcome: 'success' });
       return { resources: page.resources, next: page.next };
     } catch (e) {

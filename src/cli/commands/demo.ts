@@ -34,6 +34,7 @@ const DEMO_SLICE = 64;
 export async function demo(paths: Paths, o: DemoOptions, out: (line: string) => void): Promise<void> {
   if (!existsSync(configPath(paths.dataDir))) await init(paths, { store: 'sqlite' }, out);
   const tokenFile = join(dirname(paths.dataDir), 'demo-tokens.json');
+  const keyDir = join(dirname(paths.dataDir), 'demo-keys');
   const app = await openApp(paths, { logLevel: o.serve ? 'info' : 'warn' });
   try {
     if ((await app.store.listTenants()).length === 0) {
@@ -65,7 +66,6 @@ export async function demo(paths: Paths, o: DemoOptions, out: (line: string) => 
         }
       }
       bar.stop();
-      const keyDir = join(dirname(paths.dataDir), 'demo-keys');
       rmSync(keyDir, { recursive: true, force: true }); // keys of an earlier demo vault bind nothing here
       mkdirSync(keyDir, { recursive: true, mode: 0o700 });
       const tokens = await demoTokens(app, keyDir, data.organizations.map((org) => org.id!));
@@ -83,7 +83,7 @@ export async function demo(paths: Paths, o: DemoOptions, out: (line: string) => 
       if (Object.values(tokens).flat().some((t) => t.key === undefined)) {
         out('  these tokens predate key binding and open nothing: remove .labkluis and run again for a fresh demo');
       } else {
-        out(`  send: Authorization: DPoP <token> and DPoP: $(labkluis proof --key ${join(dirname(paths.dataDir), 'demo-keys')}/<handle>.json --token <token> <METHOD> <URL>)`);
+        out(`  send: Authorization: DPoP <token> and DPoP: $(labkluis proof --key ${keyDir}/<handle>.json --token <token> <METHOD> <URL>)`);
         out('  lab staff act for several tenants: add X-Labkluis-Tenant: <tenant>');
       }
     }

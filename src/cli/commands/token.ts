@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { createPrincipal, issueApiToken } from '../../auth/index.js';
+import { apiTokenIdOf, createPrincipal, issueApiToken } from '../../auth/index.js';
 import { invalidInput, systemClock, systemRandom } from '../../kernel/index.js';
 import { generateDpopKey, jwkThumbprint, saveDpopKey } from '../../sessions/index.js';
 import type { App } from '../../app.js';
@@ -81,9 +81,8 @@ async function thumbprintOf(path: string): Promise<string> {
  * the next request; audited. An unknown id is bad input; an already revoked one changes nothing.
  */
 export async function tokenRevoke(app: App, idOrToken: string): Promise<{ id: string; alreadyRevoked: boolean }> {
-  const m = /^(?:lkt_)?([a-z2-7]{16})(?:\.[A-Za-z0-9_-]{43})?$/.exec(idOrToken.trim());
-  if (!m) throw invalidInput('give the token id (16 letters and digits after lkt_) or the whole token');
-  const id = m[1]!;
+  const id = apiTokenIdOf(idOrToken);
+  if (id === null) throw invalidInput('give the token id (16 letters and digits after lkt_) or the whole token');
   const row = await app.store.getApiToken(id);
   if (!row) throw invalidInput('no API token with that id');
   if (row.revokedAt !== null) return { id, alreadyRevoked: true };

@@ -25,10 +25,6 @@ export class DeliveryFailure extends Error {
   }
 }
 
-export function isDeliveryFailure(e: unknown): e is DeliveryFailure {
-  return e instanceof DeliveryFailure;
-}
-
 /** Maps a Node socket, DNS or TLS error to a reason by its `code`, never by its message. */
 export function failureFromError(e: unknown): DeliveryFailure {
   if (e instanceof DeliveryFailure) return e;

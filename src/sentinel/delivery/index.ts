@@ -5,7 +5,7 @@ export { alertDeliveryConfig, parseAlertDeliveryConfig, isAllowedWebhookUrl } fr
 export type { AlertDeliveryConfig, AlertDeliveryConfigInput, SyslogConfig, WebhookConfig } from './alert-delivery-config.js';
 export { ALERT_SEVERITIES } from './deliverable-alert.js';
 export type { AlertSeverity, DeliverableAlert } from './deliverable-alert.js';
-export { DeliveryFailure, isDeliveryFailure } from './delivery-failure.js';
+export { DeliveryFailure } from './delivery-failure.js';
 export type { DeliveryFailureReason } from './delivery-failure.js';
 export type { DeliveryChannel, DeliveryTransport } from './delivery-transport.js';
 export { renderSyslogMessage, renderWebhookBody, APP_NAME, SD_ID, SYSLOG_SEVERITY_OF, WEBHOOK_FORMAT } from './render-alert.js';

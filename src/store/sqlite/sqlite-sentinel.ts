@@ -90,8 +90,8 @@ export class SqliteSentinel implements SentinelStore {
   readonly #db: Database;
   readonly #statements: () => Statements;
   #record: Transaction<(plan: ReleasePlan) => ReleaseTotals[]> | null = null;
-  /** The connection's own synchronous level, restored after each release. */
-  #synchronous: number | null = null;
+  /** Lowers the connection's synchronous level for one release and restores it (prepared once). */
+  #sync: { level: number; lower: Statement; restore: Statement } | null = null;
 
   constructor(db: Database) {
     this.#db = db;
@@ -109,13 +109,17 @@ export class SqliteSentinel implements SentinelStore {
     const record = this.#record;
     // All synchronous: no other statement on this connection runs while the level is lowered.
     return run(() => {
-      const level = (this.#synchronous ??= db.pragma('synchronous', { simple: true }) as number);
-      if (level <= SYNC_NORMAL) return record.immediate(plan);
-      db.pragma(`synchronous = ${SYNC_NORMAL}`);
+      if (this.#sync === null) {
+        const level = db.pragma('synchronous', { simple: true }) as number;
+        this.#sync = { level, lower: db.prepare(`PRAGMA synchronous = ${SYNC_NORMAL}`), restore: db.prepare(`PRAGMA synchronous = ${level}`) };
+      }
+      const sync = this.#sync;
+      if (sync.level <= SYNC_NORMAL) return record.immediate(plan);
+      sync.lower.run();
       try {
         return record.immediate(plan);
       } finally {
-        db.pragma(`synchronous = ${level}`);
+        sync.restore.run();
       }
     });
   }
