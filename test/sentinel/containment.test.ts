@@ -103,6 +103,7 @@ describe.each(BACKENDS)('the sentinel contains abnormal access (%s)', (backend) 
     expect(listed.body.containments.some((c: { id: string }) => c.id === live.id)).toBe(true);
     // Refusals first: another role, a stale assertion, no reason.
     const admin: Person = await p.enrol({ role: 'admin' });
+    expect((await p.call('GET', '/auth/containments', undefined, { device: admin.device })).status).toBe(403);
     expect((await p.call('POST', `/auth/containments/${live.id}/lift`, { reason: 'Synthetic test: admin tries' }, { device: admin.device })).status).toBe(403);
     await p.stale(officer.device);
     expect((await p.call('POST', `/auth/containments/${live.id}/lift`, { reason: 'Synthetic test: stale assertion' }, { device: officer.device })).status).toBe(403);
