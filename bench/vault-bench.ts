@@ -50,6 +50,8 @@ const CONFIG = Object.freeze({
   profileReadRequests: QUICK ? 500 : 1_000,
   experimentChunkRequests: QUICK ? 200 : 500,
   experimentPairs: 3,
+  sentinelChunkRequests: QUICK ? 300 : 1_000,
+  sentinelPairs: QUICK ? 2 : 4,
   postgres: !args.has('--no-postgres'),
   profile: args.has('--no-profile') ? 'never' : args.has('--profile') ? 'always' : 'on-miss',
   experiment: !args.has('--no-experiment'),
@@ -105,6 +107,8 @@ export interface BenchResults {
   /** The same reads at lower concurrency: where the p99 target would hold. */
   readSweep: { backend: string; phase: ReadPhase }[];
   experiments: { label: string; backend: string; phase: ReadPhase }[];
+  /** Reads with the sentinel on and off, alternating in one stretch of time (on/off ratios). */
+  sentinelCost: { backend: string; on: ReadPhase; off: ReadPhase; throughputRatio: number; p50Ratio: number; p99Ratio: number }[];
   /** 4 KiB write + fdatasync in the temp dir, taken again before each section: the disk moves too. */
   fsyncProbes: { before: string; p50: number; mean: number }[];
   profiles: ProfileSummary[];
@@ -134,7 +138,7 @@ async function main(): Promise<void> {
   log(`machine: ${machine.nproc} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB, node ${machine.node}, tmp on ${machine.tmpFilesystem}, 4 KiB fdatasync p50 ${machine.fdatasync4kMs.p50} ms, load ${machine.loadAvgAtStart.join(' ')}`);
   const results: BenchResults = {
     schema: 'labkluis-bench/vault/1', machine, config: CONFIG, targets: TARGETS,
-    postgres: { available: false }, ingest: {}, ingestGrouped: {}, encryption: [], reads: {}, readSweep: [], experiments: [], fsyncProbes: [], perTransaction: [], profiles: [], verdicts: [],
+    postgres: { available: false }, ingest: {}, ingestGrouped: {}, encryption: [], reads: {}, readSweep: [], experiments: [], sentinelCost: [], fsyncProbes: [], perTransaction: [], profiles: [], verdicts: [],
   };
   try {
     await sqliteSection(results);
@@ -212,7 +216,7 @@ async function sqliteSection(results: BenchResults): Promise<void> {
     + `the seal difference is ${results.cipherMicro.sealDeltaShareOfIngestCpuPercent.small}% / ${results.cipherMicro.sealDeltaShareOfIngestCpuPercent.large}% of ingest CPU per resource (small / large)`);
 
   const aes = apps.aes;
-  results.reads.sqlite = await readSection(results, 'sqlite', aes.bench.app, reports);
+  results.reads.sqlite = await readSection(results, 'sqlite', aes.bench, reports);
   await ingestProfiles(results, 'sqlite', aes.bench.app, aes.workload, aes.contexts, sqlite);
   await aes.bench.close();
 }
@@ -239,7 +243,7 @@ async function postgresSection(results: BenchResults): Promise<void> {
   const grouped = shapeResult('grouped', await ingestGrouped(bench.app, contexts, workload.small(perConfig), CONFIG.groupedSlice, reports));
   results.ingestGrouped.postgres = grouped;
   log(`postgres grouped (small bundles via vault.transactions, ${CONFIG.groupedSlice} per call): ${fmt(grouped.resourcesPerSecond)} res/s (${grouped.pgRoundTripsPerTransaction} round trips per bundle)`);
-  results.reads.postgres = await readSection(results, 'postgres', bench.app, reports);
+  results.reads.postgres = await readSection(results, 'postgres', bench, reports);
   await ingestProfiles(results, 'postgres', bench.app, workload, contexts, pg);
   await bench.close();
 }
@@ -320,7 +324,8 @@ function shapeResult(shape: Shape | 'grouped', r: IngestResult): ShapeResult {
 }
 
 /** Reads over HTTP from the tenant with the most final reports; then a profile and the what-if, when due. */
-async function readSection(results: BenchResults, backend: 'sqlite' | 'postgres', app: App, reports: ReportIds): Promise<ReadPhase> {
+async function readSection(results: BenchResults, backend: 'sqlite' | 'postgres', bench: BenchApp, reports: ReportIds): Promise<ReadPhase> {
+  const app = bench.app;
   const [tenant, ids] = [...reports].sort((a, b) => b[1].length - a[1].length)[0] ?? [];
   if (!tenant || !ids) throw new Error('no final reports were ingested');
   probe(results, `${backend} reads`);
@@ -329,6 +334,7 @@ async function readSection(results: BenchResults, backend: 'sqlite' | 'postgres'
     await session.run(CONFIG.readWarmupRequests);
     const phase = await session.run(CONFIG.readRequests);
     log(`${backend} reads (${ids.length} final reports of one tenant, ${CONFIG.readConcurrency} clients): ${fmt(phase.requestsPerSecond)} req/s, p50 ${phase.latencyMs.p50} ms, p90 ${phase.latencyMs.p90} ms, p99 ${phase.latencyMs.p99} ms, max ${phase.latencyMs.max} ms; ${phase.auditAppends.entriesPerAppend} audit entries per durable append${phase.pgRoundTripsPerRequest !== undefined ? `; ${phase.pgRoundTripsPerRequest} PostgreSQL round trips per request` : ''}; statuses ${JSON.stringify(phase.statuses)}`);
+    await sentinelCost(results, backend, bench, session, tenant, ids);
     for (const c of CONFIG.readSweepConcurrency) {
       const p = await session.run(CONFIG.readSweepRequests, c);
       results.readSweep.push({ backend, phase: p });
@@ -356,6 +362,37 @@ async function readSection(results: BenchResults, backend: 'sqlite' | 'postgres'
     return phase;
   } finally {
     await session.close();
+  }
+}
+
+/**
+ * The sentinel's cost on reads: the same store served by a second app with the sentinel off,
+ * both read in alternating chunks (ABBA) in one stretch of time, so the ratio is measured in
+ * one run on one machine's noise.
+ */
+async function sentinelCost(results: BenchResults, backend: 'sqlite' | 'postgres', bench: BenchApp, on: ReadSession, tenant: string, ids: readonly string[]): Promise<void> {
+  const offApp = await bench.withoutSentinel();
+  const off = await ReadSession.start(offApp, tenant, ids, CONFIG.readConcurrency);
+  try {
+    await off.run(CONFIG.readWarmupRequests);
+    const ab = await ReadSession.alternateSessions(on, off, CONFIG.sentinelChunkRequests, CONFIG.sentinelPairs);
+    const cost = {
+      backend, on: ab.a, off: ab.b,
+      throughputRatio: round(ab.a.requestsPerSecond / ab.b.requestsPerSecond, 3),
+      p50Ratio: round(ab.a.latencyMs.p50 / ab.b.latencyMs.p50, 3),
+      p99Ratio: round(ab.a.latencyMs.p99 / ab.b.latencyMs.p99, 3),
+    };
+    results.sentinelCost.push(cost);
+    log(`${backend} sentinel on/off (alternating chunks of ${CONFIG.sentinelChunkRequests}, ${CONFIG.sentinelPairs} pairs): on ${fmt(ab.a.requestsPerSecond)} req/s p50 ${ab.a.latencyMs.p50} ms p99 ${ab.a.latencyMs.p99} ms; `
+      + `off ${fmt(ab.b.requestsPerSecond)} req/s p50 ${ab.b.latencyMs.p50} ms p99 ${ab.b.latencyMs.p99} ms; throughput on/off ${cost.throughputRatio}, p50 ${cost.p50Ratio}, p99 ${cost.p99Ratio}`
+      + `${ab.a.pgRoundTripsPerRequest !== undefined ? `; round trips per read ${ab.a.pgRoundTripsPerRequest} vs ${ab.b.pgRoundTripsPerRequest}` : ''}`);
+    results.verdicts.push({
+      target: `${backend}: the sentinel adds at most 10% to read latency (p50, on/off in one run)`,
+      measured: `p50 ×${cost.p50Ratio}, p99 ×${cost.p99Ratio}, throughput ×${cost.throughputRatio}`,
+      met: cost.p50Ratio <= 1.1,
+    });
+  } finally {
+    await off.close();
   }
 }
 

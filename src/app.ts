@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { AuditLog } from './audit/index.js';
 import type { Principal } from './auth/index.js';
-import { Sentinel, type SentinelPolicy } from './sentinel/index.js';
+import { Sentinel, type SentinelPolicyInput } from './sentinel/index.js';
+import { Canaries } from './sentinel/index.js'; // canary patients (issue 4)
 import { AlertDelivery, type AlertDeliveryConfigInput } from './sentinel/delivery/index.js';
 import type { StoreConfig } from './config/index.js';
 import { aesGcmCipher, DataKeys, type Kms, type RecordCipher } from './crypto/index.js';
@@ -13,6 +14,7 @@ import { createPostgresStore, createSqliteStore, type Store } from './store/inde
 import { Vault, type AccountEvent } from './vault/index.js';
 import { AccountAdmin, DeviceGrant, Factors, OwnSessions, PasskeyFactors, PasswordChange, SignIn, SignInThrottle } from './accounts/index.js';
 import { Passkeys } from './passkeys/index.js';
+import { ExportService, type ExportPolicy } from './export/index.js'; // four-eyes bulk export (issue 4)
 
 /**
  * The composition root (STYLE.md §1): the one place that builds every part and hands it down.
@@ -50,9 +52,11 @@ export interface AppOptions {
   /** Body limit on the JSON /auth routes (default 16 KiB). */
   readonly authBodyLimitBytes?: number;
   /** The sentinel's limits (defaults in sentinel/policy.ts). */
-  readonly sentinelPolicy?: Partial<SentinelPolicy>;
+  readonly sentinelPolicy?: SentinelPolicyInput;
   /** Where alerts go besides the security officer's list: a webhook, syslog (sentinel/delivery). */
   readonly alertDelivery?: AlertDeliveryConfigInput;
+  /** Four-eyes bulk export: how long a request, a ready file and a run may take (export/export-policy.ts). */
+  readonly exportPolicy?: Partial<ExportPolicy>;
 }
 
 export interface App {
@@ -64,6 +68,10 @@ export interface App {
   readonly sessions: Sessions;
   /** Watches what leaves the vault and contains a principal that crosses a limit (issue 4). */
   readonly sentinel: Sentinel;
+  /** Canary patients (issue 4): seeded, listed and removed by the security officer or the local operator. */
+  readonly canaries: Canaries;
+  /** Four-eyes bulk export jobs (issue 4): the only way many patients' records leave together. */
+  readonly exports: ExportService;
   /** The alert outbox: `serve` starts its loop; runDue() sends what is due now. */
   readonly alertDelivery: AlertDelivery;
   readonly signIn: SignIn;
@@ -159,6 +167,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     if ((e.kind === 'token-replay' || e.kind === 'refresh-reuse') && e.principalId !== null) {
       await sentinel.signal(e.kind, e.principalId, { ip: e.ip, userAgent: e.userAgent });
     }
+    if (e.kind === 'session-opened' && e.principalId !== null) await sentinel.sessionOpened(e.principalId, e.sessionId, e.ip);
   };
   const dpopKeys = new DpopKeyCache();
   const sessions = new Sessions({
@@ -195,16 +204,30 @@ export async function createApp(options: AppOptions): Promise<App> {
   const device = new DeviceGrant({ store, sessions, replay, throttle: new SignInThrottle({ clock }), clock, random, events: accountEvents, publicUrl });
   // One budget per app, shared by every server it builds.
   const publicLimiter = new PublicRateLimiter({ clock, ...options.rateLimits });
+  // Canary patients (issue 4): written through the vault, read the tenant's style with the records' cipher.
+  const canaries = new Canaries({ vault, store, keys, cipher: options.cipher ?? aesGcmCipher(random), clock, random, events: accountEvents });
+  // Four-eyes bulk export (issue 4): reads through the vault, encrypts to the recipient's age key.
+  // The requester's reason is sealed like the sentinel's notes: the '*' factor key, the AAD naming it.
+  const exportReason = (id: string) => ({ tenant: '*', type: 'ExportReason', id, version: 1 });
+  const exports = new ExportService({
+    store, vault, keys, clock, random, publicUrl, logger, events: accountEvents,
+    sealNote: async (_kind, id, text) => secretCipher.seal(await keys.current('*', 'factor'), exportReason(id), Buffer.from(text, 'utf8')),
+    openNote: async (_kind, id, sealed) => secretCipher.open(await keys.version('*', 'factor', secretCipher.keyVersionOf(sealed)), exportReason(id), sealed).toString('utf8'),
+    ...(options.exportPolicy ? { policy: options.exportPolicy } : {}),
+  });
 
   return {
-    store, vault, audit, keys, logger, sessions, sentinel, alertDelivery, signIn, accounts, device, factors, publicUrl,
+    store, vault, audit, keys, logger, sessions, sentinel, canaries, alertDelivery, signIn, accounts, device, factors, publicUrl,
     server: ({ baseUrl = publicUrl, version = VERSION } = {}) => buildServer({
-      vault, sentinel, auth: { signIn, admin: accounts, sessions, device, factors, passkeyFactors, passwordChange, ownSessions }, authenticate: authenticateRequest,
+      vault, sentinel, canaries, auth: { signIn, admin: accounts, sessions, device, factors, passkeyFactors, passwordChange, ownSessions }, authenticate: authenticateRequest,
       onRefusedCredential: (facts, error) => vault.recordRefusedCredential(facts, error), logger, baseUrl, version, publicLimiter,
+      exports, // four-eyes bulk export routes (issue 4)
       ...(options.authBodyLimitBytes === undefined ? {} : { authBodyLimitBytes: options.authBodyLimitBytes }),
     }),
+    exports, // four-eyes bulk export (issue 4)
     close: async () => {
       await alertDelivery.stop();
+      await exports.settled(); // an export run still writing finishes (or fails) before the store closes
       await audit.close();
       if (!options.store) await store.close();
     },

@@ -46,6 +46,8 @@ export interface BenchApp {
   readonly app: App;
   /** Closes the app (idempotent). The temp dir and database are removed by the Cleanup. */
   close(): Promise<void>;
+  /** Another app on the same data and keys with the sentinel off: the A/B of its cost. */
+  withoutSentinel(): Promise<App>;
 }
 
 export async function openBenchApp(
@@ -68,19 +70,37 @@ export async function openBenchApp(
   } else {
     storeConfig = { kind: 'sqlite', file: 'labkluis.sqlite' };
   }
-  const app = await createApp({
+  const open = (sentinel: 'on' | 'off') => createApp({
     dataDir, storeConfig, kms, origin, clock: systemClock, random: systemRandom, logger: createLogger('silent'),
     // The sentinel counts every read, but the load generator's one requester reads every report
     // of its tenant in minutes: limits it cannot reach, so the bench measures cost, not containment.
-    sentinelPolicy: { windows: [{ seconds: 600, patients: 1_000_000_000, bytes: null }] },
+    sentinelPolicy: sentinel === 'on' ? UNREACHABLE_LIMITS : { enabled: false },
     ...(cipher === 'null' ? { cipher: nullCipherForBenchmarkOnly() } : {}),
     ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
   });
+  const app = await open('on');
   let closed: Promise<void> | null = null;
   const close = () => (closed ??= app.close());
   cleanup.add(`close ${label}`, close);
-  return { label, backend, cipher, app, close };
+  const withoutSentinel = async () => {
+    const off = await open('off');
+    let offClosed: Promise<void> | null = null;
+    cleanup.add(`close ${label} without sentinel`, () => (offClosed ??= off.close()));
+    return off;
+  };
+  return { label, backend, cipher, app, close, withoutSentinel };
 }
+
+/**
+ * Every part of the sentinel at work (baselines, signals, archive counts), with limits no
+ * benchmark client reaches.
+ */
+const UNREACHABLE_LIMITS = Object.freeze({
+  windows: [{ seconds: 600, patients: 1_000_000_000, bytes: null }],
+  archive: { windows: [{ seconds: 3_600, patients: 1_000_000_000, bytes: null }] },
+  work: { windows: [{ seconds: 600, patients: 1_000_000_000, bytes: null }] },
+  baseline: { minimumDay: 1_000_000_000, minimumHour: 1_000_000_000 },
+});
 
 /** A requester service for one tenant, its DPoP key and its bound API token (what a GP practice's system would hold). */
 export async function requesterToken(app: App, tenant: string): Promise<{ token: string; key: DpopKey }> {

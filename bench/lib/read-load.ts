@@ -134,6 +134,20 @@ export class ReadSession {
     return { 'as-is': this.#merge(parts['as-is'], concurrency), 'yield-before-append': this.#merge(parts['yield-before-append'], concurrency) };
   }
 
+  /**
+   * A/B between two sessions in one stretch of time (the same store served by two apps, say
+   * with the sentinel on and off): chunks of `perChunk` requests alternate in ABBA order, so
+   * load from elsewhere falls on both alike; each side's chunks merged.
+   */
+  static async alternateSessions(a: ReadSession, b: ReadSession, perChunk: number, pairs: number, concurrency = a.concurrency): Promise<{ a: ReadPhase; b: ReadPhase }> {
+    const parts: { a: RawPhase[]; b: RawPhase[] } = { a: [], b: [] };
+    for (let i = 0; i < pairs; i++) {
+      const order = i % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
+      for (const side of order) parts[side].push(await (side === 'a' ? a : b).#raw(perChunk, concurrency));
+    }
+    return { a: a.#merge(parts.a, concurrency), b: b.#merge(parts.b, concurrency) };
+  }
+
   async #raw(requests: number, concurrency: number, rate?: number): Promise<RawPhase> {
     this.#counter.calls = 0;
     this.#counter.entries = 0;

@@ -109,6 +109,18 @@ export function renderResults(r: BenchResults, resultsFile: string): string {
     out.push('');
   }
 
+  if (r.sentinelCost.length > 0) {
+    out.push(`**The sentinel's cost on reads**: the same store served by two apps, one with the sentinel on (every part at work, limits no client reaches), one with it off; the same reads alternate between them in chunks of ${fmtInt(r.config.sentinelChunkRequests)} (ABBA, ${r.config.sentinelPairs} pairs), so the ratios come from one stretch of time. Target: at most +10% (ratio ≤ 1.10 on p50).`);
+    out.push('');
+    out.push('| backend | on: req/s | off: req/s | on: p50 / p99 ms | off: p50 / p99 ms | throughput on/off | p50 on/off | p99 on/off | round trips per read on / off |');
+    out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const c of r.sentinelCost) {
+      const trips = c.on.pgRoundTripsPerRequest !== undefined ? `${c.on.pgRoundTripsPerRequest} / ${c.off.pgRoundTripsPerRequest}` : '–';
+      out.push(`| ${c.backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${fmtInt(c.on.requestsPerSecond)} | ${fmtInt(c.off.requestsPerSecond)} | ${ms(c.on.latencyMs.p50)} / ${ms(c.on.latencyMs.p99)} | ${ms(c.off.latencyMs.p50)} / ${ms(c.off.latencyMs.p99)} | ${c.throughputRatio} | **${c.p50Ratio}** | ${c.p99Ratio} | ${trips} |`);
+    }
+    out.push('');
+  }
+
   for (const p of r.profiles) {
     out.push(`**Profile: ${p.label}** (${fmtInt(p.units)} ${p.unit}s, ${fmtInt(p.wallMs)} ms wall under the profiler; main-thread busy CPU ${p.busyMsPerUnit} ms per ${p.unit})`);
     out.push('');

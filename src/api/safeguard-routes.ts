@@ -5,7 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountAdmin } from '../accounts/index.js';
 import { invalidInput } from '../kernel/index.js';
-import type { Sentinel } from '../sentinel/index.js';
+import { explainAlert, type Sentinel } from '../sentinel/index.js';
 import type { Vault } from '../vault/index.js';
 import type { Caller, Route } from './routes.js';
 import { facts } from './routes.js';
@@ -41,6 +41,7 @@ export const safeguardRoutes: readonly SafeguardRoute[] = [
       return {
         alerts: rows.map(({ closeNote, ...alert }) => ({
           ...alert, closed: alert.closedAt !== null, hasCloseNote: closeNote !== null,
+          ...(explainAlert(alert.kind) ? { explanation: explainAlert(alert.kind) } : {}),
           // What happened, from the audit log: this principal's entries since the day before.
           ...(alert.principalId ? { auditQuery: `/fhir/AuditEvent?agent=${alert.principalId}&date=ge${new Date(Date.parse(alert.createdAt) - 86_400_000).toISOString().slice(0, 10)}` } : {}),
         })),

@@ -10,7 +10,10 @@ import { authRoutes, type AuthDeps } from './auth-routes.js';
 import { deviceRoutes } from './device-routes.js';
 import { AUTH_BODY_LIMIT_BYTES, publicRouteGroup, type PublicRateLimiter } from './rate-limits.js';
 import { safeguardRoutes } from './safeguard-routes.js';
-import type { Sentinel } from '../sentinel/index.js';
+import { registerExportRoutes } from './export-routes.js'; // four-eyes bulk export (issue 4)
+import type { ExportService } from '../export/index.js';
+import { registerCanaryRoutes } from './canary-routes.js';
+import type { Canaries, Sentinel } from '../sentinel/index.js';
 import { facts, routes, type Caller } from './routes.js';
 
 /** What authentication sees of a request: the credential, the proof, and where it came from. */
@@ -28,6 +31,8 @@ export interface ServerDeps {
   readonly vault: Vault;
   /** Containments, listed and lifted by the security officer. */
   readonly sentinel: Sentinel;
+  /** Canary patients, managed by the security officer (canary-routes.ts); none: no such routes. */
+  readonly canaries?: Canaries;
   /** Sign-in, sessions and accounts (the /auth routes). */
   readonly auth: Omit<AuthDeps, 'baseUrl'>;
   /** The principal behind a request's credential (API token, or a session token with its DPoP proof). */
@@ -42,6 +47,8 @@ export interface ServerDeps {
   readonly publicLimiter: PublicRateLimiter;
   /** Body limit on the JSON /auth routes (default 16 KiB); the FHIR routes keep bodyLimitBytes. */
   readonly authBodyLimitBytes?: number;
+  /** Four-eyes bulk export jobs (the /export routes); none: those routes are absent. */
+  readonly exports?: ExportService;
 }
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -116,6 +123,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     });
   }
 
+  // Canary patients (issue 4): the security officer's /auth/canaries routes.
+  if (deps.canaries) registerCanaryRoutes(app, { canaries: deps.canaries, authenticate: (req) => authenticate(req, deps), callers, bodyLimit: authBodyLimit });
   for (const route of safeguardRoutes) {
     app.route({
       method: route.method,
@@ -128,6 +137,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       },
     });
   }
+
+  // Four-eyes bulk export (issue 4): /export/jobs…, authenticated like the routes above.
+  if (deps.exports) registerExportRoutes(app, { exports: deps.exports, bodyLimit: authBodyLimit, authenticate: async (req) => void callers.set(req, await authenticate(req, deps)), caller: (req) => callers.get(req)! });
 
   registerWebPages(app, { baseUrl: deps.baseUrl });
 

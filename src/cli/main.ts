@@ -6,6 +6,7 @@ import { isLabkluisError, systemRandom } from '../kernel/index.js';
 import { VERSION } from '../app.js';
 import { accountList, accountReset } from './commands/account.js';
 import { auditVerify } from './commands/audit-verify.js';
+import { canaryList, canarySeed } from './commands/canary.js';
 import { demo } from './commands/demo.js';
 import { importFile } from './commands/import.js';
 import { init } from './commands/init.js';
@@ -145,6 +146,32 @@ export function program(): Command {
       const app = await openApp(paths(cmd));
       try {
         await accountList(app, out);
+      } finally {
+        await app.close();
+      }
+    });
+
+  // Canary patients (issue 4): on the server, like `account`.
+  const canary = p.command('canary').description('canary patients: synthetic patients that contain whoever touches one (needs the data directory and keyring)');
+  canary.command('seed')
+    .description('seed canary patients in a tenant, written like its own records')
+    .requiredOption('--tenant <id>', 'the tenant')
+    .requiredOption('--count <n>', 'how many (1 to 50)', (v: string) => (/^\d{1,9}$/.test(v) ? Number(v) : Number.NaN))
+    .action(async (o: { tenant: string; count: number }, cmd: Command) => {
+      const app = await openApp(paths(cmd));
+      try {
+        await canarySeed(app, o, out);
+      } finally {
+        await app.close();
+      }
+    });
+  canary.command('list')
+    .description("a tenant's canary patients: pseudonym, when and by whom")
+    .requiredOption('--tenant <id>', 'the tenant')
+    .action(async (o: { tenant: string }, cmd: Command) => {
+      const app = await openApp(paths(cmd));
+      try {
+        await canaryList(app, o.tenant, out);
       } finally {
         await app.close();
       }

@@ -1,10 +1,12 @@
 import type { Principal } from '../auth/index.js';
 import { requireStepUp } from '../auth/index.js';
-import { forbidden, invalidInput, isLabkluisError, notFound, randomId, type Clock, type Random } from '../kernel/index.js';
-import type { ContainmentRow, Store } from '../store/index.js';
+import { clientNetwork, forbidden, invalidInput, isLabkluisError, notFound, randomId, type Clock, type Random } from '../kernel/index.js';
+import type { ContainmentRow, ReleaseTotals, Store } from '../store/index.js';
 import type { AccessContext, AccountEvent, EgressGuard, Release } from '../vault/index.js';
 import type { DeliverableAlert } from './delivery/index.js';
-import { checkSentinelPolicy, DEFAULT_SENTINEL_POLICY, type SentinelPolicy, type WindowLimit } from './policy.js';
+import { Baselines } from './baselines.js';
+import { resolveSentinelPolicy, type SentinelPolicy, type SentinelPolicyInput, type WindowLimit } from './policy.js';
+import { Signals, type Strictness } from './signals.js';
 
 /** What containment does beyond the sentinel's own records (the composition root wires these). */
 export interface ContainmentActions {
@@ -23,13 +25,19 @@ export interface SentinelDeps {
   readonly sealNote: (kind: 'ContainmentNote' | 'AlertNote', id: string, text: string) => Promise<Buffer>;
   /** Hands an alert to delivery (webhook, syslog) once it is stored; none: listed only. */
   readonly deliver?: (alert: DeliverableAlert) => Promise<unknown>;
-  readonly policy?: Partial<SentinelPolicy>;
+  readonly policy?: SentinelPolicyInput;
 }
 
 /** Security events from sign-in and sessions that mean a device or a token is in other hands. */
 export type SecuritySignal = 'token-replay' | 'refresh-reuse';
 
 const PRUNE_EVERY_MS = 10 * 60_000;
+/** Archive counts are kept under the principal's id with this suffix (and its role's). */
+const ARCHIVE = '#archive';
+/** Work in progress is counted under the principal's id with this suffix (and its role's). */
+const WORK = '#work';
+/** At most this many audit entries are named as an alert's evidence (the auditQuery finds all). */
+const MAX_EVIDENCE = 200;
 const CONTAINED_MESSAGE = 'access is stopped: the sentinel contained this account; a security officer must review it';
 
 /**
@@ -41,44 +49,147 @@ const CONTAINED_MESSAGE = 'access is stopped: the sentinel contained this accoun
 export class Sentinel implements EgressGuard {
   readonly #d: SentinelDeps;
   readonly policy: SentinelPolicy;
+  readonly #baselines: Baselines;
+  readonly #signals: Signals;
   /** When this node last pruned release history (ms); one request in ten minutes pays for it. */
   #prunedAt = 0;
 
   constructor(deps: SentinelDeps) {
     this.#d = deps;
-    this.policy = checkSentinelPolicy({ ...DEFAULT_SENTINEL_POLICY, ...deps.policy });
+    this.policy = resolveSentinelPolicy(deps.policy);
+    this.#baselines = new Baselines(deps.store.sentinel, deps.clock, this.policy.baseline);
+    this.#signals = new Signals(this.policy.signals);
   }
 
+  /** Before a write: a contained principal changes nothing. (Reads are checked in release().) */
   async admit(ctx: AccessContext): Promise<void> {
     if (!this.#watches(ctx.principal)) return;
     if (await this.#d.store.sentinel.liveContainment(ctx.principal.id)) throw forbidden(CONTAINED_MESSAGE);
   }
 
+  /**
+   * A response about to leave. One store call records it, says whether the principal is
+   * contained already and which of its patients are canaries, and returns the window totals;
+   * the limits are the hard ones, lowered by baselines and made stricter by signals. Patients
+   * seen only in work in progress count in the work windows instead; patients seen only in the
+   * archive count once more, on their own, against the archive limits.
+   */
   async release(ctx: AccessContext, release: Release): Promise<void> {
-    if (!this.#watches(ctx.principal)) return;
-    if (release.patients.length === 0 && release.records === 0) return;
-    if (release.patients.length > 0) {
-      const canaries = await this.#d.store.sentinel.canariesAmong(ctx.tenant, release.patients);
-      if (canaries.length > 0) await this.#contain(ctx.principal.id, ctx.tenant, 'canary', ctx);
-    }
-    const limits = this.#limitsFor(ctx.principal.role);
+    const p = ctx.principal;
+    if (!this.#watches(p)) return;
     const now = this.#d.clock.now().getTime();
-    const totals = await this.#d.store.sentinel.recordRelease(
-      {
-        principalId: ctx.principal.id, role: ctx.principal.role, tenant: ctx.tenant, pseudonyms: release.patients,
-        records: release.records, bytes: release.bytes, at: new Date(now).toISOString(),
-      },
-      limits.map((w) => new Date(now - w.seconds * 1000).toISOString()),
+    if (release.patients.length === 0 && release.records === 0) {
+      // Nothing leaves; a contained principal still learns nothing from an empty answer.
+      if (await this.#d.store.sentinel.liveContainment(p.id)) throw forbidden(CONTAINED_MESSAGE);
+      return;
+    }
+    this.#signals.observe(p.id, release.query, now);
+    const strict = this.#signals.strictness(p.id, now);
+    const { main, work, archive } = this.#split(release, now);
+    const at = new Date(now).toISOString();
+    const windows = (limits: readonly WindowLimit[]) => limits.map((w) => new Date(now - w.seconds * 1000).toISOString());
+    const limits = await this.#limitsOf(p.id, p.role, this.#hardFor(p.id, p.role), strict);
+    const outcome = await this.#d.store.sentinel.recordRelease(
+      { principalId: p.id, role: p.role, tenant: ctx.tenant, pseudonyms: main, records: release.records, bytes: release.bytes, at },
+      windows(limits),
     );
+    if (outcome.containment) throw forbidden(CONTAINED_MESSAGE);
+    if (outcome.canaries.length > 0) await this.#contain(ctx, 'canary', 'a canary patient was touched', now - 600_000);
     if (now - this.#prunedAt > PRUNE_EVERY_MS) {
       this.#prunedAt = now;
       await this.#d.store.sentinel.pruneReleases(new Date(now - this.policy.historySeconds * 1000).toISOString());
     }
-    for (const [i, w] of limits.entries()) {
-      const t = totals[i]!;
-      if (t.patients > w.patients) await this.#contain(ctx.principal.id, ctx.tenant, `patients-${w.seconds}s`, ctx);
-      if (w.bytes !== null && t.bytes > w.bytes) await this.#contain(ctx.principal.id, ctx.tenant, `bytes-${w.seconds}s`, ctx);
+    await this.#check(ctx, limits, outcome.totals, '', strict, now);
+    // Work in progress is counted in its own windows only; the archive again, in its own.
+    for (const [part, pseudonyms, hard] of [[WORK, work, this.policy.work.windows], [ARCHIVE, archive, this.policy.archive.windows]] as const) {
+      if (pseudonyms.length === 0) continue;
+      const partLimits = part === WORK
+        ? await this.#limitsOf(`${p.id}${part}`, `${p.role}${part}`, hard, strict)
+        : hard.map((w) => ({ ...w, patients: this.#signals.stricter(w.patients, strict) }));
+      const counted = await this.#d.store.sentinel.recordRelease(
+        { principalId: `${p.id}${part}`, role: `${p.role}${part}`, tenant: ctx.tenant, pseudonyms, records: 0, bytes: 0, at },
+        windows(partLimits),
+      );
+      if (counted.canaries.length > 0) await this.#contain(ctx, 'canary', 'a canary patient was touched', now - 600_000);
+      await this.#check(ctx, partLimits, counted.totals, `${part.slice(1)}-`, strict, now);
     }
+  }
+
+  /**
+   * A session was opened: from a network none of the principal's other sessions of the last
+   * knownNetworkDays came from, its limits are stricter for a while. (Each session has a key
+   * of its own, so a new device key alone says nothing; the network does.)
+   */
+  async sessionOpened(principalId: string, sessionId: string | null, ip: string | null): Promise<void> {
+    if (!this.policy.enabled || ip === null) return;
+    const now = this.#d.clock.now().getTime();
+    const since = new Date(now - this.policy.signals.knownNetworkDays * 86_400_000).toISOString();
+    const others = (await this.#d.store.accounts.listSessions(principalId)).filter((s) => s.id !== sessionId && s.createdAt >= since && s.ip !== null);
+    if (others.length === 0) return;
+    const net = networkOf(ip);
+    if (!others.some((s) => networkOf(s.ip!) === net)) this.#signals.newNetwork(principalId, now);
+  }
+
+  /** A refused read (not found, forbidden, bad input): a run of them is probing. */
+  refused(ctx: AccessContext): void {
+    if (this.#watches(ctx.principal)) this.#signals.refused(ctx.principal.id, this.#d.clock.now().getTime());
+  }
+
+  /**
+   * The response's patients in three: work in progress (counted in the work windows only), the
+   * rest (the hard windows), and of the rest those seen only in records older than the archive
+   * line (counted again, in the archive windows).
+   */
+  #split(release: Release, now: number): { main: string[]; work: string[]; archive: string[] } {
+    const line = new Date(now - this.policy.archive.afterDays * 86_400_000).toISOString();
+    const main: string[] = [];
+    const work: string[] = [];
+    const archive: string[] = [];
+    release.patients.forEach((pseudonym, i) => {
+      if (release.inProgress[i] === true) {
+        work.push(pseudonym);
+        return;
+      }
+      main.push(pseudonym);
+      const changed = release.lastChanged[i];
+      if (changed !== null && changed !== undefined && changed < line) archive.push(pseudonym);
+    });
+    return { main, work, archive };
+  }
+
+  #hardFor(principalId: string, role: string): readonly WindowLimit[] {
+    if (Object.hasOwn(this.policy.principals, principalId)) return this.policy.principals[principalId]!;
+    return Object.hasOwn(this.policy.roles, role) ? this.policy.roles[role]! : this.policy.windows;
+  }
+
+  /** Contains the principal if any window's totals cross its limit. */
+  async #check(ctx: AccessContext, limits: readonly WindowLimit[], totals: readonly ReleaseTotals[], prefix: string, strict: Strictness, now: number): Promise<void> {
+    for (const [i, w] of limits.entries()) {
+      const t = totals[i];
+      if (t === undefined) continue;
+      const why = strict.signals.length > 0 ? `; limits stricter for: ${strict.signals.join(', ')}` : '';
+      if (t.patients > w.patients) {
+        await this.#contain(ctx, `${prefix}patients-${w.seconds}s`, `${t.patients} ${prefix === 'archive-' ? 'archived ' : prefix === 'work-' ? 'in-progress ' : ''}patients in ${w.seconds} s, limit ${w.patients}${why}`, now - w.seconds * 1000);
+      }
+      if (w.bytes !== null && t.bytes > w.bytes) {
+        await this.#contain(ctx, `${prefix}bytes-${w.seconds}s`, `${t.bytes} bytes in ${w.seconds} s, limit ${w.bytes}${why}`, now - w.seconds * 1000);
+      }
+    }
+  }
+
+  /**
+   * The principal's limits now: the hard windows of its role; an hour or longer lowered to
+   * its baseline (a day's window to the day limit, shorter ones to half of it); every patient
+   * limit divided by the signals' factor.
+   */
+  async #limitsOf(principalId: string, role: string, hard: readonly WindowLimit[], strict: Strictness): Promise<WindowLimit[]> {
+    const day = await this.#baselines.dayLimit(principalId, role);
+    return hard.map((w) => {
+      let patients = w.patients;
+      if (day !== null && w.seconds >= 86_400) patients = Math.min(patients, day);
+      else if (day !== null && w.seconds >= 3_600) patients = Math.min(patients, Math.max(this.policy.baseline.minimumHour, Math.ceil(day / 2)));
+      return { seconds: w.seconds, patients: this.#signals.stricter(patients, strict), bytes: w.bytes };
+    });
   }
 
   /**
@@ -89,13 +200,10 @@ export class Sentinel implements EgressGuard {
    */
   async signal(kind: SecuritySignal, principalId: string, _facts: { ip: string | null; userAgent: string | null }): Promise<void> {
     if (!this.policy.enabled) return;
+    this.#signals.securityEvent(principalId, this.#d.clock.now().getTime());
     await this.#raise(principalId, null, `sentinel:${kind}`, null, 'high', kind === 'token-replay'
       ? 'a session or API token was presented without its device key; that session is ended'
       : 'a refresh token was used twice; its session is ended');
-  }
-
-  #limitsFor(role: string): readonly WindowLimit[] {
-    return Object.hasOwn(this.policy.roles, role) ? this.policy.roles[role]! : this.policy.windows;
   }
 
   /** Live containments first, then the lifted ones, newest first (security officer). */
@@ -138,12 +246,15 @@ export class Sentinel implements EgressGuard {
   }
 
   /** Stores an alert for the security officer's list, then hands it to delivery. */
-  async #raise(principalId: string, tenant: string | null, kind: string, subject: string | null, severity: DeliverableAlert['severity'], summary: string, id = randomId(this.#d.random)): Promise<void> {
+  async #raise(
+    principalId: string, tenant: string | null, kind: string, subject: string | null, severity: DeliverableAlert['severity'], summary: string,
+    id = randomId(this.#d.random), evidence: readonly number[] = [],
+  ): Promise<void> {
     const createdAt = this.#d.clock.now().toISOString();
     await this.#d.store.safeguards.insertAlert({
-      id, kind, principalId, tenant, subject, createdAt, acknowledgedAt: null, acknowledgedBy: null, evidence: [], closedAt: null, closedBy: null, closeNote: null,
+      id, kind, principalId, tenant, subject, createdAt, acknowledgedAt: null, acknowledgedBy: null, evidence, closedAt: null, closedBy: null, closeNote: null,
     });
-    await this.#d.deliver?.({ id, kind, principalId, tenant, subject, createdAt, severity, summary, evidence: [] });
+    await this.#d.deliver?.({ id, kind, principalId, tenant, subject, createdAt, severity, summary, evidence });
   }
 
   #watches(principal: Principal): boolean {
@@ -157,9 +268,11 @@ export class Sentinel implements EgressGuard {
   /**
    * Contains the principal and refuses the request. The containment row is the lock and comes
    * first; a concurrent request that contained the same principal already is as good. Then the
-   * alert, the sessions and the audit entry; whatever of those fails, the request is refused.
+   * alert (with the principal's audit entries since `evidenceFrom` as evidence), the sessions
+   * and the audit entry; whatever of those fails, the request is refused.
    */
-  async #contain(principalId: string, tenant: string | null, reason: string, facts: { ip: string | null; userAgent: string | null }): Promise<never> {
+  async #contain(ctx: AccessContext, reason: string, summary: string, evidenceFrom: number): Promise<never> {
+    const principalId = ctx.principal.id;
     const at = this.#d.clock.now().toISOString();
     const id = randomId(this.#d.random);
     const alertId = randomId(this.#d.random);
@@ -171,15 +284,21 @@ export class Sentinel implements EgressGuard {
       fresh = false;
     }
     if (fresh) {
-      await this.#raise(principalId, tenant, `sentinel:${reason}`, id, 'critical',
-        reason === 'canary' ? 'a canary patient was touched; the account is contained' : `limit ${reason} crossed; the account is contained`, alertId);
+      const evidence = (await this.#d.store.searchAudit({ principalId, from: new Date(evidenceFrom).toISOString(), limit: MAX_EVIDENCE })).map((r) => r.seq);
+      await this.#raise(principalId, ctx.tenant, `sentinel:${reason}`, id, 'critical', `${summary}; the account is contained`, alertId, evidence);
       await this.#d.actions.endSessions(principalId, `contained-${reason}`);
       await this.#d.events({
-        kind: 'sentinel-contained', reason, principalId, sessionId: null, subject: { type: 'Containment', id }, outcome: 'success', ip: facts.ip, userAgent: facts.userAgent,
+        kind: 'sentinel-contained', reason, principalId, sessionId: null, subject: { type: 'Containment', id }, outcome: 'success', ip: ctx.ip, userAgent: ctx.userAgent,
       });
     }
     throw forbidden(CONTAINED_MESSAGE);
   }
+}
+
+/** The network a sign-in comes from: an office's IPv4 /24 (addresses move within it), an IPv6 /64. */
+export function networkOf(ip: string): string {
+  const v4 = /^(?:::ffff:)?(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}$/i.exec(ip);
+  return v4 ? `${v4[1]}.0/24` : clientNetwork(ip);
 }
 
 function checkNote(note: unknown, message: string): asserts note is string {

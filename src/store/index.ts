@@ -9,6 +9,9 @@ import type { Store } from './types.js';
 export { ROLES } from './types.js';
 export type { AccountRow, AccountStore, EnrolmentLinkRow, EnrolmentPurpose, RefreshTokenRow, SessionRow } from './account-types.js';
 export type { ChallengePurpose, ChallengeRow, PasskeyRow, PasskeyStore } from './passkey-types.js';
+export { EXPORT_STATUSES } from './export-types.js';
+export type { ExportJobRow, ExportResult, ExportScope, ExportStatus, ExportStore } from './export-types.js';
+export { MAX_EXPORT_CHUNK_BYTES, MAX_EXPORT_JOBS, MAX_EXPORT_PERSONS } from './export-rows.js';
 export { SLOW_DOWN_STEP_SECONDS } from './device-types.js';
 export type { DeviceGrantRow, DeviceGrantStore, DevicePoll } from './device-types.js';
 export type {
@@ -16,7 +19,7 @@ export type {
 } from './safeguard-types.js';
 export { MAX_CONTAINMENTS, MAX_DELIVERIES, MAX_RELEASE_WINDOWS } from './sentinel-rows.js';
 export type {
-  CanaryRow, ContainmentRow, DailyPatientsRow, DeliveryRow, ReleaseRow, ReleaseTotals, SentinelStore,
+  CanaryRow, ContainmentRow, DailyPatientsRow, DeliveryRow, ReleaseOutcome, ReleaseRow, ReleaseTotals, SentinelStore,
 } from './sentinel-types.js';
 export type {
   ApiTokenRow, AuditHead, AuditQuery, AuditRow, AuditSealer, CheckpointRow, DataKeyRow, KeyPurpose,

@@ -1,9 +1,10 @@
 /**
  * Database rows of the sentinel part to the contract's row types, the argument checks both
  * backends run before they touch the database, and the time arithmetic of a release: its UTC
- * day, the minute and hour buckets its records and bytes go into, and for each window the
- * buckets that cover it. Both backends compare timestamps as text, so every timestamp used in
- * that arithmetic must be canonical (Date.prototype.toISOString()).
+ * day, the minute and hour buckets its records, bytes and patients go into (a patient counts
+ * in the buckets of its last release to the principal), and for each window the buckets that
+ * cover it. Both backends compare timestamps as text, so every timestamp used in that
+ * arithmetic must be canonical (Date.prototype.toISOString()).
  */
 import { bufOrNull, str, strOrNull, type DbRow } from './row-mapping.js';
 import type {
@@ -42,11 +43,24 @@ export const toDailyPatients = (r: DbRow): DailyPatientsRow => ({
   principalId: str(r.principal_id), role: str(r.role), day: str(r.day), patients: Number(r.patients),
 });
 
-/** One window start and the buckets that cover it: minutes in [minuteFrom, hourFrom), hours from hourFrom. */
+/**
+ * One window start and the buckets whose sum is the window: the hours from hourFrom, plus
+ * (sign 1) or less (sign -1) the minutes in [minuteFrom, minuteTo). With m the start of the
+ * minute `since` falls in and h the start of its hour, that is either the hours from the first
+ * whole hour at or after m plus the minutes from m up to that hour, or the hours from h less the
+ * minutes from h up to m: whichever reads fewer minute buckets (at most 30). An hour bucket
+ * holds exactly the sum of its minutes (they are written together and pruned together), so
+ * either way a time counts iff it is at or after m: a patient counts in the window iff its
+ * last release is, and so do a release's records and bytes.
+ */
 export interface WindowPlan {
   readonly since: string;
-  readonly minuteFrom: string;
+  /** m: the start of the minute `since` falls in, the first instant the window counts. */
+  readonly from: string;
   readonly hourFrom: string;
+  readonly minuteFrom: string;
+  readonly minuteTo: string;
+  readonly sign: 1 | -1;
 }
 
 /** A checked release with its day and buckets worked out. */
@@ -72,6 +86,17 @@ export function instant(value: unknown, name: string): number {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+/**
+ * The minute and hour buckets of a canonical timestamp of a four-digit year (a release's `at`
+ * or a window start, checked by planRelease; a stored last release): the text cut at the
+ * minute or the hour, as the PostgreSQL statement and the migrations cut it.
+ */
+export function minuteOf(at: string): string {
+  return `${at.slice(0, 16)}:00.000Z`;
+}
+export function hourOf(at: string): string {
+  return `${at.slice(0, 13)}:00:00.000Z`;
+}
 const floorTo = (ms: number, step: number): number => Math.floor(ms / step) * step;
 
 function text(value: unknown, name: string): string {
@@ -95,35 +120,61 @@ export function planRelease(release: ReleaseRow, windows: readonly string[]): Re
   if (!Array.isArray(windows) || windows.length > MAX_RELEASE_WINDOWS) {
     throw new TypeError(`windows must be a list of at most ${MAX_RELEASE_WINDOWS} timestamps`);
   }
-  const at = instant(release.at, 'at');
+  stamp(release.at, 'at');
   const day = release.at.slice(0, 10);
   return {
     release,
     pseudonyms: [...new Set(release.pseudonyms)],
     day,
     dayStart: `${day}T00:00:00.000Z`,
-    minute: iso(floorTo(at, MINUTE_MS)),
-    hour: iso(floorTo(at, HOUR_MS)),
-    windows: windows.map((since) => {
-      const minuteFrom = floorTo(instant(since, 'a window start'), MINUTE_MS);
-      // The first whole hour at or after the window's first minute.
-      const hourFrom = Math.ceil(minuteFrom / HOUR_MS) * HOUR_MS;
-      return { since, minuteFrom: iso(minuteFrom), hourFrom: iso(hourFrom) };
-    }),
+    minute: minuteOf(release.at),
+    hour: hourOf(release.at),
+    windows: windows.map(planWindow),
   };
 }
 
-/** What pruneReleases removes: per-patient rows before `before`, and buckets that end by then. */
+/** toISOString()'s form for years 0000..9999 (Date.parse alone also takes '24:00' and Feb 30). */
+const STAMP = /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+
+/**
+ * Checks a release time or window start: what instant() accepts, of a four-digit year (buckets
+ * are cut from the text). The same check without a toISOString() per call (the release path
+ * runs it for every window): the form, then a day of the month that did not overflow.
+ */
+function stamp(value: unknown, name: string): number {
+  const ms = typeof value === 'string' && STAMP.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(ms) || new Date(ms).getUTCDate() !== Number((value as string).slice(8, 10))) {
+    throw new TypeError(`${name} must be an ISO-8601 UTC timestamp as toISOString() writes it, of a four-digit year`);
+  }
+  return ms;
+}
+
+function planWindow(since: string): WindowPlan {
+  const ms = stamp(since, 'a window start');
+  const minute = minuteOf(since);
+  const hour = hourOf(since);
+  const lead = floorTo(ms, MINUTE_MS) - floorTo(ms, HOUR_MS);
+  if (lead === 0) return { since, from: minute, hourFrom: hour, minuteFrom: hour, minuteTo: hour, sign: 1 };
+  if (lead < HOUR_MS / 2) return { since, from: minute, hourFrom: hour, minuteFrom: hour, minuteTo: minute, sign: -1 };
+  const next = iso(floorTo(ms, HOUR_MS) + HOUR_MS);
+  return { since, from: minute, hourFrom: next, minuteFrom: minute, minuteTo: next, sign: 1 };
+}
+
+/**
+ * What pruneReleases removes: per-patient rows before `before`, and the hours that end by then
+ * with their minutes (an hour and its minutes go together: a window may read an hour less some
+ * of its minutes). The hour `before` falls in and its minutes stay, less the patients of the
+ * removed rows they counted (those last released from hoursBefore up to `before`).
+ */
 export interface PrunePlan {
   readonly before: string;
-  readonly minutesBefore: string;
   readonly hoursBefore: string;
 }
 
 export function planPrune(before: string): PrunePlan {
   const ms = instant(before, 'before');
-  // A bucket starting before the floor of `before` has ended by `before`.
-  return { before, minutesBefore: iso(floorTo(ms, MINUTE_MS)), hoursBefore: iso(floorTo(ms, HOUR_MS)) };
+  // An hour starting before the floor of `before` has ended by `before`.
+  return { before, hoursBefore: iso(floorTo(ms, HOUR_MS)) };
 }
 
 export function checkDay(day: string): void {

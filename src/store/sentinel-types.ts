@@ -19,18 +19,37 @@ export interface ReleaseRow {
   readonly at: string;
 }
 
-/** What a principal received since `since`, the release just recorded included. */
+/**
+ * What a principal received since `since`, the release just recorded included. Everything is
+ * counted per whole UTC minute: a window counts the whole minute its `since` falls in, so it may
+ * count up to a minute more than asked, never less.
+ */
 export interface ReleaseTotals {
   /** The window start as the caller gave it. */
   readonly since: string;
-  /** Distinct patients (by tenant and pseudonym) released to the principal since `since`. */
-  readonly patients: number;
   /**
-   * Records and bytes are summed per whole UTC minute: a window counts the entire minute its
-   * `since` falls in, so it may include up to a minute more than asked (never less).
+   * Distinct patients (by tenant and pseudonym) whose last release to the principal falls in
+   * the window (from the start of `since`'s minute).
    */
+  readonly patients: number;
   readonly records: number;
   readonly bytes: number;
+}
+
+/** What recordRelease found and did, in one call (one round trip on PostgreSQL). */
+export interface ReleaseOutcome {
+  /**
+   * The principal's live containment, if any. When there is one, nothing of the release was
+   * recorded (no patient, no volume, no daily count) and canaries and totals are [].
+   */
+  readonly containment: ContainmentRow | null;
+  /**
+   * The release's pseudonyms that are canaries of its tenant, each once, in input order (the
+   * release is still recorded: the caller contains the principal).
+   */
+  readonly canaries: readonly string[];
+  /** As before: per window start, in the given order. */
+  readonly totals: readonly ReleaseTotals[];
 }
 
 /**
@@ -85,22 +104,29 @@ export interface DeliveryRow {
 
 export interface SentinelStore {
   /**
-   * Records a release and returns the principal's totals for each window start in `windows`
-   * (in the same order), this release included. Also keeps the principal's distinct-patient
-   * count for the release's UTC day (dailyPatients). One call is atomic; two concurrent calls
-   * for one principal may each miss the other (callers accept that race of one request).
+   * The per-response call: checks the principal's live containment (if there is one it returns
+   * it and records nothing), finds the release's canaries, records the release and returns the
+   * principal's totals for each window start in `windows` (in the same order), this release
+   * included. Also keeps the principal's distinct-patient count for the release's UTC day
+   * (dailyPatients). One call is atomic; two concurrent calls for one principal may each miss
+   * the other in their totals (callers accept that race of one request), but what is stored
+   * stays exact whatever the race: a patient counts once a day, and once in every window that
+   * reaches its last release.
    *
    * `at` and every window start are canonical `Date.prototype.toISOString()` strings (the
-   * store compares them as text); at most MAX_RELEASE_WINDOWS windows; records and bytes are
-   * non-negative integers. Anything else is a TypeError. A pseudonym counts for a day the first
-   * time that day it is released to the principal; counts assume releases arrive in time order
-   * (a late one never moves a patient's last release back).
+   * store compares them as text), of four-digit years; at most MAX_RELEASE_WINDOWS
+   * windows; records and bytes are non-negative integers. Anything else is a TypeError. A
+   * pseudonym counts for a day the first time that day it is released to the principal; counts
+   * assume releases arrive in time order (a late one never moves a patient's last release back).
+   * The cost of a call does not grow with the principal's history: patients are counted per
+   * minute and hour of their last release, like records and bytes.
    */
-  recordRelease(release: ReleaseRow, windows: readonly string[]): Promise<ReleaseTotals[]>;
+  recordRelease(release: ReleaseRow, windows: readonly string[]): Promise<ReleaseOutcome>;
   /**
    * Forgets per-patient release history older than `before` (daily counts stay). Returns rows removed:
    * the per-patient rows, i.e. (principal, tenant, pseudonym) pairs last released before `before`.
-   * Whole minutes and hours of record and byte sums that end by `before` go as well (not counted).
+   * The sums of whole hours that end by `before` go as well, with their minutes (not counted);
+   * the hour `before` falls in and its minutes stay, but stop counting the patients removed.
    * Windows reaching back before `before` count less afterwards, and so does today's daily
    * count if `before` is later than the start of the current UTC day: prune with `before` no
    * later than the earliest window start still asked for and the start of the day.

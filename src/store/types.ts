@@ -8,6 +8,7 @@
  */
 import type { AccountStore } from './account-types.js';
 import type { DeviceGrantStore } from './device-types.js';
+import type { ExportStore } from './export-types.js';
 import type { PasskeyStore } from './passkey-types.js';
 import type { SafeguardStore } from './safeguard-types.js';
 import type { SentinelStore } from './sentinel-types.js';
@@ -62,7 +63,7 @@ export interface ApiTokenRow {
 }
 
 /** A data key, wrapped by the keyring's key-encryption key. tenant '*' holds global keys. */
-export type KeyPurpose = 'identity' | 'clinical' | 'index' | 'audit-mac' | 'session-mac' | 'factor';
+export type KeyPurpose = 'identity' | 'clinical' | 'index' | 'audit-mac' | 'session-mac' | 'factor' | 'export-mac';
 export interface DataKeyRow {
   readonly tenant: string;
   readonly purpose: KeyPurpose;
@@ -184,6 +185,8 @@ export interface Store {
   readonly safeguards: SafeguardStore;
   /** What each principal received, containments, canary patients and the alert outbox (sentinel-types.ts). */
   readonly sentinel: SentinelStore;
+  /** Four-eyes bulk export jobs and their age ciphertext (export-types.ts). */
+  readonly exports: ExportStore;
   /** Creates or upgrades the schema; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -13,7 +13,7 @@ import type { TenantDirectory } from './tenants.js';
 import type { AuditObjectRef, Trail } from './trail.js';
 import { assertClinicalTenant, decodeCursor, encodeCursor } from './cursor.js';
 import type { BreakGlass } from './break-glass.js';
-import type { EgressGuard } from './egress-guard.js';
+import type { EgressGuard, SearchShape } from './egress-guard.js';
 
 const EMERGENCY_TYPES = new Set<FhirType>(['Patient', 'ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport']);
 
@@ -51,8 +51,10 @@ export class VaultReads {
     const objects = [{ type, id, ...(version === undefined ? {} : { version }) }];
     const operation = version === undefined ? 'read' : 'vread';
     let patients: string[] = [];
+    let lastChanged: (string | null)[] = [];
+    let inProgress: boolean[] = [];
+    let bytes = 0;
     try {
-      await this.#guard.admit(ctx);
       const granted = await this.#emergencyGrants(ctx, type, 'read');
       assertClinicalTenant(ctx);
       await this.#tenants.assertExists(ctx.tenant);
@@ -63,6 +65,9 @@ export class VaultReads {
         const row = await this.#store.getPerson(ctx.tenant, id);
         if (!row || (version !== undefined && row.version !== version)) throw notFound(`${type}/${id} not found`);
         patients = [row.pseudonym];
+        lastChanged = [null];
+        inProgress = [false];
+        bytes = row.body.length;
         resource = await this.#codec.openPerson(row);
         if (!granted && identityView(ctx.principal.role) === 'pseudonymised') resource = pseudonymisedPatient(resource);
       } else {
@@ -77,12 +82,16 @@ export class VaultReads {
           if (current?.version !== version) throw notFound(`${type}/${id} not found`);
         }
         patients = row.pseudonym ? [row.pseudonym] : [];
+        lastChanged = row.pseudonym ? [row.lastUpdated] : [];
+        inProgress = row.pseudonym ? [isInProgress(row)] : [];
+        bytes = row.body.length;
         resource = await this.#codec.openResource(row);
       }
-      await this.#guard.release(ctx, { operation, type, patients, records: 1, bytes: jsonBytes([resource]) });
+      await this.#guard.release(ctx, { operation, type, patients, records: 1, bytes, lastChanged, inProgress, query: null });
       await this.#trail.record(ctx, { action: 'R', operation, patients, objects, outcome: 'success' });
       return resource;
     } catch (e) {
+      this.#guard.refused(ctx);
       if (!isLabkluisError(e, 'ERR_AUDIT_UNAVAILABLE')) await this.#trail.refusal(ctx, { action: 'R', operation, patients, objects }, e);
       throw e;
     }
@@ -91,7 +100,6 @@ export class VaultReads {
   async search(ctx: AccessContext, type: FhirType, params: URLSearchParams): Promise<SearchPage> {
     const objects: AuditObjectRef[] = [{ type }];
     try {
-      await this.#guard.admit(ctx);
       const granted = await this.#emergencyGrants(ctx, type, 'search');
       assertClinicalTenant(ctx);
       await this.#tenants.assertExists(ctx.tenant);
@@ -104,11 +112,16 @@ export class VaultReads {
         }
       }
       const page = type === 'Patient' ? await this.#searchPatients(ctx, q, objects, granted) : await this.#searchClinical(ctx, type as ResourceType, q, objects, granted);
-      const patients = [...new Set(page.patients)];
-      await this.#guard.release(ctx, { operation: 'search', type, patients, records: page.resources.length, bytes: jsonBytes(page.resources) });
+      const patients = [...page.patients.keys()];
+      const seen = [...page.patients.values()];
+      await this.#guard.release(ctx, {
+        operation: 'search', type, patients, lastChanged: seen.map((p) => p.lastChanged), inProgress: seen.map((p) => p.inProgress),
+        records: page.resources.length, bytes: page.bytes, query: searchShape(q),
+      });
       await this.#trail.record(ctx, { action: 'R', operation: 'search', patients, objects, outcome: 'success' });
       return { resources: page.resources, next: page.next };
     } catch (e) {
+      this.#guard.refused(ctx);
       if (!isLabkluisError(e, 'ERR_AUDIT_UNAVAILABLE')) await this.#trail.refusal(ctx, { action: 'R', operation: 'search', patients: [], objects }, e);
       throw e;
     }
@@ -137,7 +150,7 @@ export class VaultReads {
       const p = await this.#codec.openPerson(r);
       return view === 'full' ? p : pseudonymisedPatient(p);
     }));
-    return { resources, next: null, patients: rows.map((r) => r.pseudonym) };
+    return { resources, next: null, patients: new Map(rows.map((r) => [r.pseudonym, IDENTITY_ONLY])), bytes: storedBytes(rows) };
   }
 
   async #searchClinical(ctx: AccessContext, type: ResourceType, q: ReturnType<typeof parseSearch>, objects: AuditObjectRef[], granted: ReadonlySet<string> | null) {
@@ -150,7 +163,7 @@ export class VaultReads {
     if (allowed) statuses = statuses ? statuses.filter((s) => allowed.includes(s)) : [...allowed];
     objects[0] = { type, query: describeQuery(q.subject, tokens, statuses, q.dateFrom, q.dateTo) };
     // Asked only for statuses it may not see: an empty page (still audited), no query.
-    if (statuses && statuses.length === 0) return { resources: [], next: null, patients: [] };
+    if (statuses && statuses.length === 0) return { resources: [], next: null, patients: new Map<string, PatientSeen>(), bytes: 0 };
     const rows = await this.#store.searchResources({
       tenant: ctx.tenant,
       type,
@@ -170,8 +183,7 @@ export class VaultReads {
       if (granted ? granted.has(r.pseudonym ?? '') : await this.#visible(ctx, r)) visible.push(r);
     }
     const resources = await Promise.all(visible.map((r) => this.#codec.openResource(r)));
-    const patients = visible.flatMap((r) => (r.pseudonym ? [r.pseudonym] : []));
-    return { resources, next, patients };
+    return { resources, next, patients: newestPerPatient(visible), bytes: storedBytes(visible) };
   }
 
   /**
@@ -211,9 +223,63 @@ function describeQuery(
   return q;
 }
 
-/** The size of resources as the response will carry them (UTF-8 JSON). */
-function jsonBytes(resources: readonly Resource[]): number {
+/**
+ * The size of records as stored: their sealed bodies, a few dozen bytes more than the JSON
+ * each carries. Counting this instead of serialising every resource again keeps the
+ * sentinel's byte limits off the hot path and errs on the high side.
+ */
+function storedBytes(rows: readonly { body: Buffer }[]): number {
   let n = 0;
-  for (const r of resources) n += Buffer.byteLength(JSON.stringify(r), 'utf8');
+  for (const r of rows) n += r.body.length;
   return n;
+}
+
+/** How a response shows one patient, as the sentinel weighs it. */
+interface PatientSeen {
+  /** When the patient's newest record in the response was last changed (null: identity only). */
+  readonly lastChanged: string | null;
+  /** Every one of the patient's records in the response is work in progress. */
+  readonly inProgress: boolean;
+}
+
+const IDENTITY_ONLY: PatientSeen = Object.freeze({ lastChanged: null, inProgress: false });
+
+/**
+ * Records still being worked on: an order not yet done, a result or report not yet final. A
+ * lab's analysts and validators read these in batches; the archive of final results is what a
+ * thief wants. Specimens are never counted as in progress: their status says nothing about the
+ * work, and a walk through barcodes reads specimens.
+ */
+const IN_PROGRESS: Readonly<Partial<Record<string, readonly string[]>>> = Object.freeze({
+  ServiceRequest: ['draft', 'active', 'on-hold'],
+  Observation: ['registered', 'preliminary'],
+  DiagnosticReport: ['registered', 'partial', 'preliminary'],
+});
+
+function isInProgress(row: ResourceRow): boolean {
+  return IN_PROGRESS[row.type]?.includes(row.status ?? '') ?? false;
+}
+
+/** The patients of these records: when each one's newest record here was last changed, and whether all are in progress. */
+function newestPerPatient(rows: readonly ResourceRow[]): Map<string, PatientSeen> {
+  const seen = new Map<string, PatientSeen>();
+  for (const r of rows) {
+    if (!r.pseudonym) continue;
+    const before = seen.get(r.pseudonym);
+    const inProgress = isInProgress(r);
+    if (before === undefined) seen.set(r.pseudonym, { lastChanged: r.lastUpdated, inProgress });
+    else {
+      const lastChanged = before.lastChanged !== null && r.lastUpdated > before.lastChanged ? r.lastUpdated : before.lastChanged;
+      seen.set(r.pseudonym, { lastChanged, inProgress: before.inProgress && inProgress });
+    }
+  }
+  return seen;
+}
+
+/** What the sentinel weighs of a search: whether it names anyone, and the barcodes it walks. */
+function searchShape(q: ReturnType<typeof parseSearch>): SearchShape {
+  const identifiers = (q.tokens ?? []).flat().filter((t) => t.param === 'identifier').map((t) => t.value);
+  const named = (q.subject?.length ?? 0) > 0 || (q.ids?.length ?? 0) > 0 || q.identifier !== undefined
+    || (q.tokens ?? []).some((group) => group.some((t) => t.param !== 'code'));
+  return { broad: !named, identifiers };
 }

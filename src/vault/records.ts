@@ -23,8 +23,9 @@ export class RecordCodec {
     return blindToken(key.key, param, system, value);
   }
 
-  async sealPerson(tenant: string, patient: Resource & { id: string }, version: number, enteredBy: string, at: string): Promise<PersonRow> {
-    const bsn = (patient as { identifier?: { system?: string; value?: string }[] }).identifier?.find((i) => i.system === BSN_SYSTEM)?.value;
+  /** `indexBsn` false: the BSN stays in the sealed body only (canary patients, see writes.ts). */
+  async sealPerson(tenant: string, patient: Resource & { id: string }, version: number, enteredBy: string, at: string, indexBsn = true): Promise<PersonRow> {
+    const bsn = indexBsn ? (patient as { identifier?: { system?: string; value?: string }[] }).identifier?.find((i) => i.system === BSN_SYSTEM)?.value : undefined;
     const key = await this.#keys.current(tenant, 'identity');
     return {
       tenant,

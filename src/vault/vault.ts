@@ -16,6 +16,7 @@ import { TenantDirectory, TENANT_ID } from './tenants.js';
 import { Trail, type AuditContext } from './trail.js';
 import { VaultWrites, type BatchOutcome, type WriteResult } from './writes.js';
 import { OPEN_GUARD, type EgressGuard } from './egress-guard.js';
+import { VaultExports, type ExportRelease } from './export-reads.js'; // four-eyes bulk export (issue 4)
 
 /** An account or session event for the audit log (no secrets, no personal data). */
 export interface AccountEvent {
@@ -24,7 +25,7 @@ export interface AccountEvent {
   readonly principalId: string | null;
   readonly sessionId: string | null;
   /** What the event was done to, when that is not the actor: the account an admin disabled, the alert acknowledged, the passkey removed. */
-  readonly subject?: { readonly type: 'Account' | 'Alert' | 'Passkey' | 'Containment'; readonly id: string };
+  readonly subject?: { readonly type: 'Account' | 'Alert' | 'Passkey' | 'Containment' | 'Canary' | 'Tenant' | 'ExportJob'; readonly id: string };
   readonly outcome: 'success' | 'denied' | 'failed';
   readonly errorCode?: ErrorCode;
   readonly ip?: string | null;
@@ -53,6 +54,7 @@ export class Vault {
   readonly #audit: AuditReads;
   readonly #trail: Trail;
   readonly #breakGlass: BreakGlass;
+  readonly #exports: VaultExports;
   readonly #deps: VaultDeps;
 
   constructor(deps: VaultDeps) {
@@ -65,6 +67,7 @@ export class Vault {
     this.#reads = new VaultReads({ store: deps.store, codec, trail: this.#trail, tenants, breakGlass: this.#breakGlass, clock: deps.clock, guard });
     this.#writes = new VaultWrites({ store: deps.store, codec, trail: this.#trail, clock: deps.clock, random: deps.random, tenants, guard });
     this.#audit = new AuditReads({ store: deps.store, trail: this.#trail });
+    this.#exports = new VaultExports({ store: deps.store, codec, trail: this.#trail, tenants, guard, clock: deps.clock });
   }
 
   context(principal: Principal, facts: RequestFacts): AccessContext {
@@ -91,6 +94,15 @@ export class Vault {
 
   transaction(ctx: AccessContext, bundle: unknown): Promise<Bundle> {
     return this.#writes.transaction(ctx, bundle);
+  }
+
+  /**
+   * A canary patient's episode (sentinel/canaries.ts): validated, encrypted, tokenised and
+   * audited like any transaction, but its Patient's BSN stays out of the BSN index, so a BSN
+   * search never meets a canary. The local operator's role (importer) only.
+   */
+  canaryTransaction(ctx: AccessContext, bundle: unknown): Promise<Bundle> {
+    return this.#writes.canaryTransaction(ctx, bundle);
   }
 
   /**
@@ -157,6 +169,14 @@ export class Vault {
 
   endBreakGlass(principal: Principal, facts: RequestFacts, id: string): Promise<boolean> {
     return this.#breakGlass.end(principal, accessContext(principal, { ...facts, purposeOfUse: null }).tenant, id);
+  }
+
+  /**
+   * The records of an approved four-eyes export job (export-reads.ts): authorised from the
+   * stored job, audited as one 'E' entry naming every patient, outside the sentinel's counting.
+   */
+  exportJob(jobId: string, order: (ref: string) => string): Promise<ExportRelease> {
+    return this.#exports.open(jobId, order);
   }
 
   auditSearch(ctx: AccessContext, params: URLSearchParams) {

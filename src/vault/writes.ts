@@ -15,6 +15,9 @@ import type { TenantDirectory } from './tenants.js';
 import type { AuditObjectRef, Trail } from './trail.js';
 
 type AnyResource = Resource & { id: string; meta?: Resource['meta'] };
+/** indexBsn false: canary patients, kept out of the BSN index (canaryTransaction). */
+interface WriteOptions { readonly indexBsn: boolean }
+const INDEXED: WriteOptions = Object.freeze({ indexBsn: true });
 // The records the vault keeps: what may be written here, and what a reference is checked against.
 const VAULT_TYPES = new Set(['Patient', 'ServiceRequest', 'Specimen', 'Observation', 'DiagnosticReport']);
 export const MAX_ENTRIES = 1000;
@@ -86,6 +89,17 @@ export class VaultWrites {
   /** A transaction Bundle (already shape-checked by the caller or not: it is checked here). */
   async transaction(ctx: AccessContext, bundle: unknown): Promise<Bundle> {
     const [response] = await this.#commit([await this.#prepareBundle(ctx, bundle, true)]);
+    return response!;
+  }
+
+  /**
+   * Canary patients (issue 4, sentinel/canaries.ts): one transaction like any other, except that
+   * its Patients' BSNs stay out of the BSN index. A BSN search never finds a canary, and a real
+   * person with the same number registers without a conflict (the index is unique per tenant).
+   * Only the local operator's role (importer) writes one.
+   */
+  async canaryTransaction(ctx: AccessContext, bundle: unknown): Promise<Bundle> {
+    const [response] = await this.#commit([await this.#prepareBundle(ctx, bundle, true, { indexBsn: false })]);
     return response!;
   }
 
@@ -168,7 +182,7 @@ export class VaultWrites {
   }
 
   /** Validates and plans one bundle; refusals are audited only when `audited` (a final answer). */
-  async #prepareBundle(ctx: AccessContext, bundle: unknown, audited: boolean): Promise<PreparedWrite> {
+  async #prepareBundle(ctx: AccessContext, bundle: unknown, audited: boolean, options: WriteOptions = INDEXED): Promise<PreparedWrite> {
     let requests: WriteRequest[];
     try {
       // The whole bundle in one pass: every entry, and every urn:uuid reference pointing at an
@@ -180,7 +194,7 @@ export class VaultWrites {
       if (audited) await this.#trail.refusal(ctx, { action: 'C', operation: 'transaction', patients: [], objects: [{ type: 'Bundle' }] }, e);
       throw e;
     }
-    return this.#prepare(ctx, requests, 'transaction', [], audited);
+    return this.#prepare(ctx, requests, 'transaction', [], audited, options);
   }
 
   /** Commits prepared writes as one store transaction; a transaction-response Bundle for each. */
@@ -220,7 +234,7 @@ export class VaultWrites {
    * Plans, checks and seals a write without committing it. When `audited`, a refusal is
    * recorded before it is thrown; otherwise the caller tries again and records the outcome.
    */
-  async #prepare(ctx: AccessContext, requests: readonly WriteRequest[], operation: string, newTenants: readonly TenantRow[], audited: boolean): Promise<PreparedWrite> {
+  async #prepare(ctx: AccessContext, requests: readonly WriteRequest[], operation: string, newTenants: readonly TenantRow[], audited: boolean, options: WriteOptions = INDEXED): Promise<PreparedWrite> {
     const refusal: Refusal = {
       ctx, operation,
       action: requests.length > 0 && requests.every((r) => r.method === 'PUT') ? 'U' : 'C',
@@ -229,6 +243,7 @@ export class VaultWrites {
     try {
       await this.#guard.admit(ctx);
       if (ctx.emergency) throw forbidden('break-glass gives read access only');
+      if (!options.indexBsn && ctx.principal.role !== 'importer') throw forbidden('only the local operator writes canary patients');
       assertClinicalTenant(ctx);
       if (!newTenants.some((t) => t.id === ctx.tenant)) await this.#tenants.assertExists(ctx.tenant);
       if (requests.length === 0) throw invalidInput('nothing to write');
@@ -245,7 +260,7 @@ export class VaultWrites {
         const expectedVersion = p.previous ? p.previous.version : null;
         let pseudonym: string | null;
         if (p.type === 'Patient') {
-          const row = await this.#codec.sealPerson(ctx.tenant, p.resource, p.version, ctx.principal.id, at);
+          const row = await this.#codec.sealPerson(ctx.tenant, p.resource, p.version, ctx.principal.id, at, options.indexBsn);
           persons.push({ row, expectedVersion });
           pseudonym = row.pseudonym;
         } else {

@@ -9,7 +9,7 @@ import { verifyWebhookSignature } from '../../src/sentinel/delivery/index.js';
 import { createDpopProof } from '../../src/sessions/index.js';
 import { episode, type Episode } from '../support/api.js';
 import { people } from '../support/people.js';
-import { BACKENDS, createVaultFixture, PUBLIC_URL, type VaultFixture } from '../support/vault-fixture.js';
+import { BACKENDS, createVaultFixture, PUBLIC_URL, type VaultFixture, DEFAULT_SENTINEL_AT_ANY_HOUR } from '../support/vault-fixture.js';
 import { startUdpCollector, startWebhookServer, type Collector, type WebhookServer } from './delivery/listeners.js';
 
 const SECRET = 'synthetic-test-webhook-secret-0123456789';
@@ -24,7 +24,7 @@ describe.each(BACKENDS)('sentinel alerts are delivered (%s)', (backend) => {
     hook = await startWebhookServer();
     syslog = await startUdpCollector();
     f = await createVaultFixture(backend, {
-      sentinelPolicy: {},
+      sentinelPolicy: DEFAULT_SENTINEL_AT_ANY_HOUR,
       alertDelivery: { webhook: { url: hook.url, secret: SECRET }, syslog: { host: '127.0.0.1', port: syslog.port, transport: 'udp' } },
     });
     ep = await episode(f, f.tenants.a);

@@ -13,7 +13,7 @@ import { DEFAULT_SENTINEL_POLICY } from '../../src/sentinel/index.js';
 import { createDpopProof, generateDpopKey, type DpopKey } from '../../src/sessions/index.js';
 import { episode, type Episode } from '../support/api.js';
 import { people, type Device, type Person } from '../support/people.js';
-import { BACKENDS, createVaultFixture, PUBLIC_URL, type VaultFixture } from '../support/vault-fixture.js';
+import { BACKENDS, createVaultFixture, PUBLIC_URL, type VaultFixture, DEFAULT_SENTINEL_AT_ANY_HOUR } from '../support/vault-fixture.js';
 
 describe.each(BACKENDS)('the sentinel contains abnormal access (%s)', (backend) => {
   let f: VaultFixture;
@@ -22,7 +22,7 @@ describe.each(BACKENDS)('the sentinel contains abnormal access (%s)', (backend) 
   const burst = DEFAULT_SENTINEL_POLICY.windows[0]!.patients;
 
   beforeAll(async () => {
-    f = await createVaultFixture(backend, { sentinelPolicy: {} }); // the real defaults
+    f = await createVaultFixture(backend, { sentinelPolicy: DEFAULT_SENTINEL_AT_ANY_HOUR }); // the real defaults, at any hour
     p = people(f);
     episodes = [];
     for (let i = 0; i < burst + 3; i++) episodes.push(await episode(f, f.tenants.a));
@@ -30,8 +30,8 @@ describe.each(BACKENDS)('the sentinel contains abnormal access (%s)', (backend) 
   afterAll(() => f.cleanup());
 
   const entries = async (): Promise<AuditEntry[]> => (await f.app.store.readAudit(0, 1_000_000)).map((r) => JSON.parse(r.leaf.toString('utf8')) as AuditEntry);
-  const read = async (device: Device, ep: Episode): Promise<number> => {
-    const path = `/fhir/${ep.observation}`;
+  const read = async (device: Device, ep: Episode, what: 'observation' | 'report' = 'observation'): Promise<number> => {
+    const path = `/fhir/${ep[what]}`;
     const dpop = await createDpopProof(device.key, { method: 'GET', url: PUBLIC_URL + path, accessToken: device.tokens.accessToken, clock: systemClock, random: systemRandom });
     const res = await f.server.inject({
       method: 'GET', url: path, headers: { authorization: `DPoP ${device.tokens.accessToken}`, dpop, 'x-labkluis-tenant': f.tenants.a }, remoteAddress: device.ip,
@@ -54,11 +54,28 @@ describe.each(BACKENDS)('the sentinel contains abnormal access (%s)', (backend) 
     expect(await read(again, episodes[0]!)).toBe(403);
     const alerts = await f.app.store.safeguards.listAlerts({ open: true, limit: 100 });
     expect(alerts.some((a) => a.kind === 'sentinel:patients-600s' && a.principalId === analyst.principalId && a.subject === live!.id)).toBe(true);
+    // The alert names the audit entries behind it: the analyst's reads in the window.
+    const alert = alerts.find((a) => a.subject === live!.id)!;
+    expect(alert.evidence.length).toBeGreaterThanOrEqual(burst);
+    const evidence = await Promise.all(alert.evidence.map(async (seq) => JSON.parse((await f.app.store.readAudit(seq, 1))[0]!.leaf.toString('utf8')) as AuditEntry));
+    expect(evidence.every((e) => e.principal?.id === analyst.principalId)).toBe(true);
+    expect(evidence.filter((e) => e.operation === 'read' && e.outcome === 'success').length).toBe(burst);
     const log = await entries();
     expect(log.some((e) => e.operation === 'sentinel-contained:patients-600s' && e.principal?.id === analyst.principalId)).toBe(true);
     // The refused read is audited as refused, and names no data it did not hand out.
     const refusedReads = log.filter((e) => e.principal?.id === analyst.principalId && e.operation === 'read' && e.outcome === 'denied');
     expect(refusedReads.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('lets a validator work through the preliminary reports of every patient (work in progress), but not their final results', async () => {
+    const validator: Person = await p.enrol({ role: 'validator' });
+    // Every episode's report is preliminary: work in progress, counted in the wider work windows.
+    for (const ep of episodes) expect(await read(validator.device, ep, 'report')).toBe(200);
+    expect(await f.app.store.sentinel.liveContainment(validator.principalId)).toBeNull();
+    // The results are final: they count in the hard windows, and the 21st patient is refused.
+    const statuses: number[] = [];
+    for (const ep of episodes) statuses.push(await read(validator.device, ep));
+    expect(statuses.slice(0, burst + 1)).toEqual([...Array(burst).fill(200), 403]);
   });
 
   it('contains at the first touch of a canary patient: its record never leaves', async () => {
@@ -131,6 +148,9 @@ describe.each(BACKENDS)('the sentinel contains abnormal access (%s)', (backend) 
     expect(list.status, list.text).toBe(200);
     const alert = list.body.alerts.find((a: { kind: string; principalId: string }) => a.kind === 'sentinel:canary' && a.principalId === analyst.principalId);
     expect(alert).toMatchObject({ closed: false, acknowledgedAt: null });
+    // It says what it means, and names the read that went out before as its evidence.
+    expect(alert.explanation).toMatch(/canary patient/);
+    expect(alert.evidence.length).toBeGreaterThan(0);
     // The audit entries behind it: the read that went out and the one that was refused.
     const trail = await p.call('GET', alert.auditQuery, undefined, { device: officer.device });
     expect(trail.status, trail.text).toBe(200);

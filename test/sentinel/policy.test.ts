@@ -1,7 +1,7 @@
 // The sentinel's rules as configuration: the defaults hold, and a nonsensical policy is refused at start.
 import { describe, expect, it } from 'vitest';
 import { isLabkluisError } from '../../src/kernel/index.js';
-import { checkSentinelPolicy, DEFAULT_SENTINEL_POLICY, type SentinelPolicy } from '../../src/sentinel/index.js';
+import { checkSentinelPolicy, DEFAULT_SENTINEL_POLICY, resolveSentinelPolicy, type SentinelPolicy, type SentinelPolicyInput } from '../../src/sentinel/index.js';
 
 const refused = (p: Partial<SentinelPolicy>) => {
   try {
@@ -31,5 +31,29 @@ describe('sentinel policy', () => {
     expect(refused({ historySeconds: 3_600 })).toMatch(/history/);
     expect(refused({ roles: { requester: [{ seconds: 600, patients: -1, bytes: null }] } })).toMatch(/roles\.requester/);
     expect(checkSentinelPolicy({ ...DEFAULT_SENTINEL_POLICY, roles: { requester: [{ seconds: 3_600, patients: 500, bytes: null }] } }).roles.requester).toHaveLength(1);
+  });
+
+  it('lays a partial policy over the defaults field by field, and checks the scoring parts', () => {
+    const p = resolveSentinelPolicy({ baseline: { multiplier: 3 }, signals: { factors: { walking: 4 } } });
+    expect(p.baseline).toMatchObject({ multiplier: 3, days: DEFAULT_SENTINEL_POLICY.baseline.days });
+    expect(p.signals.factors).toMatchObject({ walking: 4, offHours: DEFAULT_SENTINEL_POLICY.signals.factors.offHours });
+    expect(p.archive.windows).toEqual(DEFAULT_SENTINEL_POLICY.archive.windows);
+    const bad = (input: SentinelPolicyInput) => {
+      try {
+        resolveSentinelPolicy(input);
+      } catch (e) {
+        expect(isLabkluisError(e, 'ERR_CONFIG')).toBe(true);
+        return (e as Error).message;
+      }
+      throw new Error('expected the policy to be refused');
+    };
+    expect(bad({ baseline: { multiplier: 0.5 } })).toMatch(/multiplier/);
+    expect(bad({ baseline: { minOwnDays: 30 } })).toMatch(/minOwnDays/);
+    expect(bad({ archive: { afterDays: 0 } })).toMatch(/afterDays/);
+    expect(bad({ archive: { windows: [] } })).toMatch(/archive\.windows/);
+    expect(bad({ signals: { factors: { offHours: 0.5 } } })).toMatch(/offHours/);
+    expect(bad({ signals: { workingHours: { timeZone: 'Mars/Olympus', from: 7, to: 19, days: [1] } } })).toMatch(/time zone/);
+    expect(bad({ signals: { workingHours: { timeZone: 'Europe/Amsterdam', from: 19, to: 7, days: [1] } } })).toMatch(/from before to/);
+    expect(bad({ signals: { workingHours: { timeZone: 'Europe/Amsterdam', from: 7, to: 19, days: [0] } } })).toMatch(/weekdays/);
   });
 });

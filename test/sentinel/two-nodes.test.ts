@@ -10,7 +10,7 @@ import { systemClock, systemRandom } from '../../src/kernel/index.js';
 import { DEFAULT_SENTINEL_POLICY } from '../../src/sentinel/index.js';
 import { createDpopProof, generateDpopKey } from '../../src/sessions/index.js';
 import { episode, type Episode } from '../support/api.js';
-import { createVaultFixture, PUBLIC_URL, type VaultFixture } from '../support/vault-fixture.js';
+import { createVaultFixture, PUBLIC_URL, type VaultFixture, DEFAULT_SENTINEL_AT_ANY_HOUR } from '../support/vault-fixture.js';
 
 describe('two nodes on one PostgreSQL database share the sentinel', () => {
   let f: VaultFixture;
@@ -19,10 +19,10 @@ describe('two nodes on one PostgreSQL database share the sentinel', () => {
   const burst = DEFAULT_SENTINEL_POLICY.windows[0]!.patients;
 
   beforeAll(async () => {
-    f = await createVaultFixture('postgres', { sentinelPolicy: {} });
+    f = await createVaultFixture('postgres', { sentinelPolicy: DEFAULT_SENTINEL_AT_ANY_HOUR });
     nodeB = await createApp({
       dataDir: f.dataDir, storeConfig: f.storeConfig, kms: f.kms, origin: f.origin, publicUrl: PUBLIC_URL,
-      clock: systemClock, random: systemRandom, logger: createLogger('silent'), node: 'node-b',
+      clock: systemClock, random: systemRandom, logger: createLogger('silent'), node: 'node-b', sentinelPolicy: DEFAULT_SENTINEL_AT_ANY_HOUR,
     });
     episodes = [];
     for (let i = 0; i < burst + 2; i++) episodes.push(await episode(f, f.tenants.a));

@@ -1,16 +1,20 @@
 /**
- * Contract cases for the sentinel part: distinct patients per window (one patient once, by
- * tenant and pseudonym, only the principal's own), records and bytes per window (whole minutes,
- * across minute and hour buckets), daily distinct patients at UTC day boundaries, pruning,
- * at most one live containment lifted once, canary patients, and the alert outbox. Cases share
- * the store by using fresh principals, tenants and roles; those that see the whole store (prune,
+ * Contract cases for the sentinel part: the one-call release (a live containment returned with
+ * nothing recorded, canaries returned in input order), distinct patients per window (one
+ * patient once, by tenant and pseudonym, only the principal's own, in the minute and hour of
+ * its last release however often it moves, whatever the history, exact under racing releases),
+ * patients, records and bytes per window (whole minutes, across minute and hour buckets), daily
+ * distinct patients at UTC day boundaries, pruning (counts stay right across the cut), at most
+ * one live containment lifted once, canary patients, and the alert outbox. Cases share the
+ * store by using fresh principals, tenants and roles; those that see the whole store (prune,
  * listings, the outbox) get one of their own.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  MAX_RELEASE_WINDOWS, type CanaryRow, type ContainmentRow, type DeliveryRow, type ReleaseRow, type SentinelStore,
+  MAX_RELEASE_WINDOWS, type CanaryRow, type ContainmentRow, type DeliveryRow, type ReleaseRow, type ReleaseTotals, type SentinelStore,
 } from '../../src/store/index.js';
+import type { ReleaseOutcome } from '../../src/store/sentinel-types.js';
 import { rid } from '../support/store-fixtures.js';
 import type { ContractContext, MadeStore } from './contract.js';
 import { expectCode } from './expect-code.js';
@@ -40,6 +44,17 @@ function delivery(overrides: Partial<DeliveryRow> = {}): DeliveryRow {
 export function describeSentinelContract(ctx: ContractContext): void {
   const sn = (): SentinelStore => ctx.store().sentinel;
 
+  /** The totals of a release: the call's outcome, checked to be neither contained nor a canary touch. */
+  const totalsOf = async (made: Promise<ReleaseOutcome>): Promise<readonly ReleaseTotals[]> => {
+    const out = await made;
+    expect(out.containment).toBeNull();
+    expect(out.canaries).toEqual([]);
+    return out.totals;
+  };
+  const record = (r: ReleaseRow, windows: readonly string[], store: () => SentinelStore = sn): Promise<readonly ReleaseTotals[]> =>
+    totalsOf(store().recordRelease(r, windows));
+  const patientsIn = async (made: Promise<readonly ReleaseTotals[]>): Promise<number[]> => (await made).map((t) => t.patients);
+
   describe('sentinel releases', () => {
     it('count each patient once per window, by tenant and pseudonym, and only the principal\'s own', async () => {
       const p = rid('prn');
@@ -47,36 +62,34 @@ export function describeSentinelContract(ctx: ContractContext): void {
       const [t1, t2] = [rid('org'), rid('org')];
       const [a, b, c, d] = [rid('psn'), rid('psn'), rid('psn'), rid('psn')];
       const windows = [at('07:55'), at('07:00'), at('00:00')];
-      const first = await sn().recordRelease(release(p, t1, [a, b], at('08:00')), windows);
+      const first = await record(release(p, t1, [a, b], at('08:00')), windows);
       expect(first).toEqual(windows.map((since) => ({ since, patients: 2, records: 2, bytes: 2000 })));
 
-      expect((await sn().recordRelease(release(p, t1, [b, c], at('08:05')), windows)).map((t) => t.patients)).toEqual([3, 3, 3]);
+      expect(await patientsIn(record(release(p, t1, [b, c], at('08:05')), windows))).toEqual([3, 3, 3]);
       // Another principal's releases count for that principal only.
-      expect((await sn().recordRelease(release(other, t1, [a, d], at('08:06')), windows)).map((t) => t.patients)).toEqual([2, 2, 2]);
+      expect(await patientsIn(record(release(other, t1, [a, d], at('08:06')), windows))).toEqual([2, 2, 2]);
       // The same pseudonym in another tenant is another patient.
-      expect((await sn().recordRelease(release(p, t2, [a], at('08:07')), windows)).map((t) => t.patients)).toEqual([4, 4, 4]);
+      expect(await patientsIn(record(release(p, t2, [a], at('08:07')), windows))).toEqual([4, 4, 4]);
 
       // A window counts the patients whose last release falls in it.
-      const later = await sn().recordRelease(release(p, t1, [a], at('08:20')), [at('08:10'), at('08:06'), at('07:00')]);
-      expect(later.map((t) => t.patients)).toEqual([1, 2, 4]);
+      expect(await patientsIn(record(release(p, t1, [a], at('08:20')), [at('08:10'), at('08:06'), at('07:00')]))).toEqual([1, 2, 4]);
       // A window starting after the release sees nothing of it.
-      expect((await sn().recordRelease(release(p, t1, [], at('08:21'), { records: 0, bytes: 0 }), [at('08:22')]))[0])
+      expect((await record(release(p, t1, [], at('08:21'), { records: 0, bytes: 0 }), [at('08:22')]))[0])
         .toEqual({ since: at('08:22'), patients: 0, records: 0, bytes: 0 });
     });
 
     it('a repeated pseudonym in one release is one patient', async () => {
       const p = rid('prn');
       const a = rid('psn');
-      const [t] = await sn().recordRelease(release(p, rid('org'), [a, a, a], at('09:00'), { records: 3 }), [at('08:00')]);
+      const [t] = await record(release(p, rid('org'), [a, a, a], at('09:00'), { records: 3 }), [at('08:00')]);
       expect(t?.patients).toBe(1);
       expect(t?.records).toBe(3);
     });
 
-    it('sum records and bytes per window over minute and hour buckets, a whole minute at the window start', async () => {
+    it('sum patients, records and bytes per window over minute and hour buckets, a whole minute at the window start', async () => {
       const p = rid('prn');
       const t = rid('org');
-      const send = (when: string, records: number, bytes: number) =>
-        sn().recordRelease(release(p, t, [rid('psn')], when, { records, bytes }), []);
+      const send = (when: string, records: number, bytes: number) => record(release(p, t, [rid('psn')], when, { records, bytes }), []);
       await send(at('06:59:59.999'), 1, 10);
       await send(at('07:30:10'), 2, 20);
       await send(at('07:30:50'), 4, 40);
@@ -84,25 +97,42 @@ export function describeSentinelContract(ctx: ContractContext): void {
       const windows = [
         at('06:00'), // everything
         at('07:00'), // not 06:59:59.999
-        at('07:30:45'), // the whole minute 07:30 counts, both of its releases
+        at('07:30:45'), // the whole minute 07:30 counts, both of its releases and both of its patients
         at('07:31'), // minutes 07:31..07:59 and the hours from 08:00
         at('08:16'), // minutes 08:16..08:59: none yet
         at('09:00'), // nothing before this release
       ];
-      const totals = await sn().recordRelease(release(p, t, [rid('psn')], at('09:05'), { records: 16, bytes: 160 }), windows);
+      const totals = await record(release(p, t, [rid('psn')], at('09:05'), { records: 16, bytes: 160 }), windows);
       expect(totals.map((x) => [x.since, x.records, x.bytes])).toEqual([
         [windows[0], 31, 310], [windows[1], 30, 300], [windows[2], 30, 300], [windows[3], 24, 240], [windows[4], 16, 160],
         [windows[5], 16, 160],
       ]);
-      expect(totals.map((x) => x.patients)).toEqual([5, 4, 3, 2, 1, 1]);
+      expect(totals.map((x) => x.patients)).toEqual([5, 4, 4, 2, 1, 1]);
     });
 
     it('count a release without patients in records and bytes only', async () => {
       const p = rid('prn');
       const t = rid('org');
-      await sn().recordRelease(release(p, t, [rid('psn')], at('10:00')), []);
-      const [x] = await sn().recordRelease(release(p, t, [], at('10:01'), { records: 5, bytes: 999 }), [at('09:00')]);
+      await record(release(p, t, [rid('psn')], at('10:00')), []);
+      const [x] = await record(release(p, t, [], at('10:01'), { records: 5, bytes: 999 }), [at('09:00')]);
       expect(x).toEqual({ since: at('09:00'), patients: 1, records: 6, bytes: 1999 });
+    });
+
+    it('count a patient once, in the minute and hour of its last release, however often it moves', async () => {
+      const p = rid('prn');
+      const t = rid('org');
+      const [a, b] = [rid('psn'), rid('psn')];
+      const windows = [at('00:00'), at('07:00'), at('08:30'), at('09:15'), at('09:16'), at('10:00')];
+      const send = (pseudonyms: string[], when: string) => patientsIn(record(release(p, t, pseudonyms, when), windows));
+      expect(await send([a, b], at('08:00'))).toEqual([2, 2, 0, 0, 0, 0]);
+      expect(await send([a], at('08:00:30'))).toEqual([2, 2, 0, 0, 0, 0]); // the same minute
+      expect(await send([a], at('08:59:59.999'))).toEqual([2, 2, 1, 0, 0, 0]); // the same hour
+      expect(await send([a], at('09:15:10'))).toEqual([2, 2, 1, 1, 0, 0]); // another hour
+      expect(await send([b], at('09:15:20'))).toEqual([2, 2, 2, 2, 0, 0]); // both in minute 09:15
+      expect(await send([a, b], at('10:00'))).toEqual([2, 2, 2, 2, 2, 2]);
+      // A late release never moves a patient's last release back (nor its buckets).
+      expect(await send([a], at('09:00'))).toEqual([2, 2, 2, 2, 2, 2]);
+      expect(await patientsIn(record(release(p, t, [], at('10:01')), [at('10:00:59.999'), at('10:01')]))).toEqual([2, 0]);
     });
 
     it('refuse malformed releases and windows with a TypeError', async () => {
@@ -111,6 +141,7 @@ export function describeSentinelContract(ctx: ContractContext): void {
       const bad: [ReleaseRow, string[]][] = [
         [release(p, t, [rid('psn')], '2026-03-10T08:00:00Z'), []], // not toISOString()'s form
         [release(p, t, [rid('psn')], 'yesterday'), []],
+        [release(p, t, [rid('psn')], '+010000-01-01T00:00:00.000Z'), []], // toISOString()'s, but not a four-digit year
         [release(p, t, [rid('psn')], at('08:00'), { records: -1 }), []],
         [release(p, t, [rid('psn')], at('08:00'), { bytes: 1.5 }), []],
         [release(p, t, [''], at('08:00')), []],
@@ -118,8 +149,89 @@ export function describeSentinelContract(ctx: ContractContext): void {
         [release(p, t, [rid('psn')], at('08:00')), Array.from({ length: MAX_RELEASE_WINDOWS + 1 }, () => at('07:00'))],
       ];
       for (const [r, w] of bad) await expect(sn().recordRelease(r, w)).rejects.toThrow(TypeError);
-      const [x] = await sn().recordRelease(release(p, t, [], at('08:00'), { records: 0, bytes: 0 }), [at('00:00')]);
+      const [x] = await record(release(p, t, [], at('08:00'), { records: 0, bytes: 0 }), [at('00:00')]);
       expect(x).toEqual({ since: at('00:00'), patients: 0, records: 0, bytes: 0 });
+    });
+
+    it('return a live containment and record nothing; once lifted, record again', async () => {
+      const role = rid('role');
+      const p = rid('prn');
+      const t = rid('org');
+      const [a, b] = [rid('psn'), rid('psn')];
+      const canary = rid('psn');
+      await sn().addCanaries([{ tenant: t, pseudonym: canary, createdAt: at('07:00'), createdBy: rid('prn') }]);
+      await record(release(p, t, [a], at('08:00'), { role }), []);
+      const c = containment(p);
+      await sn().insertContainment(c);
+      const refused = await sn().recordRelease(release(p, t, [b, canary], at('08:01'), { role }), [at('00:00')]);
+      expect(refused).toEqual({ containment: c, canaries: [], totals: [] });
+      // The next day too: not even a daily row.
+      expect(await sn().recordRelease(release(p, t, [b], at('08:00', '2026-03-11'), { role }), [])).toEqual({ containment: c, canaries: [], totals: [] });
+
+      expect(await sn().liftContainment(c.id, rid('prn'), randomBytes(8), at('09:00'))).toBe(true);
+      // Nothing of the refused releases was kept: one patient, one record, no daily row for the 11th.
+      expect(await record(release(p, t, [], at('09:01'), { role, records: 0, bytes: 0 }), [at('00:00')]))
+        .toEqual([{ since: at('00:00'), patients: 1, records: 1, bytes: 1000 }]);
+      expect(await sn().dailyPatients(role, DAY)).toEqual([{ principalId: p, role, day: DAY, patients: 1 }]);
+    });
+
+    it('return the canaries among the release\'s patients, in input order, and still record the release', async () => {
+      const p = rid('prn');
+      const [t, u] = [rid('org'), rid('org')];
+      const [x, y, z] = [rid('psn'), rid('psn'), rid('psn')];
+      await sn().addCanaries([x, y].map((pseudonym) => ({ tenant: t, pseudonym, createdAt: at('07:00'), createdBy: rid('prn') })));
+      const out = await sn().recordRelease(release(p, t, [y, z, x, y], at('08:00')), [at('00:00')]);
+      expect(out.containment).toBeNull();
+      expect(out.canaries).toEqual([y, x]);
+      expect(out.totals).toEqual([{ since: at('00:00'), patients: 3, records: 4, bytes: 4000 }]);
+      // Canaries are per tenant.
+      expect((await sn().recordRelease(release(p, u, [x, z], at('08:01')), [])).canaries).toEqual([]);
+      expect((await sn().recordRelease(release(p, t, [], at('08:02')), [])).canaries).toEqual([]);
+    });
+
+    it('count the same whatever the principal\'s history: only the patients last released in the window', async () => {
+      const p = rid('prn');
+      const t = rid('org');
+      const old = Array.from({ length: 3000 }, () => rid('psn'));
+      const day = '2026-03-09';
+      for (let i = 0; i < old.length; i += 500) {
+        await record(release(p, t, old.slice(i, i + 500), at(`${String(1 + i / 500).padStart(2, '0')}:30`, day)), []);
+      }
+      const windows = [at('09:50'), at('09:00'), at('00:00'), at('03:00', day), at('00:00', day)];
+      const fresh = [rid('psn'), rid('psn')];
+      // Six releases of 500 at 01:30 .. 06:30 the day before: four of them from 03:00.
+      expect(await patientsIn(record(release(p, t, fresh, at('10:00')), windows))).toEqual([2, 2, 2, 2 + 2000, 2 + 3000]);
+      // Patients from the history come back: they move, they are not counted twice.
+      expect(await patientsIn(record(release(p, t, [old[0] as string, old[2999] as string, fresh[0] as string], at('10:05')), windows)))
+        .toEqual([4, 4, 4, 2 + 2000 + 1, 2 + 3000]);
+    });
+
+    it('keep exact counts when releases of one principal race over shared patients', async () => {
+      const role = rid('role');
+      const p = rid('prn');
+      const t = rid('org');
+      const pool = Array.from({ length: 12 }, () => rid('psn'));
+      // Per patient its latest release: the count a window must give (a late arrival moves nothing).
+      const last = new Map<string, string>();
+      const sent: Promise<unknown>[] = [];
+      let n = 0;
+      for (let round = 0; round < 12; round++) {
+        const batch = Array.from({ length: 4 }, () => {
+          n += 1;
+          // Times spread over minutes and hours of one day, out of order within a round.
+          const when = at(`${String(8 + (n % 3)).padStart(2, '0')}:${String((n * 7) % 60).padStart(2, '0')}:${String(n % 60).padStart(2, '0')}`);
+          const pseudonyms = pool.filter((_, i) => (i + n) % 3 !== 0).slice(n % 4, (n % 4) + 6);
+          for (const x of pseudonyms) if ((last.get(x) ?? '') < when) last.set(x, when);
+          return sn().recordRelease(release(p, t, pseudonyms, when, { role }), [at('00:00')]);
+        });
+        sent.push(...batch);
+        await Promise.all(batch);
+      }
+      await Promise.all(sent);
+      const windows = ['07:00', '08:00', '08:30', '09:00', '09:30', '10:00', '10:30', '11:00'].map((w) => at(w));
+      const totals = await record(release(p, t, [], at('12:00'), { role, records: 0, bytes: 0 }), windows);
+      expect(totals.map((x) => x.patients)).toEqual(windows.map((w) => [...last.values()].filter((l) => l >= w).length));
+      expect(await sn().dailyPatients(role, DAY)).toEqual([{ principalId: p, role, day: DAY, patients: last.size }]);
     });
   });
 
@@ -169,7 +281,8 @@ export function describeSentinelContract(ctx: ContractContext): void {
       const totals = await Promise.all(Array.from({ length: 8 }, (_, i) =>
         sn().recordRelease(release(p, t, i % 2 === 0 ? [a, b] : [b, a], at('08:00'), { role }), [at('00:00')])));
       expect(await sn().dailyPatients(role, DAY)).toEqual([{ principalId: p, role, day: DAY, patients: 2 }]);
-      for (const [x] of totals) expect(x?.patients).toBe(2);
+      // Each call counts its own patients, whatever the others did meanwhile.
+      for (const { totals: [x] } of totals) expect(x?.patients).toBe(2);
     });
 
     it('refuse a day that is not YYYY-MM-DD with a TypeError', async () => {
@@ -260,7 +373,7 @@ export function describeSentinelContract(ctx: ContractContext): void {
       const t = rid('org');
       const [a, b, c] = [rid('psn'), rid('psn'), rid('psn')];
       const send = (who: string, pseudonyms: string[], when: string, records: number) =>
-        own().recordRelease(release(who, t, pseudonyms, when, { role, records, bytes: records }), [at('00:00')]);
+        record(release(who, t, pseudonyms, when, { role, records, bytes: records }), [at('00:00')], own);
       await send(p, [a], at('09:30'), 1);
       await send(q, [a, b], at('10:59:59.999'), 2);
       await send(p, [b], at('11:00'), 4);
@@ -280,6 +393,33 @@ export function describeSentinelContract(ctx: ContractContext): void {
       // The minute 12:00 is gone, its hour stays: 16 + 32.
       expect(await send(p, [], at('12:20'), 0)).toEqual([{ since: at('00:00'), patients: 1, records: 48, bytes: 48 }]);
       await expect(own().pruneReleases('2026-03-10')).rejects.toThrow(TypeError);
+    });
+
+    it('pruning keeps the hour of its cut and its minutes, counting only the patients still known', async () => {
+      const p = rid('prn');
+      const t = rid('org');
+      const day = '2026-03-12'; // after the other cases' cuts
+      const [a, b, c, d] = [rid('psn'), rid('psn'), rid('psn'), rid('psn')];
+      // Windows from whole hours, from an hour less its first minutes (14:05, 14:20), from
+      // minutes up to the next hour (14:30); the last starts mid-minute: it counts that whole
+      // minute (c and d).
+      const windows = ['13:00', '14:00', '14:05', '14:20', '14:30', '14:30:40'].map((w) => at(w, day));
+      const send = (pseudonyms: string[], when: string) => record(release(p, t, pseudonyms, at(when, day)), windows, own);
+      await own().pruneReleases(at('00:00', day)); // what earlier cases left
+      await send([a], '13:59:59.999'); // gone, in an hour that has ended
+      await send([b], '14:10'); // gone, in the cut's hour
+      await send([c], '14:30:10'); // gone, in the cut's minute
+      expect(await patientsIn(send([d], '14:30:50'))).toEqual([4, 3, 3, 2, 2, 2]); // stays, in the cut's minute
+      expect(await own().pruneReleases(at('14:30:20', day))).toBe(3);
+      // Only d is left in every window that reaches back over the cut; the records of the
+      // cut's hour stay (one each for b, c and d), those of the hour before go.
+      const after = await send([], '14:40');
+      expect(after.map((x) => x.patients)).toEqual([1, 1, 1, 1, 1, 1]);
+      expect(after.map((x) => x.records)).toEqual([3, 3, 3, 2, 2, 2]);
+      // The forgotten patients come back as new ones, counted once; d moves on.
+      expect(await patientsIn(send([a, b, c, d], '15:00'))).toEqual([4, 4, 4, 4, 4, 4]);
+      expect(await patientsIn(record(release(p, t, [], at('15:01', day)), [at('14:59', day), at('15:00', day), at('15:01', day)], own)))
+        .toEqual([4, 4, 0]);
     });
 
     it('containments are listed newest first (then by id), live ones only when asked, up to the limit', async () => {

@@ -9,6 +9,7 @@ import { describeAccountContract } from './contract-accounts.js';
 import { describeAuditContract } from './contract-audit.js';
 import { describeCoreContract } from './contract-core.js';
 import { describeDeviceContract } from './contract-devices.js';
+import { describeExportContract } from './contract-exports.js'; // four-eyes export (issue 4)
 import { describePasskeyContract } from './contract-passkeys.js';
 import { describePersonContract } from './contract-persons.js';
 import { describeResourceContract } from './contract-resources.js';
@@ -60,5 +61,6 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
     describeDeviceContract(ctx);
     describeSafeguardContract(ctx);
     describeSentinelContract(ctx);
+    describeExportContract(ctx); // four-eyes export (issue 4)
   });
 }

@@ -15,7 +15,7 @@ import { createLocalKeyring, type Kms } from '../../src/crypto/index.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
 import { createDpopProof, generateDpopKey, type DpopKey } from '../../src/sessions/index.js';
 import type { StoreConfig } from '../../src/config/index.js';
-import type { SentinelPolicy } from '../../src/sentinel/index.js';
+import type { SentinelPolicyInput } from '../../src/sentinel/index.js';
 import type { AlertDeliveryConfigInput } from '../../src/sentinel/delivery/index.js';
 import { AGB_SYSTEM, HTEST, ORGANIZATION_KIND_SYSTEM } from '../../src/domain/index.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
@@ -26,9 +26,18 @@ export type Backend = 'sqlite' | 'postgres';
 export const PUBLIC_URL = 'https://labkluis.test';
 export const BACKENDS: readonly Backend[] = ['sqlite', 'postgres'];
 /** Sentinel limits far above anything a functional test does (test/sentinel uses the real ones). */
-export const FUNCTIONAL_SENTINEL: Partial<SentinelPolicy> = Object.freeze({
+export const FUNCTIONAL_SENTINEL: SentinelPolicyInput = Object.freeze({
   windows: Object.freeze([Object.freeze({ seconds: 600, patients: 1_000_000, bytes: null })]),
+  baseline: Object.freeze({ enabled: false }),
+  archive: Object.freeze({ windows: Object.freeze([Object.freeze({ seconds: 3_600, patients: 1_000_000, bytes: null })]) }),
+  work: Object.freeze({ windows: Object.freeze([Object.freeze({ seconds: 600, patients: 1_000_000, bytes: null })]) }),
 });
+
+/**
+ * The real defaults, but without usual working hours: off-hours makes the limits stricter, and a
+ * test's outcome must not depend on the hour it runs at (the signal has tests of its own).
+ */
+export const DEFAULT_SENTINEL_AT_ANY_HOUR: SentinelPolicyInput = Object.freeze({ signals: Object.freeze({ workingHours: null }) });
 
 export type Who =
   | 'registrar' | 'analyst' | 'validator1' | 'validator2' | 'requesterA' | 'requesterB'
@@ -66,7 +75,7 @@ export async function createVaultFixture(
      * The sentinel's limits. Default: FUNCTIONAL_SENTINEL, limits no functional test reaches, so
      * that only test/sentinel (which passes the real defaults) meets containment.
      */
-    sentinelPolicy?: Partial<SentinelPolicy>;
+    sentinelPolicy?: SentinelPolicyInput;
     /** Alert channels (webhook, syslog); default none. */
     alertDelivery?: AlertDeliveryConfigInput;
   } = {},

@@ -12,6 +12,7 @@ import { progress } from '../progress.js';
 import { init } from './init.js';
 import { serve } from './serve.js';
 import { tokenCreate } from './token.js';
+import { canarySeed } from './canary.js';
 
 export interface DemoOptions {
   readonly patients: number;
@@ -25,6 +26,8 @@ type DemoTokens = Record<string, DemoToken[]>;
 
 /** Episodes handed to the vault at a time (the progress bar moves per slice). */
 const DEMO_SLICE = 64;
+/** Canary patients per demo tenant (issue 4), seeded at random places among its episodes. */
+const DEMO_CANARIES = 3;
 
 /**
  * Loads the synthetic demo into a vault (initialising one on SQLite if there is none), once.
@@ -57,12 +60,18 @@ export async function demo(paths: Paths, o: DemoOptions, out: (line: string) => 
       let resources = 0;
       for (const [tenant, bundles] of byTenant) {
         const ctx = app.vault.context(importer, { tenant, ip: 'local', userAgent: 'labkluis-cli demo' });
-        for (let i = 0; i < bundles.length; i += DEMO_SLICE) {
-          const slice = bundles.slice(i, i + DEMO_SLICE);
+        // Canaries go in between the episodes, so they sit among them in the store's order too;
+        // they are not counted in the summary below.
+        const canaryAt = Array.from({ length: DEMO_CANARIES }, () => systemRandom.bytes(4).readUInt32BE(0) % (bundles.length + 1)).sort((a, b) => a - b);
+        for (let i = 0, next = 0; ;) {
+          for (; next < canaryAt.length && canaryAt[next] === i; next++) await canarySeed(app, { tenant, count: 1 }, () => {}, { ip: 'local', userAgent: 'labkluis-cli demo' });
+          if (i === bundles.length) break;
+          const slice = bundles.slice(i, Math.min(i + DEMO_SLICE, canaryAt[next] ?? bundles.length));
           const outcome = await app.vault.transactions(ctx, slice);
           if (outcome.refused) throw outcome.refused.error;
           resources += slice.reduce((n, b) => n + (b.entry?.length ?? 0), 0);
           bar.advance(slice.length);
+          i += slice.length;
         }
       }
       bar.stop();
@@ -71,6 +80,7 @@ export async function demo(paths: Paths, o: DemoOptions, out: (line: string) => 
       const tokens = await demoTokens(app, keyDir, data.organizations.map((org) => org.id!));
       writeFileSync(tokenFile, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
       out(`demo loaded: ${data.organizations.length} tenants, ${data.bundles.length} synthetic patients, ${resources} resources in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      out(`canary patients: ${DEMO_CANARIES} per tenant among them, not counted above (labkluis canary list --tenant <id>)`);
     } else {
       out('the vault already holds data; the demo is not loaded again');
     }

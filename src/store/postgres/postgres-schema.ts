@@ -228,6 +228,45 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE core.alerts ADD COLUMN evidence bigint[] NOT NULL DEFAULT '{}',
     ADD COLUMN closed_at text, ADD COLUMN closed_by text, ADD COLUMN close_note bytea;
   `,
+  // 9: four-eyes bulk export (issue 4, deliverable 3; store/export-types.ts): one row per job,
+  // its state machine decided in each UPDATE's WHERE clause, and the age ciphertext in chunks
+  // until it is downloaded, cancelled, failed or expired. The reason is sealed by the caller.
+  `
+  CREATE TABLE core.export_jobs (
+    id text PRIMARY KEY, tenant text NOT NULL,
+    status text NOT NULL CHECK (status IN ('requested', 'approved', 'ready', 'downloaded', 'rejected', 'cancelled', 'expired', 'failed')),
+    export_view text NOT NULL CHECK (export_view IN ('released', 'full')),
+    scope text NOT NULL,
+    recipient text NOT NULL, recipient_label text NOT NULL, purpose_of_use text NOT NULL, reason bytea NOT NULL,
+    requested_by text NOT NULL, requested_role text NOT NULL, requested_at text NOT NULL, expires_at text NOT NULL,
+    decided_by text, decided_at text, run_started_at text,
+    records bigint, patients bigint, bytes bigint, sha256 text, watermark text, ready_at text, download_expires_at text,
+    closed_by text, closed_at text, failure text);
+  CREATE INDEX export_jobs_listed ON core.export_jobs (requested_at, id COLLATE "C");
+  CREATE INDEX export_jobs_tenant ON core.export_jobs (tenant, requested_at, id COLLATE "C");
+  CREATE INDEX export_jobs_live ON core.export_jobs (status) WHERE status IN ('requested', 'ready', 'downloaded');
+  CREATE TABLE core.export_chunks (
+    job_id text NOT NULL REFERENCES core.export_jobs (id), seq integer NOT NULL, data bytea NOT NULL,
+    PRIMARY KEY (job_id, seq));
+  `,
+  // 10: the sentinel counts patients per minute and hour of their last release, so a release
+  // costs the same whatever the principal's history (issue 4: at most 10% on read latency).
+  // Each volume bucket gains the number of patients whose last release to the principal falls
+  // in it, moved along as releases move them; rebuilt here from the per-patient rows. Nothing
+  // reads those rows by time any more, so their index on last_at goes (one index write less).
+  // prev_at replaces first_of_day: the row's last_at before its last upsert (NULL when that
+  // upsert inserted it), for that upsert's RETURNING (no OLD in RETURNING before PostgreSQL 18).
+  // Old nodes' release statement needs first_of_day: stop them before this migration runs.
+  `
+  ALTER TABLE core.sentinel_volume ADD COLUMN patients integer NOT NULL DEFAULT 0;
+  ALTER TABLE core.sentinel_releases DROP COLUMN first_of_day, ADD COLUMN prev_at text;
+  DROP INDEX core.sentinel_releases_recent;
+  INSERT INTO core.sentinel_volume AS v (principal_id, grain, bucket, records, bytes, patients)
+    SELECT r.principal_id, b.grain, b.bucket, 0, 0, count(*) FROM core.sentinel_releases r
+    CROSS JOIN LATERAL (VALUES ('m', left(r.last_at, 16) || ':00.000Z'), ('h', left(r.last_at, 13) || ':00:00.000Z')) AS b (grain, bucket)
+    GROUP BY 1, 2, 3
+    ON CONFLICT (principal_id, grain, bucket) DO UPDATE SET patients = EXCLUDED.patients;
+  `,
 ];
 
 /** Roles and schemas; run on every migrate, before the tables. */
@@ -275,12 +314,17 @@ function grants(roles: RoleNames): string {
   GRANT UPDATE (ended_at) ON core.break_glass TO ${r.core};
   GRANT UPDATE (acknowledged_at, acknowledged_by, closed_at, closed_by, close_note) ON core.alerts TO ${r.core};
   GRANT SELECT, INSERT, DELETE ON core.sentinel_releases, core.sentinel_volume, core.sentinel_canaries TO ${r.core};
-  GRANT UPDATE (last_at, first_of_day) ON core.sentinel_releases TO ${r.core};
-  GRANT UPDATE (records, bytes) ON core.sentinel_volume TO ${r.core};
+  GRANT UPDATE (last_at, prev_at) ON core.sentinel_releases TO ${r.core};
+  GRANT UPDATE (records, bytes, patients) ON core.sentinel_volume TO ${r.core};
   GRANT SELECT, INSERT ON core.sentinel_daily, core.sentinel_containments, core.sentinel_deliveries TO ${r.core};
   GRANT UPDATE (patients) ON core.sentinel_daily TO ${r.core};
   GRANT UPDATE (lifted_at, lifted_by, lift_note) ON core.sentinel_containments TO ${r.core};
   GRANT UPDATE (attempts, next_attempt_at, delivered_at, last_error) ON core.sentinel_deliveries TO ${r.core};
+  -- Export jobs (migration 9): never deleted; only their state, decision, run, result and end change.
+  GRANT SELECT, INSERT ON core.export_jobs TO ${r.core};
+  GRANT UPDATE (status, decided_by, decided_at, run_started_at, records, patients, bytes, sha256, watermark, ready_at,
+    download_expires_at, closed_by, closed_at, failure) ON core.export_jobs TO ${r.core};
+  GRANT SELECT, INSERT, DELETE ON core.export_chunks TO ${r.core};
 
   GRANT USAGE ON SCHEMA identity TO ${r.identity};
   GRANT SELECT, INSERT ON identity.persons TO ${r.identity};

@@ -1,20 +1,39 @@
 /**
  * The sentinel part of the PostgreSQL backend (see sentinel-types.ts), in the core part's role.
- * recordRelease runs on every clinical response: it is one named statement (one round trip
- * inside the usual BEGIN / COMMIT) whose data-modifying CTEs upsert the patients, count the
- * day's new ones and add to the minute and hour buckets, while its main query reads the totals.
- * Each patient's row is written once, found by primary key; the upsert leaves in first_of_day
- * whether that release was the patient's first of the day (the old row, which PostgreSQL
- * before 18 cannot return), and RETURNING reads it back.
+ *
+ * recordRelease runs on every clinical response, so it is one round trip: one named statement
+ * in autocommit on the store's release pool, whose sessions start in the core role with
+ * RELEASE_SESSION's settings (postgres-store.ts). A single statement is atomic by itself: its
+ * data-modifying CTEs read the live containment (if there is one, every CTE's input is empty:
+ * nothing is recorded), upsert the patients, count the day's new ones, and add to the release's
+ * minute and hour buckets its records, its bytes and the patients whose last release moved into
+ * them, taking those patients from the buckets they left; its main query returns the
+ * containment, the canaries among the pseudonyms and the totals. Every step reads the
+ * release's own patients and at most 30 minute and 169 hour buckets per window: the cost does
+ * not grow with the principal's history.
+ *
  * All parts of one statement see the snapshot from before it, so the totals add this release
- * to what was there: the patients not in it, plus its own; the buckets, plus its records.
+ * to what was there: the buckets' counts (consistent with the per-patient rows in any one
+ * snapshot), less the release's patients as that snapshot has them, plus the same patients as
+ * the release leaves them; plus its records and bytes. What is written, though, rests on each
+ * patient's locked row, not the snapshot: the upsert keeps the row's previous last release in
+ * prev_at (the old row, which PostgreSQL before 18 cannot return), and RETURNING reads it back
+ * to tell whether the patient is new today and which buckets it leaves.
  *
- * Its transaction commits without waiting for the WAL flush and reuses one plan (RELEASE_TX).
- *
- * The patients' upsert goes in pseudonym order, so two calls for one principal take their row
- * locks in one order (no deadlock); the second waits for the first and judges first_of_day on
- * the first one's row, so a patient is counted once a day even under that race. Its totals may
- * miss the first one's other patients (its snapshot predates them), which the contract allows.
+ * Concurrency. The patients' upsert goes in pseudonym order, so two calls for one principal
+ * take their row locks in one order (no deadlock); the second waits for the first and judges
+ * on the first one's row whether the patient is new today and which buckets it leaves, so a
+ * patient is counted once a day and sits in exactly one minute and one hour bucket whatever
+ * the race. Bucket changes are upserts (ON CONFLICT sees rows committed after the snapshot),
+ * so the second call's decrement lands on a bucket the first one just made; they run after
+ * every patient lock is taken (they aggregate over all of RETURNING), in (grain, bucket) order,
+ * and every call runs this same statement, so its CTEs lock in one sequence. The second call's
+ * totals may miss the first one's other patients (its snapshot predates them), which the
+ * contract allows. pruneReleases takes its locks in the same orders (rows by principal, tenant
+ * and pseudonym, then, once it holds them all, buckets by principal, grain and bucket), so it
+ * cannot deadlock with a release either; and a patient both touch is either moved by the
+ * release first (prune then re-checks the row and keeps it) or removed by prune first (the
+ * release, having waited for it, inserts the patient afresh and takes it from no bucket).
  *
  * Orderings by id or pseudonym use the "C" collation: the same byte order as SQLite's.
  */
@@ -23,69 +42,135 @@ import {
   planPrune, planRelease, toCanary, toContainment, toDailyPatients, toDelivery,
 } from '../sentinel-rows.js';
 import type {
-  CanaryRow, ContainmentRow, DailyPatientsRow, DeliveryRow, ReleaseRow, ReleaseTotals, SentinelStore,
+  CanaryRow, ContainmentRow, DailyPatientsRow, DeliveryRow, ReleaseOutcome, ReleaseRow, SentinelStore,
 } from '../sentinel-types.js';
-import { coreRead, coreWrite, firstRow, type Named, type PgRunner, type TxSettings } from './postgres-tx.js';
+import {
+  coreRead, coreWrite, firstRow, type Named, type PgAutocommit, type PgRunner, type TxSettings,
+} from './postgres-tx.js';
+import { storeError } from '../batch-check.js';
 
 const q = (name: string, text: string): Named => ({ name: `lk_sn_${name}`, text });
 
 /**
- * A release is counted on every clinical response, after its audit entry is durable. The
- * counts are detection state, not evidence (the audit log is), so their commit does not wait
- * for the WAL flush; and the statement's plan (key lookups by principal) does not depend on
- * its values, so it is planned once per connection rather than on each call.
+ * The release pool's session settings. A release is counted on every clinical response, after
+ * its audit entry is durable. The counts are detection state, not evidence (the audit log is),
+ * so their commit does not wait for the WAL flush (a server crash may lose the last moments of
+ * counts, never half of one); and the statement's plan (key lookups by principal) does not
+ * depend on its values, so it is planned once per connection rather than on each call.
  */
-const RELEASE_TX: TxSettings = Object.freeze({ asyncCommit: true, genericPlan: true });
+export const RELEASE_SESSION: TxSettings = Object.freeze({ asyncCommit: true, genericPlan: true });
+
+/** The containment columns the statement returns (toContainment's). */
+const CONTAINMENT_COLUMNS = 'id, principal_id, reason, alert_id, created_at, lifted_at, lifted_by, lift_note';
 
 /*
- * $1 principal, $2 role, $3 tenant, $4 pseudonyms, $5 at, $6 start of at's UTC day, $7 that day,
- * $8 at's minute, $9 at's hour, $10 records, $11 bytes, $12..$14 per window: since, first
- * minute bucket, first hour bucket (minutes in [$13, $14), hours from $14).
+ * $1 principal, $2 role, $3 tenant, $4 pseudonyms (each once), $5 at, $6 start of at's UTC day,
+ * $7 that day, $8 at's minute, $9 at's hour, $10 records, $11 bytes, $12..$17 per window (a
+ * WindowPlan, sentinel-rows.ts): since, its first minute, the first hour bucket, the minute
+ * buckets [$15, $16) and their sign. A patient is in a window iff its last release is at or
+ * after the window's first minute.
+ * A patient moves (in, or out of its previous buckets) when its last release moves: it is new
+ * (prev_at NULL) or this release is later than its last one (a late one never moves it back).
  */
 const RECORD_RELEASE = `
-WITH ps AS (SELECT DISTINCT unnest($4::text[]) AS pseudonym),
+WITH live AS (
+  SELECT ${CONTAINMENT_COLUMNS} FROM core.sentinel_containments WHERE principal_id = $1 AND lifted_at IS NULL),
+-- The release's patients as the snapshot has them (the buckets' sums count them so). Lookups
+-- by key are scalar subqueries, one per pseudonym: the generic plan cannot turn them into a
+-- join that reads every patient of the principal (or every canary of the tenant).
 prior AS MATERIALIZED (
-  SELECT r.pseudonym, r.last_at FROM ps
-  JOIN core.sentinel_releases r ON r.principal_id = $1 AND r.tenant = $3 AND r.pseudonym = ps.pseudonym),
--- The last release moves (never back); first_of_day says whether the patient is new to the
--- principal or was last released before today, judged on the locked row, not the snapshot.
+  SELECT (SELECT r.last_at FROM core.sentinel_releases r WHERE r.principal_id = $1 AND r.tenant = $3 AND r.pseudonym = u.p) AS last_at
+  FROM unnest($4::text[]) AS u (p)),
 released AS (
-  INSERT INTO core.sentinel_releases AS r (principal_id, tenant, pseudonym, last_at, first_of_day)
-  SELECT $1, $3, pseudonym, $5::text, true FROM ps ORDER BY pseudonym
+  INSERT INTO core.sentinel_releases AS r (principal_id, tenant, pseudonym, last_at)
+  SELECT $1, $3, u.p, $5::text FROM unnest($4::text[]) AS u (p)
+  WHERE NOT EXISTS (SELECT FROM live)
+  ORDER BY u.p COLLATE "C"
   ON CONFLICT (principal_id, tenant, pseudonym) DO UPDATE
-    SET last_at = greatest(r.last_at, EXCLUDED.last_at), first_of_day = r.last_at < $6::text
-  RETURNING r.first_of_day),
+    SET prev_at = r.last_at, last_at = greatest(r.last_at, EXCLUDED.last_at)
+  RETURNING r.prev_at, r.last_at, r.prev_at IS NULL OR r.prev_at < r.last_at AS moved),
 daily AS (
   INSERT INTO core.sentinel_daily AS d (role, day, principal_id, patients)
-  SELECT $2, $7, $1, count(*) FILTER (WHERE first_of_day) FROM released
+  SELECT $2, $7, $1, count(*) FILTER (WHERE prev_at IS NULL OR prev_at < $6::text) FROM released
+  HAVING NOT EXISTS (SELECT FROM live)
   ON CONFLICT (role, day, principal_id) DO UPDATE SET patients = d.patients + EXCLUDED.patients
     WHERE EXCLUDED.patients > 0),
 volume AS (
-  INSERT INTO core.sentinel_volume AS v (principal_id, grain, bucket, records, bytes)
-  VALUES ($1, 'm', $8, $10::bigint, $11::bigint), ($1, 'h', $9, $10::bigint, $11::bigint)
-  ON CONFLICT (principal_id, grain, bucket) DO UPDATE SET records = v.records + EXCLUDED.records, bytes = v.bytes + EXCLUDED.bytes)
-SELECT
-  (SELECT count(*) FROM core.sentinel_releases r
-     WHERE r.principal_id = $1 AND r.last_at >= w.since AND NOT (r.tenant = $3 AND r.pseudonym = ANY ($4::text[])))
-  + (SELECT count(*) FROM ps LEFT JOIN prior b USING (pseudonym) WHERE greatest(b.last_at, $5::text) >= w.since) AS patients,
-  s.records + CASE WHEN $5::text >= w.minute_from THEN $10::bigint ELSE 0 END AS records,
-  s.bytes + CASE WHEN $5::text >= w.minute_from THEN $11::bigint ELSE 0 END AS bytes
-FROM unnest($12::text[], $13::text[], $14::text[]) WITH ORDINALITY AS w (since, minute_from, hour_from, i)
-CROSS JOIN LATERAL (
-  SELECT coalesce(sum(x.records), 0) AS records, coalesce(sum(x.bytes), 0) AS bytes FROM (
-    SELECT records, bytes FROM core.sentinel_volume
-      WHERE principal_id = $1 AND grain = 'm' AND bucket >= w.minute_from AND bucket < w.hour_from
+  INSERT INTO core.sentinel_volume AS v (principal_id, grain, bucket, records, bytes, patients)
+  SELECT $1, b.grain, b.bucket, sum(b.records), sum(b.bytes), sum(b.patients) FROM (
+    VALUES ('m', $8::text, $10::bigint, $11::bigint, 0), ('h', $9::text, $10::bigint, $11::bigint, 0)
     UNION ALL
-    SELECT records, bytes FROM core.sentinel_volume
-      WHERE principal_id = $1 AND grain = 'h' AND bucket >= w.hour_from) x) s
-ORDER BY w.i`;
+    SELECT m.grain, m.bucket, 0, 0, m.n FROM released x
+    CROSS JOIN LATERAL (VALUES ('m', $8::text, 1), ('h', $9::text, 1),
+      ('m', left(x.prev_at, 16) || ':00.000Z', -1), ('h', left(x.prev_at, 13) || ':00:00.000Z', -1)) AS m (grain, bucket, n)
+    WHERE x.moved AND (m.n > 0 OR x.prev_at IS NOT NULL)) AS b (grain, bucket, records, bytes, patients)
+  WHERE NOT EXISTS (SELECT FROM live)
+  GROUP BY b.grain, b.bucket
+  ORDER BY b.grain COLLATE "C", b.bucket COLLATE "C"
+  ON CONFLICT (principal_id, grain, bucket) DO UPDATE
+    SET records = v.records + EXCLUDED.records, bytes = v.bytes + EXCLUDED.bytes, patients = v.patients + EXCLUDED.patients),
+totals AS (
+  SELECT w.i,
+    s.patients - (SELECT count(*) FROM prior b WHERE b.last_at >= w.first)
+      + (SELECT count(*) FROM released x WHERE x.last_at >= w.first) AS patients,
+    s.records + CASE WHEN $5::text >= w.first THEN $10::bigint ELSE 0 END AS records,
+    s.bytes + CASE WHEN $5::text >= w.first THEN $11::bigint ELSE 0 END AS bytes
+  FROM unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::integer[])
+    WITH ORDINALITY AS w (since, first, hour_from, minute_from, minute_to, sign, i)
+  CROSS JOIN LATERAL (
+    SELECT coalesce(sum(y.patients), 0) AS patients, coalesce(sum(y.records), 0) AS records, coalesce(sum(y.bytes), 0) AS bytes FROM (
+      SELECT patients, records, bytes FROM core.sentinel_volume
+        WHERE principal_id = $1 AND grain = 'h' AND bucket >= w.hour_from
+      UNION ALL
+      SELECT w.sign * patients, w.sign * records, w.sign * bytes FROM core.sentinel_volume
+        WHERE principal_id = $1 AND grain = 'm' AND bucket >= w.minute_from AND bucket < w.minute_to) y) s
+  WHERE NOT EXISTS (SELECT FROM live))
+SELECT l.*,
+  ARRAY(SELECT u.p FROM unnest($4::text[]) WITH ORDINALITY AS u (p, i)
+    WHERE l.id IS NULL AND (SELECT true FROM core.sentinel_canaries c WHERE c.tenant = $3 AND c.pseudonym = u.p)
+    ORDER BY u.i) AS canaries,
+  ARRAY(SELECT t.patients FROM totals t ORDER BY t.i) AS window_patients,
+  ARRAY(SELECT t.records FROM totals t ORDER BY t.i) AS window_records,
+  ARRAY(SELECT t.bytes FROM totals t ORDER BY t.i) AS window_bytes
+FROM (VALUES (true)) AS one (x) LEFT JOIN live l ON true`;
+
+/*
+ * $1 before, $2 its hour (PrunePlan). The rows to forget are locked in key order first (as
+ * releases lock them); the hour $2 and its minutes stay, less the patients of the rows gone
+ * that they counted, locked in the order releases lock buckets; then the hours that ended go
+ * with their minutes. Prune scans the per-patient rows: an index on last_at would cost every
+ * release an index write.
+ */
+const PRUNE_RELEASES = `
+WITH doomed AS (
+  SELECT principal_id, tenant, pseudonym FROM core.sentinel_releases WHERE last_at < $1
+  ORDER BY principal_id COLLATE "C", tenant COLLATE "C", pseudonym COLLATE "C"
+  FOR UPDATE),
+gone AS (
+  DELETE FROM core.sentinel_releases r USING doomed d
+  WHERE r.principal_id = d.principal_id AND r.tenant = d.tenant AND r.pseudonym = d.pseudonym AND r.last_at < $1
+  RETURNING r.principal_id, r.last_at),
+per_minute AS (
+  SELECT principal_id, left(last_at, 16) || ':00.000Z' AS minute, count(*) AS n FROM gone
+  WHERE last_at >= $2 GROUP BY 1, 2),
+partial AS (
+  SELECT v.principal_id, v.grain, v.bucket, g.n FROM (
+    SELECT principal_id, 'm' AS grain, minute AS bucket, n FROM per_minute
+    UNION ALL
+    SELECT principal_id, 'h', $2, sum(n) FROM per_minute GROUP BY 1) g
+  JOIN core.sentinel_volume v ON v.principal_id = g.principal_id AND v.grain = g.grain AND v.bucket = g.bucket
+  ORDER BY v.principal_id COLLATE "C", v.grain COLLATE "C", v.bucket COLLATE "C"
+  FOR UPDATE OF v),
+uncounted AS (
+  UPDATE core.sentinel_volume v SET patients = v.patients - p.n FROM partial p
+  WHERE v.principal_id = p.principal_id AND v.grain = p.grain AND v.bucket = p.bucket),
+ended AS (
+  DELETE FROM core.sentinel_volume WHERE bucket < $2)
+SELECT count(*) AS n FROM gone`;
 
 const SQL = {
   recordRelease: q('record_release', RECORD_RELEASE),
-  // Prune scans the tables: an index on last_at alone would cost every release a third index write.
-  pruneReleases: q('prune_releases', `WITH gone AS (DELETE FROM core.sentinel_releases WHERE last_at < $1 RETURNING 1),
-    volume AS (DELETE FROM core.sentinel_volume WHERE (grain = 'm' AND bucket < $2) OR (grain = 'h' AND bucket < $3))
-    SELECT count(*) AS n FROM gone`),
+  pruneReleases: q('prune_releases', PRUNE_RELEASES),
   dailyPatients: q('daily_patients', `SELECT * FROM core.sentinel_daily WHERE role = $1 AND day >= $2
     ORDER BY day, principal_id COLLATE "C"`),
 
@@ -120,28 +205,40 @@ const SQL = {
 
 export class PostgresSentinel implements SentinelStore {
   readonly #runner: () => Promise<PgRunner>;
+  readonly #releases: () => Promise<PgAutocommit>;
 
-  constructor(runner: () => Promise<PgRunner>) {
+  /** `releases`: the store's release pool (one statement per call, in autocommit, as core). */
+  constructor(runner: () => Promise<PgRunner>, releases: () => Promise<PgAutocommit>) {
     this.#runner = runner;
+    this.#releases = releases;
   }
 
-  async recordRelease(release: ReleaseRow, windows: readonly string[]): Promise<ReleaseTotals[]> {
+  async recordRelease(release: ReleaseRow, windows: readonly string[]): Promise<ReleaseOutcome> {
     const p = planRelease(release, windows);
     const r = p.release;
     const values = [
       r.principalId, r.role, r.tenant, [...p.pseudonyms], r.at, p.dayStart, p.day, p.minute, p.hour, r.records, r.bytes,
-      p.windows.map((w) => w.since), p.windows.map((w) => w.minuteFrom), p.windows.map((w) => w.hourFrom),
+      p.windows.map((w) => w.since), p.windows.map((w) => w.from), p.windows.map((w) => w.hourFrom),
+      p.windows.map((w) => w.minuteFrom), p.windows.map((w) => w.minuteTo), p.windows.map((w) => w.sign),
     ];
-    const rows = await (await this.#runner()).run('core', (tx) => tx.query(SQL.recordRelease, values), false, RELEASE_TX);
+    const [row] = await (await this.#releases()).query(SQL.recordRelease, values);
+    if (row === undefined) throw storeError('postgres', 'NO_RELEASE_ROW'); // it always returns one
+    if (row.id !== null) return { containment: toContainment(row), canaries: [], totals: [] };
     // count and sum arrive as strings (bigint, numeric), in window order.
-    return rows.map((row, i) => ({
-      since: p.windows[i]?.since as string, patients: Number(row.patients), records: Number(row.records), bytes: Number(row.bytes),
-    }));
+    const column = (name: string): unknown[] => row[name] as unknown[];
+    const [patients, records, bytes] = [column('window_patients'), column('window_records'), column('window_bytes')];
+    return {
+      containment: null,
+      canaries: row.canaries as string[],
+      totals: p.windows.map((w, i) => ({
+        since: w.since, patients: Number(patients[i]), records: Number(records[i]), bytes: Number(bytes[i]),
+      })),
+    };
   }
 
   async pruneReleases(before: string): Promise<number> {
     const p = planPrune(before);
-    const rows = await coreWrite(this.#runner, SQL.pruneReleases, [p.before, p.minutesBefore, p.hoursBefore]);
+    const rows = await coreWrite(this.#runner, SQL.pruneReleases, [p.before, p.hoursBefore]);
     return Number(rows[0]?.n ?? 0);
   }
   async dailyPatients(role: string, sinceDay: string): Promise<DailyPatientsRow[]> {

@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { LabkluisError } from '../../kernel/index.js';
-import { checkBatch, checkLimit, checkResourceQuery } from '../batch-check.js';
+import { checkBatch, checkLimit, checkResourceQuery, storeError } from '../batch-check.js';
 import type {
   ApiTokenRow, AuditHead, AuditQuery, AuditRow, AuditSealer, CheckpointRow, DataKeyRow, KeyPurpose,
   PersonRow, PrincipalRow, ResourceQuery, ResourceRow, ResourceType, Store, TenantRow, WriteBatch,
@@ -15,13 +15,14 @@ import { appendSealed, writePersons, writeResources } from './postgres-commit.js
 import { PostgresDevices } from './postgres-devices.js';
 import { PostgresPasskeys } from './postgres-passkeys.js';
 import { PostgresSafeguards } from './postgres-safeguards.js';
-import { PostgresSentinel } from './postgres-sentinel.js';
+import { PostgresSentinel, RELEASE_SESSION } from './postgres-sentinel.js';
+import { PostgresExports } from './postgres-exports.js';
 import {
   toApiToken, toAudit, toCheckpoint, toDataKey, toHead, toPerson, toPrincipal, toResource, toTenant,
 } from './postgres-rows.js';
 import { migratePostgres, roleNames } from './postgres-schema.js';
 import { buildAuditSearch, buildResourceSearch } from './postgres-search.js';
-import { driver, firstRow, PgRunner, type Named, type Row } from './postgres-tx.js';
+import { driver, firstRow, PgAutocommit, PgRunner, sessionConfig, type Named, type Row } from './postgres-tx.js';
 
 const q = (name: string, text: string) => ({ name: `lk_${name}`, text });
 const SQL = {
@@ -59,17 +60,30 @@ export class PostgresStore implements Store {
   readonly backend = 'postgres' as const;
   readonly #pool: pg.Pool;
   #runner: Promise<PgRunner> | null = null;
+  // The sentinel's release statement (every clinical response) runs on a second, smaller pool
+  // whose sessions start in the core role with that statement's settings: one round trip per
+  // release instead of BEGIN / statement / COMMIT. Made on first use (role names come from the
+  // server), ended by close(). See RELEASE_SESSION in postgres-sentinel.ts.
+  readonly #connectionString: string;
+  readonly #releasePoolSize: number;
+  #releasePool: pg.Pool | null = null;
+  #releases: Promise<PgAutocommit> | null = null;
+  #closed = false;
   readonly accounts: PostgresAccounts = new PostgresAccounts(() => this.#run());
   readonly passkeys: PostgresPasskeys = new PostgresPasskeys(() => this.#run());
   readonly devices: PostgresDevices = new PostgresDevices(() => this.#run());
   readonly safeguards: PostgresSafeguards = new PostgresSafeguards(() => this.#run());
-  readonly sentinel: PostgresSentinel = new PostgresSentinel(() => this.#run());
+  readonly sentinel: PostgresSentinel = new PostgresSentinel(() => this.#run(), () => this.#release());
+  readonly exports: PostgresExports = new PostgresExports(() => this.#run());
 
   constructor(options: { readonly connectionString: string; readonly poolSize?: number }) {
     const { connectionString, poolSize = 10 } = options;
     if (typeof connectionString !== 'string' || connectionString === '') throw new TypeError('connectionString is required');
     if (!Number.isSafeInteger(poolSize) || poolSize < 1) throw new TypeError('poolSize must be a positive integer');
     this.#pool = new pg.Pool({ connectionString, max: poolSize });
+    this.#connectionString = connectionString;
+    this.#releasePoolSize = Math.ceil(poolSize / 2);
+    sessionConfig(connectionString, 'core', RELEASE_SESSION); // a connection string it cannot use is ERR_CONFIG now, not at the first read
     // An idle client that loses its connection emits 'error'; the pool drops it. Without a
     // listener Node would crash the process; the next query reports the failure instead.
     this.#pool.on('error', () => {});
@@ -84,6 +98,22 @@ export class PostgresStore implements Store {
         throw e;
       });
     return this.#runner;
+  }
+
+  /** The release pool, made once the role names are known (after migrate has made the roles). */
+  #release(): Promise<PgAutocommit> {
+    if (this.#closed) return Promise.reject(storeError('postgres', 'CLOSED'));
+    this.#releases ??= this.#run().then(({ roles }) => {
+      if (this.#closed) throw storeError('postgres', 'CLOSED');
+      const pool = new pg.Pool({ ...sessionConfig(this.#connectionString, roles.core, RELEASE_SESSION), max: this.#releasePoolSize });
+      pool.on('error', () => {}); // as for the main pool
+      this.#releasePool = pool;
+      return new PgAutocommit(pool);
+    }).catch((e: unknown) => {
+      this.#releases = null;
+      throw e;
+    });
+    return this.#releases;
   }
 
   async migrate(): Promise<void> {
@@ -107,7 +137,8 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.#pool.end().catch(() => {});
+    this.#closed = true;
+    await Promise.all([this.#pool, this.#releasePool].map((pool) => pool?.end().catch(() => {})));
   }
 
   async insertTenant(t: TenantRow): Promise<void> {

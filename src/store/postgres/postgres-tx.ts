@@ -5,7 +5,7 @@
  * same round trip as BEGIN or as a parameterless statement where one follows.
  */
 import pg from 'pg';
-import { isLabkluisError } from '../../kernel/index.js';
+import { isLabkluisError, LabkluisError } from '../../kernel/index.js';
 import { conflictError, storeError } from '../batch-check.js';
 import { quoteRoles, type Part, type RoleNames } from './postgres-schema.js';
 
@@ -110,6 +110,45 @@ export class PgRunner {
   /** A read in one part's role. */
   async read(part: Part, statement: Named | string, values: unknown[]): Promise<Row[]> {
     return this.run(part, (tx) => tx.query(statement, values), true);
+  }
+}
+
+/**
+ * Connection settings for a pool whose sessions begin in one part's role, with `settings` as
+ * session defaults (`-c name=value` startup options: no SET round trip, and even RESET ROLE
+ * returns to that role; a role the user may not take fails the connection). Only for a pool
+ * that runs one fixed statement, in autocommit (a single statement is its own transaction):
+ * the sentinel's per-response release (postgres-store.ts).
+ */
+export function sessionConfig(connectionString: string, role: string, settings: TxSettings): { connectionString: string; options: string } {
+  const value = (v: string): string => v.replace(/[\\ ]/g, (c) => `\\${c}`); // the server splits options at unescaped spaces
+  const options = [`-c role=${value(role)}`];
+  if (settings.asyncCommit === true) options.push('-c synchronous_commit=off');
+  if (settings.genericPlan === true) options.push('-c plan_cache_mode=force_generic_plan');
+  // pg lets an options parameter in the connection string replace the config's: keep both,
+  // ours last (the last -c of a setting wins), or refuse a string we cannot take apart.
+  if (!/[?&]options=/i.test(connectionString)) return { connectionString, options: options.join(' ') };
+  let url: URL;
+  try {
+    url = new URL(connectionString);
+  } catch {
+    throw new LabkluisError('ERR_CONFIG', 'postgres: options in a connection string need the postgres://host/db?options=... form');
+  }
+  const given = url.searchParams.get('options') ?? '';
+  url.searchParams.delete('options');
+  return { connectionString: url.toString(), options: [given, ...options].join(' ').trim() };
+}
+
+/** One statement per call, in autocommit, on a pool made with sessionConfig (one round trip). */
+export class PgAutocommit {
+  readonly #pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async query(statement: Named, values: unknown[]): Promise<Row[]> {
+    return (await driver(() => this.#pool.query<Row>({ ...statement, values }))).rows;
   }
 }
 

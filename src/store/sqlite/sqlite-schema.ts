@@ -250,6 +250,45 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE core_alerts ADD COLUMN closed_by TEXT;
   ALTER TABLE core_alerts ADD COLUMN close_note BLOB;
   `,
+  // 10: four-eyes bulk export (issue 4, deliverable 3; store/export-types.ts): one row per job,
+  // its state machine decided in each UPDATE's WHERE clause, and the age ciphertext in chunks
+  // until it is downloaded, cancelled, failed or expired. The reason is sealed by the caller.
+  `
+  CREATE TABLE core_export_jobs (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('requested', 'approved', 'ready', 'downloaded', 'rejected', 'cancelled', 'expired', 'failed')),
+    export_view TEXT NOT NULL CHECK (export_view IN ('released', 'full')),
+    scope TEXT NOT NULL,              -- JSON: from, to, types, identity
+    recipient TEXT NOT NULL, recipient_label TEXT NOT NULL, purpose_of_use TEXT NOT NULL, reason BLOB NOT NULL,
+    requested_by TEXT NOT NULL, requested_role TEXT NOT NULL, requested_at TEXT NOT NULL, expires_at TEXT NOT NULL,
+    decided_by TEXT, decided_at TEXT, run_started_at TEXT,
+    records INTEGER, patients INTEGER, bytes INTEGER, sha256 TEXT, watermark TEXT, ready_at TEXT, download_expires_at TEXT,
+    closed_by TEXT, closed_at TEXT, failure TEXT
+  ) STRICT;
+  CREATE INDEX core_export_jobs_listed ON core_export_jobs (requested_at, id);
+  CREATE INDEX core_export_jobs_tenant ON core_export_jobs (tenant, requested_at, id);
+  CREATE INDEX core_export_jobs_live ON core_export_jobs (status) WHERE status IN ('requested', 'ready', 'downloaded');
+  CREATE TABLE core_export_chunks (
+    job_id TEXT NOT NULL REFERENCES core_export_jobs (id), seq INTEGER NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (job_id, seq)
+  ) STRICT;
+  `,
+  // 11: the sentinel counts patients per minute and hour of their last release, so a release
+  // costs the same whatever the principal's history (issue 4: at most 10% on read latency).
+  // Each volume bucket gains the number of patients whose last release to the principal falls
+  // in it, moved along as releases move them; rebuilt here from the per-patient rows. Nothing
+  // reads those rows by time any more, so their index on last_at goes (one index write less).
+  `
+  ALTER TABLE core_sentinel_volume ADD COLUMN patients INTEGER NOT NULL DEFAULT 0;
+  DROP INDEX core_sentinel_releases_recent;
+  INSERT INTO core_sentinel_volume (principal_id, grain, bucket, records, bytes, patients)
+    SELECT * FROM (
+      SELECT principal_id, 'm', substr(last_at, 1, 16) || ':00.000Z', 0, 0, count(*) FROM core_sentinel_releases GROUP BY 1, 3
+      UNION ALL
+      SELECT principal_id, 'h', substr(last_at, 1, 13) || ':00:00.000Z', 0, 0, count(*) FROM core_sentinel_releases GROUP BY 1, 3)
+    WHERE true
+    ON CONFLICT (principal_id, grain, bucket) DO UPDATE SET patients = excluded.patients;
+  `,
 ];
 
 /** Connection settings; applied on every open, before anything else runs. */

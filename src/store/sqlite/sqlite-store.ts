@@ -13,6 +13,7 @@ import { SqlitePasskeys } from './sqlite-passkeys.js';
 import { mustChange, one, run } from './sqlite-run.js';
 import { SqliteSafeguards } from './sqlite-safeguards.js';
 import { SqliteSentinel } from './sqlite-sentinel.js';
+import { SqliteExports } from './sqlite-exports.js';
 import type {
   ApiTokenRow, AuditHead, AuditQuery, AuditRow, AuditSealer, CheckpointRow, DataKeyRow, KeyPurpose,
   PersonRow, PrincipalRow, ResourceQuery, ResourceRow, ResourceType, Store, TenantRow, Versioned, WriteBatch,
@@ -35,6 +36,7 @@ export class SqliteStore implements Store {
   readonly devices: SqliteDevices;
   readonly safeguards: SqliteSafeguards;
   readonly sentinel: SqliteSentinel;
+  readonly exports: SqliteExports;
 
   constructor(options: { readonly path: string }) {
     if (typeof options.path !== 'string' || options.path === '') throw new TypeError('path is required');
@@ -46,6 +48,7 @@ export class SqliteStore implements Store {
     this.devices = new SqliteDevices(this.#db);
     this.safeguards = new SqliteSafeguards(this.#db);
     this.sentinel = new SqliteSentinel(this.#db);
+    this.exports = new SqliteExports(this.#db);
   }
 
   /** Statements exist only after migrate(): they refer to tables it creates. */
