@@ -3,6 +3,7 @@ import { readConfig } from '../config/index.js';
 import { loadLocalKeyring } from '../crypto/index.js';
 import { LabkluisError, systemClock, systemRandom } from '../kernel/index.js';
 import type { AlertDeliveryConfigInput } from '../sentinel/delivery/index.js';
+import type { SentinelPolicyInput } from '../sentinel/index.js';
 import type { Paths } from './paths.js';
 
 /** Opens an initialised vault for a CLI command. Logs go to stderr so stdout stays for results. */
@@ -22,6 +23,7 @@ export async function openApp(paths: Paths, options: { logLevel?: string; node?:
     logger,
     ...(options.node ? { node: options.node } : {}),
     ...(config.alerts ? { alertDelivery: withWebhookSecret(config.alerts) } : {}),
+    ...(config.sentinel ? { sentinelPolicy: config.sentinel as SentinelPolicyInput } : {}),
   });
 }
 

@@ -22,6 +22,12 @@ const ConfigFile = z.strictObject({
    * here: it comes from LABKLUIS_ALERT_WEBHOOK_SECRET.
    */
   alerts: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * The sentinel's policy over its defaults (sentinel/policy.ts), e.g. a bulk integration's own
+   * budget: { "principals": { "<principal id>": [{ "seconds": 3600, "patients": 150, "bytes": null }] } }.
+   * Checked when the app starts (ERR_CONFIG names what is wrong).
+   */
+  sentinel: z.record(z.string(), z.unknown()).optional(),
   createdAt: z.string(),
 });
 export type VaultConfig = z.infer<typeof ConfigFile>;

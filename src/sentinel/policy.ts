@@ -78,6 +78,11 @@ export interface SignalPolicy {
   };
   readonly knownNetworkDays: number;
   readonly walkSteps: number;
+  /**
+   * Roles whose daily work goes through barcodes in order (a registrar's box of arrivals, an
+   * analyst's plate): for them a walk is work, not a signal. Their reads are still counted.
+   */
+  readonly walkingRoles: readonly string[];
   readonly broadSearches: number;
   readonly refusalsInARow: number;
   readonly lastsSeconds: number;
@@ -147,6 +152,7 @@ export const DEFAULT_SENTINEL_POLICY: SentinelPolicy = Object.freeze({
     factors: Object.freeze({ offHours: 2, securityEvent: 2, newNetwork: 2, walking: 2, broadSearch: 1.5, refusals: 2 }),
     knownNetworkDays: 30,
     walkSteps: 8,
+    walkingRoles: Object.freeze(['registrar', 'analyst']),
     broadSearches: 20,
     refusalsInARow: 10,
     lastsSeconds: 3_600,
@@ -190,6 +196,7 @@ export function checkSentinelPolicy(p: SentinelPolicy): SentinelPolicy {
   for (const [name, f] of Object.entries(sg.factors)) if (!(f >= 1 && f <= 10)) throw bad(`signals.factors.${name} is from 1 to 10`);
   positiveInt(sg.knownNetworkDays, 'signals.knownNetworkDays', 365);
   positiveInt(sg.walkSteps, 'signals.walkSteps', 1_000);
+  if (!Array.isArray(sg.walkingRoles) || !sg.walkingRoles.every((r) => typeof r === 'string')) throw bad('signals.walkingRoles is a list of roles');
   positiveInt(sg.broadSearches, 'signals.broadSearches', 100_000);
   positiveInt(sg.refusalsInARow, 'signals.refusalsInARow', 1_000);
   positiveInt(sg.lastsSeconds, 'signals.lastsSeconds', 7 * 86_400);
@@ -217,6 +224,16 @@ export type SentinelPolicyInput = Partial<Omit<SentinelPolicy, 'baseline' | 'arc
 
 /** The defaults with `input` laid over them, checked (ERR_CONFIG names what is wrong). */
 export function resolveSentinelPolicy(input: SentinelPolicyInput = {}): SentinelPolicy {
+  try {
+    return resolve(input);
+  } catch (e) {
+    // A configuration file may hold anything: whatever the checks trip over is a config error.
+    if (e instanceof LabkluisError) throw e;
+    throw new LabkluisError('ERR_CONFIG', 'sentinel policy: malformed (see src/sentinel/policy.ts for its shape)');
+  }
+}
+
+function resolve(input: SentinelPolicyInput): SentinelPolicy {
   const d = DEFAULT_SENTINEL_POLICY;
   return checkSentinelPolicy({
     ...d,

@@ -83,7 +83,7 @@ export class Sentinel implements EgressGuard {
       if (await this.#d.store.sentinel.liveContainment(p.id)) throw forbidden(CONTAINED_MESSAGE);
       return;
     }
-    this.#signals.observe(p.id, release.query, now);
+    this.#signals.observe(p.id, p.role, release.query, now);
     const strict = this.#signals.strictness(p.id, now);
     const { main, work, archive } = this.#split(release, now);
     const at = new Date(now).toISOString();

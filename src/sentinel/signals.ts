@@ -51,7 +51,7 @@ export class Signals {
   }
 
   /** A response about to leave: looks at the search's shape; a success ends a run of refusals. */
-  observe(principalId: string, query: SearchShape | null, now: number): void {
+  observe(principalId: string, role: string, query: SearchShape | null, now: number): void {
     const s = this.#of(principalId, now);
     s.refusals = 0;
     if (query === null) return;
@@ -61,7 +61,7 @@ export class Signals {
       while (s.broad.length > 0 && s.broad[0]! < since) s.broad.shift();
       if (s.broad.length >= this.#policy.broadSearches) this.#mark(s, 'broad-search', now);
     }
-    for (const value of query.identifiers) this.#step(s, value, now);
+    if (!this.#policy.walkingRoles.includes(role)) for (const value of query.identifiers) this.#step(s, value, now);
   }
 
   /** A refused request (not found, forbidden, bad input): many in a row is probing. */

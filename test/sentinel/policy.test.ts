@@ -55,5 +55,9 @@ describe('sentinel policy', () => {
     expect(bad({ signals: { workingHours: { timeZone: 'Mars/Olympus', from: 7, to: 19, days: [1] } } })).toMatch(/time zone/);
     expect(bad({ signals: { workingHours: { timeZone: 'Europe/Amsterdam', from: 19, to: 7, days: [1] } } })).toMatch(/from before to/);
     expect(bad({ signals: { workingHours: { timeZone: 'Europe/Amsterdam', from: 7, to: 19, days: [0] } } })).toMatch(/weekdays/);
+    // From a configuration file: anything at all, refused as configuration.
+    expect(bad({ windows: 'twenty' } as never)).toMatch(/sentinel policy/);
+    expect(bad({ principals: { x: [{ seconds: 60 }] } } as never)).toMatch(/sentinel policy/);
+    expect(bad({ signals: { walkingRoles: 'analyst' } } as never)).toMatch(/walkingRoles/);
   });
 });

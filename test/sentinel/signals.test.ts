@@ -28,30 +28,33 @@ describe('sentinel signals', () => {
   it('sees a walk of eight barcodes in small steps, not scattered ones or another prefix', () => {
     const s = new Signals({ ...policy, workingHours: null });
     const t = at('2026-07-06T10:00:00Z');
-    for (let i = 0; i < 7; i++) s.observe('walker', { broad: false, identifiers: [`LKW${1000 + i * 2}`] }, t + i);
+    for (let i = 0; i < 7; i++) s.observe('walker', 'requester', { broad: false, identifiers: [`LKW${1000 + i * 2}`] }, t + i);
     expect(s.strictness('walker', t + 10).signals).toEqual([]);
-    s.observe('walker', { broad: false, identifiers: ['LKW1014'] }, t + 11);
+    s.observe('walker', 'requester', { broad: false, identifiers: ['LKW1014'] }, t + 11);
     expect(s.strictness('walker', t + 12)).toEqual({ factor: 2, signals: ['walking'] });
     // It lasts an hour after it was seen.
     expect(s.strictness('walker', t + 3_600_000 + 12).signals).toEqual([]);
-    for (let i = 0; i < 20; i++) s.observe('scatter', { broad: false, identifiers: [`LKW${1000 + i * 50}`] }, t + i);
-    for (let i = 0; i < 20; i++) s.observe('hopper', { broad: false, identifiers: [`${i % 2 ? 'AB' : 'CD'}${1000 + i}`] }, t + i);
+    for (let i = 0; i < 20; i++) s.observe('scatter', 'requester', { broad: false, identifiers: [`LKW${1000 + i * 50}`] }, t + i);
+    for (let i = 0; i < 20; i++) s.observe('hopper', 'requester', { broad: false, identifiers: [`${i % 2 ? 'AB' : 'CD'}${1000 + i}`] }, t + i);
     expect(s.strictness('scatter', t + 30).signals).toEqual([]);
+    // An analyst going through a plate in barcode order is at work: no signal.
+    for (let i = 0; i < 20; i++) s.observe('analyst', 'analyst', { broad: false, identifiers: [`LKW${1000 + i}`] }, t + i);
+    expect(s.strictness('analyst', t + 30).signals).toEqual([]);
     expect(s.strictness('hopper', t + 30).signals).toEqual([]);
   });
 
   it('counts broad searches within the hour and refusals only in a row', () => {
     const s = new Signals({ ...policy, workingHours: null });
     const t = at('2026-07-06T10:00:00Z');
-    for (let i = 0; i < policy.broadSearches - 1; i++) s.observe('broad', { broad: true, identifiers: [] }, t + i * 1000);
+    for (let i = 0; i < policy.broadSearches - 1; i++) s.observe('broad', 'requester', { broad: true, identifiers: [] }, t + i * 1000);
     expect(s.strictness('broad', t + 60_000).signals).toEqual([]);
     // The first of them has left the hour: still one short.
-    s.observe('broad', { broad: true, identifiers: [] }, t + 3_600_500);
+    s.observe('broad', 'requester', { broad: true, identifiers: [] }, t + 3_600_500);
     expect(s.strictness('broad', t + 3_600_600).signals).toEqual([]);
-    s.observe('broad', { broad: true, identifiers: [] }, t + 3_600_700);
+    s.observe('broad', 'requester', { broad: true, identifiers: [] }, t + 3_600_700);
     expect(s.strictness('broad', t + 3_600_800).signals).toEqual(['broad-search']);
     for (let i = 0; i < policy.refusalsInARow - 1; i++) s.refused('prober', t);
-    s.observe('prober', null, t);
+    s.observe('prober', 'requester', null, t);
     for (let i = 0; i < policy.refusalsInARow - 1; i++) s.refused('prober', t);
     expect(s.strictness('prober', t).signals).toEqual([]);
     s.refused('prober', t);
