@@ -88,7 +88,7 @@ export class Sentinel implements EgressGuard {
     const { main, work, archive } = this.#split(release, now);
     const at = new Date(now).toISOString();
     const windows = (limits: readonly WindowLimit[]) => limits.map((w) => new Date(now - w.seconds * 1000).toISOString());
-    const limits = await this.#limitsOf(p.id, p.role, this.#hardFor(p.id, p.role), strict);
+    const limits = await this.#limitsOf(p.id, p.role, this.#hardFor(p.id, p.role), strict, !Object.hasOwn(this.policy.principals, p.id));
     const outcome = await this.#d.store.sentinel.recordRelease(
       { principalId: p.id, role: p.role, tenant: ctx.tenant, pseudonyms: main, records: release.records, bytes: release.bytes, at },
       windows(limits),
@@ -178,12 +178,13 @@ export class Sentinel implements EgressGuard {
   }
 
   /**
-   * The principal's limits now: the hard windows of its role; an hour or longer lowered to
-   * its baseline (a day's window to the day limit, shorter ones to half of it); every patient
+   * The principal's limits now: the hard windows of its role (or its own); an hour or longer
+   * lowered to its baseline (not for a principal with limits of its own) (a day's window to the day limit, shorter ones to half of it); every patient
    * limit divided by the signals' factor.
    */
-  async #limitsOf(principalId: string, role: string, hard: readonly WindowLimit[], strict: Strictness): Promise<WindowLimit[]> {
-    const day = await this.#baselines.dayLimit(principalId, role);
+  async #limitsOf(principalId: string, role: string, hard: readonly WindowLimit[], strict: Strictness, baselined = true): Promise<WindowLimit[]> {
+    // A principal with a budget of its own keeps it: an operator set it for what it does.
+    const day = baselined ? await this.#baselines.dayLimit(principalId, role) : null;
     return hard.map((w) => {
       let patients = w.patients;
       if (day !== null && w.seconds >= 86_400) patients = Math.min(patients, day);

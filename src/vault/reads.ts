@@ -83,7 +83,7 @@ export class VaultReads {
         }
         patients = row.pseudonym ? [row.pseudonym] : [];
         lastChanged = row.pseudonym ? [row.lastUpdated] : [];
-        inProgress = row.pseudonym ? [isInProgress(row)] : [];
+        inProgress = row.pseudonym ? [await this.#inProgress(ctx, row)] : [];
         bytes = row.body.length;
         resource = await this.#codec.openResource(row);
       }
@@ -183,7 +183,8 @@ export class VaultReads {
       if (granted ? granted.has(r.pseudonym ?? '') : await this.#visible(ctx, r)) visible.push(r);
     }
     const resources = await Promise.all(visible.map((r) => this.#codec.openResource(r)));
-    return { resources, next, patients: newestPerPatient(visible), bytes: storedBytes(visible) };
+    const progress = await Promise.all(visible.map((r) => this.#inProgress(ctx, r)));
+    return { resources, next, patients: newestPerPatient(visible, progress), bytes: storedBytes(visible) };
   }
 
   /**
@@ -200,6 +201,17 @@ export class VaultReads {
     const granted = await this.#breakGlass.granted(ctx);
     if (granted.size === 0) throw forbidden('no live break-glass grant: open one first (POST /auth/break-glass)');
     return granted;
+  }
+
+  /**
+   * Work in progress, as the sentinel counts it: an open order, a result or report not final,
+   * and for the lab's own roles (who see every status) a final result that no authorised report
+   * holds yet: what a validator reads while authorising.
+   */
+  async #inProgress(ctx: AccessContext, row: ResourceRow): Promise<boolean> {
+    if (isInProgress(row)) return true;
+    if (row.type !== 'Observation' || visibleStatuses(ctx.principal.role, row.type) !== null) return false;
+    return !(await inAuthorisedReport(this.#store, this.#codec, ctx.tenant, row.id));
   }
 
   /** Requesters see released records only: an authorised report, and results that one of those holds. */
@@ -260,13 +272,13 @@ function isInProgress(row: ResourceRow): boolean {
   return IN_PROGRESS[row.type]?.includes(row.status ?? '') ?? false;
 }
 
-/** The patients of these records: when each one's newest record here was last changed, and whether all are in progress. */
-function newestPerPatient(rows: readonly ResourceRow[]): Map<string, PatientSeen> {
+/** The patients of these records: when each one's newest record here was last changed, and whether all are in progress (`progress`, per row). */
+function newestPerPatient(rows: readonly ResourceRow[], progress: readonly boolean[]): Map<string, PatientSeen> {
   const seen = new Map<string, PatientSeen>();
-  for (const r of rows) {
+  for (const [i, r] of rows.entries()) {
     if (!r.pseudonym) continue;
     const before = seen.get(r.pseudonym);
-    const inProgress = isInProgress(r);
+    const inProgress = progress[i] === true;
     if (before === undefined) seen.set(r.pseudonym, { lastChanged: r.lastUpdated, inProgress });
     else {
       const lastChanged = before.lastChanged !== null && r.lastUpdated > before.lastChanged ? r.lastUpdated : before.lastChanged;

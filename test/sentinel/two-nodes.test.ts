@@ -40,7 +40,7 @@ describe('two nodes on one PostgreSQL database share the sentinel', () => {
     const serverA = f.server;
     const serverB = nodeB.server();
     const read = async (server: typeof serverA, ep: Episode) => {
-      const path = `/fhir/${ep.observation}`;
+      const path = `/fhir/${ep.patient}`; // identity counts in the hard windows
       const dpop = await createDpopProof(key, { method: 'GET', url: PUBLIC_URL + path, accessToken: token, clock: systemClock, random: systemRandom });
       return (await server.inject({ method: 'GET', url: path, headers: { authorization: `DPoP ${token}`, dpop, 'x-labkluis-tenant': f.tenants.a } })).statusCode;
     };
