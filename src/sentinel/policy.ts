@@ -38,6 +38,11 @@ export interface BaselinePolicy {
   readonly minimumHour: number;
   /** How long a node keeps a role's computed baselines before reading the counts again. */
   readonly refreshSeconds: number;
+  /**
+   * Roles whose peers are those acting for the same kind of tenant ('gp-practice', 'hospital',
+   * 'screening', ...): a GP practice's system is no peer of the screening organisation's.
+   */
+  readonly byTenantKind: readonly string[];
 }
 
 /**
@@ -139,6 +144,7 @@ export const DEFAULT_SENTINEL_POLICY: SentinelPolicy = Object.freeze({
   }),
   baseline: Object.freeze({
     enabled: true, days: 14, minOwnDays: 5, minPeerDays: 10, multiplier: 2, minimumDay: 60, minimumHour: 30, refreshSeconds: 3_600,
+    byTenantKind: Object.freeze(['requester']),
   }),
   archive: Object.freeze({
     afterDays: 90,
@@ -191,6 +197,7 @@ export function checkSentinelPolicy(p: SentinelPolicy): SentinelPolicy {
   positiveInt(b.minimumHour, 'baseline.minimumHour');
   positiveInt(b.refreshSeconds, 'baseline.refreshSeconds', 86_400);
   if (!(b.multiplier >= 1 && b.multiplier <= 20)) throw bad('baseline.multiplier is from 1 to 20');
+  if (!Array.isArray(b.byTenantKind) || !b.byTenantKind.every((r) => typeof r === 'string')) throw bad('baseline.byTenantKind is a list of roles');
   positiveInt(p.archive.afterDays, 'archive.afterDays', 3_650);
   const sg = p.signals;
   for (const [name, f] of Object.entries(sg.factors)) if (!(f >= 1 && f <= 10)) throw bad(`signals.factors.${name} is from 1 to 10`);

@@ -51,6 +51,7 @@ export class Sentinel implements EgressGuard {
   readonly policy: SentinelPolicy;
   readonly #baselines: Baselines;
   readonly #signals: Signals;
+  readonly #tenantKinds = new Map<string, string>();
   /** When this node last pruned release history (ms); one request in ten minutes pays for it. */
   #prunedAt = 0;
 
@@ -88,9 +89,10 @@ export class Sentinel implements EgressGuard {
     const { main, work, archive } = this.#split(release, now);
     const at = new Date(now).toISOString();
     const windows = (limits: readonly WindowLimit[]) => limits.map((w) => new Date(now - w.seconds * 1000).toISOString());
-    const limits = await this.#limitsOf(p.id, p.role, this.#hardFor(p.id, p.role), strict, !Object.hasOwn(this.policy.principals, p.id));
+    const peers = await this.#peerGroup(p.role, ctx.tenant);
+    const limits = await this.#limitsOf(p.id, peers, this.#hardFor(p.id, p.role), strict, !Object.hasOwn(this.policy.principals, p.id));
     const outcome = await this.#d.store.sentinel.recordRelease(
-      { principalId: p.id, role: p.role, tenant: ctx.tenant, pseudonyms: main, records: release.records, bytes: release.bytes, at },
+      { principalId: p.id, role: peers, tenant: ctx.tenant, pseudonyms: main, records: release.records, bytes: release.bytes, at },
       windows(limits),
     );
     if (outcome.containment) throw forbidden(CONTAINED_MESSAGE);
@@ -104,10 +106,10 @@ export class Sentinel implements EgressGuard {
     for (const [part, pseudonyms, hard] of [[WORK, work, this.policy.work.windows], [ARCHIVE, archive, this.policy.archive.windows]] as const) {
       if (pseudonyms.length === 0) continue;
       const partLimits = part === WORK
-        ? await this.#limitsOf(`${p.id}${part}`, `${p.role}${part}`, hard, strict)
+        ? await this.#limitsOf(`${p.id}${part}`, `${peers}${part}`, hard, strict)
         : hard.map((w) => ({ ...w, patients: this.#signals.stricter(w.patients, strict) }));
       const counted = await this.#d.store.sentinel.recordRelease(
-        { principalId: `${p.id}${part}`, role: `${p.role}${part}`, tenant: ctx.tenant, pseudonyms, records: 0, bytes: 0, at },
+        { principalId: `${p.id}${part}`, role: `${peers}${part}`, tenant: ctx.tenant, pseudonyms, records: 0, bytes: 0, at },
         windows(partLimits),
       );
       if (counted.canaries.length > 0) await this.#contain(ctx, 'canary', 'a canary patient was touched', now - 600_000);
@@ -155,6 +157,21 @@ export class Sentinel implements EgressGuard {
       if (changed !== null && changed !== undefined && changed < line) archive.push(pseudonym);
     });
     return { main, work, archive };
+  }
+
+  /**
+   * Whom a principal is compared with: its role, and for the roles named in
+   * baseline.byTenantKind also the kind of tenant it acts for (a GP practice's system is no peer
+   * of a hospital's or the screening organisation's). Tenant kinds never change: kept per node.
+   */
+  async #peerGroup(role: string, tenant: string): Promise<string> {
+    if (!this.policy.baseline.byTenantKind.includes(role)) return role;
+    let kind = this.#tenantKinds.get(tenant);
+    if (kind === undefined) {
+      kind = (await this.#d.store.getTenant(tenant))?.kind ?? 'unknown';
+      this.#tenantKinds.set(tenant, kind);
+    }
+    return `${role}@${kind}`;
   }
 
   #hardFor(principalId: string, role: string): readonly WindowLimit[] {

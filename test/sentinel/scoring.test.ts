@@ -173,4 +173,24 @@ describe.each(BACKENDS)('the sentinel scores behaviour (%s)', (backend) => {
     await f.app.sentinel.sessionOpened(other.principalId, null, '198.51.100.7');
     expect(await untilRefused(otherCtx, 25)).toBe(10);
   });
+
+  it('compares a requester system with systems of the same kind of client only', async () => {
+    const seedPeers = async (group: string) => {
+      for (let v = 0; v < 3; v++) {
+        const id = `hist-${group}-${v}-${randomId(systemRandom).slice(0, 6)}`;
+        for (let d = 1; d <= 4; d++) {
+          await f.app.store.sentinel.recordRelease({
+            principalId: id, role: group, tenant: f.tenants.a, pseudonyms: [patient(), patient(), patient()], records: 3, bytes: 300,
+            at: new Date(Date.now() - d * DAY).toISOString(),
+          }, []);
+        }
+      }
+    };
+    // Quiet hospital systems (and counts kept for the role as a whole) say nothing about a GP
+    // practice's system: it has no peers of its kind yet, and keeps the hard limits.
+    await seedPeers('requester@hospital');
+    await seedPeers('requester');
+    const gp = await principal('requester');
+    expect(await untilRefused(gp, 25)).toBe(20);
+  });
 });

@@ -1,8 +1,9 @@
 /**
  * Two labkluis nodes (each its own app: connection pool, sentinel, audit writer) serving one
- * PostgreSQL database: what one node released counts for the other, and a containment made
+ * PostgreSQL database, in one process and in two: what one node released counts for the other, and a containment made
  * by one is enforced by the other on the next request.
  */
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, createLogger, type App } from '../../src/app.js';
 import { createPrincipal, issueApiToken } from '../../src/auth/index.js';
@@ -54,4 +55,50 @@ describe('two nodes on one PostgreSQL database share the sentinel', () => {
     expect(await read(serverA, episodes[0]!)).toBe(403);
     await serverB.close();
   });
+
+  it('shares counts and containment with a node in another OS process', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/node-process.ts'], {
+      env: {
+        ...process.env,
+        LABKLUIS_TEST_NODE: JSON.stringify({
+          dataDir: f.dataDir, keyringPath: f.keyringPath, storeConfig: f.storeConfig, origin: f.origin, publicUrl: PUBLIC_URL, node: 'node-c', sentinelPolicy: DEFAULT_SENTINEL_AT_ANY_HOUR,
+        }),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString('utf8');
+          const m = /listening (\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        child.once('exit', (code) => reject(new Error(`the second node exited (${code}) before listening`)));
+      });
+      expect(port).toBeGreaterThan(0);
+      const deps = { store: f.app.store, clock: systemClock, random: systemRandom };
+      const svc = await createPrincipal(deps, { role: 'analyst', tenants: ['*'], displayName: 'two-process-bridge', kind: 'service' });
+      const key = await generateDpopKey();
+      const { token } = await issueApiToken(deps, svc.id, 1, key.jkt);
+      const read = async (where: 'here' | 'other process', ep: Episode): Promise<number> => {
+        const path = `/fhir/${ep.patient}`;
+        const dpop = await createDpopProof(key, { method: 'GET', url: PUBLIC_URL + path, accessToken: token, clock: systemClock, random: systemRandom });
+        const headers = { authorization: `DPoP ${token}`, dpop, 'x-labkluis-tenant': f.tenants.a };
+        if (where === 'here') return (await f.server.inject({ method: 'GET', url: path, headers })).statusCode;
+        return (await fetch(`http://127.0.0.1:${port}${path}`, { headers })).status;
+      };
+      const statuses: number[] = [];
+      for (const [i, ep] of episodes.slice(0, burst).entries()) statuses.push(await read(i % 2 === 0 ? 'here' : 'other process', ep));
+      expect(statuses).toEqual(Array(burst).fill(200));
+      // The other process crosses the limit and contains; this one enforces it.
+      expect(await read('other process', episodes[burst]!)).toBe(403);
+      expect((await f.app.store.sentinel.liveContainment(svc.id))?.reason).toBe('patients-600s');
+      expect(await read('here', episodes[0]!)).toBe(403);
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }, 60_000);
 });

@@ -48,6 +48,8 @@ export interface VaultFixture {
   readonly app: App;
   readonly server: FastifyInstance;
   readonly kms: Kms;
+  /** Where the keyring file is (beside the data directory): for a second node in its own process. */
+  readonly keyringPath: string;
   readonly dataDir: string;
   readonly storeConfig: StoreConfig;
   readonly origin: string;
@@ -151,7 +153,7 @@ export async function createVaultFixture(
   };
 
   return {
-    backend, app, server, kms, dataDir, storeConfig, origin, tenants, tokens, keys, credential, principalIds, instrumentDevice, rawSql,
+    backend, app, server, kms, keyringPath, dataDir, storeConfig, origin, tenants, tokens, keys, credential, principalIds, instrumentDevice, rawSql,
     cleanup: async () => {
       await server.close();
       await app.close().catch(() => {});
