@@ -5,16 +5,11 @@
  * exactly as `labkluis serve` would, whatever they become; the one setting on top is what an
  * operator sets for a bulk integration when onboarding it (restart()).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createApp, createLogger, type App } from '../../src/app.js';
-import { createLocalKeyring } from '../../src/crypto/index.js';
 import { systemRandom } from '../../src/kernel/index.js';
-import type { StoreConfig } from '../../src/config/index.js';
 import type { SentinelPolicyInput } from '../../src/sentinel/index.js';
-import { createBenchDatabase, type Backend, type Cleanup } from '../lib/fixtures.js';
+import { benchPlace, type Backend, type Cleanup } from '../lib/fixtures.js';
 import type { SimClock } from './sim.js';
 
 /** Where the simulated server says it lives (the DPoP htu base). Never resolved: requests are injected. */
@@ -34,20 +29,7 @@ export interface Harness {
 }
 
 export async function openHarness(cleanup: Cleanup, backend: Backend, clock: SimClock): Promise<Harness> {
-  const tmp = mkdtempSync(join(tmpdir(), 'labkluis-attack-'));
-  cleanup.add(`remove ${tmp}`, () => rmSync(tmp, { recursive: true, force: true }));
-  const dataDir = join(tmp, 'data');
-  mkdirSync(dataDir, { recursive: true });
-  const origin = 'attack-bench.labkluis.local/audit';
-  const kms = createLocalKeyring({ path: join(tmp, 'keyring', 'keyring.json'), dataDir, signerName: origin, random: systemRandom });
-  let storeConfig: StoreConfig;
-  if (backend === 'postgres') {
-    const db = await createBenchDatabase();
-    cleanup.add(`drop database ${db.name}`, () => db.drop());
-    storeConfig = { kind: 'postgres', url: db.connectionString };
-  } else {
-    storeConfig = { kind: 'sqlite', file: 'labkluis.sqlite' };
-  }
+  const { dataDir, kms, origin, storeConfig } = await benchPlace(cleanup, backend, 'attack-bench');
   // No rateLimits or sessionPolicy: production defaults throughout. The sentinel's policy is the
   // default too, but for what an operator sets when onboarding a bulk integration (restart()).
   const start = async (sentinelPolicy?: SentinelPolicyInput) => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { asAdmin, createTestDatabase, type TestDatabase } from '../../test/support/postgres.js';
 import { createApp, createLogger, type App } from '../../src/app.js';
 import { createPrincipal, issueApiToken } from '../../src/auth/index.js';
-import { createLocalKeyring, nullCipherForBenchmarkOnly } from '../../src/crypto/index.js';
+import { createLocalKeyring, nullCipherForBenchmarkOnly, type Kms } from '../../src/crypto/index.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
 import { generateDpopKey, type DpopKey } from '../../src/sessions/index.js';
 import type { StoreConfig } from '../../src/config/index.js';
@@ -50,18 +50,25 @@ export interface BenchApp {
   withoutSentinel(): Promise<App>;
 }
 
-export async function openBenchApp(
-  cleanup: Cleanup, backend: Backend, cipher: CipherName, label: string,
-  options: { checkpointEvery?: { entries: number; ms: number } } = {},
-): Promise<BenchApp> {
-  const tmp = mkdtempSync(join(tmpdir(), 'labkluis-bench-'));
+/** Where a benchmark's vault lives: its data directory, its keyring beside it, its store. */
+export interface BenchPlace {
+  readonly dataDir: string;
+  readonly kms: Kms;
+  readonly origin: string;
+  readonly storeConfig: StoreConfig;
+}
+
+/**
+ * A temp data directory with its keyring beside it (never inside: the app refuses that), and
+ * SQLite in it or a fresh PostgreSQL database; all removed by the Cleanup.
+ */
+export async function benchPlace(cleanup: Cleanup, backend: Backend, name: string): Promise<BenchPlace> {
+  const tmp = mkdtempSync(join(tmpdir(), `labkluis-${name}-`));
   cleanup.add(`remove ${tmp}`, () => rmSync(tmp, { recursive: true, force: true }));
   const dataDir = join(tmp, 'data');
   mkdirSync(dataDir, { recursive: true });
-  const origin = 'bench.labkluis.local/audit';
-  // The keyring lives beside the data directory, never inside it (the app refuses otherwise).
+  const origin = `${name}.labkluis.local/audit`;
   const kms = createLocalKeyring({ path: join(tmp, 'keyring', 'keyring.json'), dataDir, signerName: origin, random: systemRandom });
-
   let storeConfig: StoreConfig;
   if (backend === 'postgres') {
     const db = await createBenchDatabase();
@@ -70,6 +77,14 @@ export async function openBenchApp(
   } else {
     storeConfig = { kind: 'sqlite', file: 'labkluis.sqlite' };
   }
+  return { dataDir, kms, origin, storeConfig };
+}
+
+export async function openBenchApp(
+  cleanup: Cleanup, backend: Backend, cipher: CipherName, label: string,
+  options: { checkpointEvery?: { entries: number; ms: number } } = {},
+): Promise<BenchApp> {
+  const { dataDir, kms, origin, storeConfig } = await benchPlace(cleanup, backend, 'bench');
   const open = (sentinel: 'on' | 'off') => createApp({
     dataDir, storeConfig, kms, origin, clock: systemClock, random: systemRandom, logger: createLogger('silent'),
     // The sentinel counts every read, but the load generator's one requester reads every report

@@ -96,7 +96,8 @@ export class Sentinel implements EgressGuard {
       windows(limits),
     );
     if (outcome.containment) throw forbidden(CONTAINED_MESSAGE);
-    if (outcome.canaries.length > 0) await this.#contain(ctx, 'canary', 'a canary patient was touched', now - 600_000);
+    const canaryTouched = () => this.#contain(ctx, 'canary', 'a canary patient was touched', now - 600_000);
+    if (outcome.canaries.length > 0) await canaryTouched();
     if (now - this.#prunedAt > PRUNE_EVERY_MS) {
       this.#prunedAt = now;
       await this.#d.store.sentinel.pruneReleases(new Date(now - this.policy.historySeconds * 1000).toISOString());
@@ -112,7 +113,7 @@ export class Sentinel implements EgressGuard {
         { principalId: `${p.id}${part}`, role: `${peers}${part}`, tenant: ctx.tenant, pseudonyms, records: 0, bytes: 0, at },
         windows(partLimits),
       );
-      if (counted.canaries.length > 0) await this.#contain(ctx, 'canary', 'a canary patient was touched', now - 600_000);
+      if (counted.canaries.length > 0) await canaryTouched();
       await this.#check(ctx, partLimits, counted.totals, `${part.slice(1)}-`, strict, now);
     }
   }

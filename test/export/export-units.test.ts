@@ -12,7 +12,7 @@ import { parseRecipientKey } from '../../src/export/recipient.js';
 import { parseMark, Watermarks, WATERMARK_SYSTEM } from '../../src/export/watermark.js';
 import { isLabkluisError } from '../../src/kernel/index.js';
 import { createPostgresStore, type Store } from '../../src/store/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, type TestDatabase, asPartRole } from '../support/postgres.js';
 
 const refusal = (fn: () => unknown): string | undefined => {
   try {
@@ -127,17 +127,7 @@ describe('export tables on PostgreSQL', () => {
     await db.drop();
   });
 
-  async function asRole(part: string, sql: string): Promise<string> {
-    await client.query(`BEGIN; SET LOCAL ROLE "${db.name}_${part}"`);
-    try {
-      await client.query(sql);
-      return 'ok';
-    } catch (e) {
-      return String((e as { code?: string }).code);
-    } finally {
-      await client.query('ROLLBACK');
-    }
-  }
+  const asRole = (part: string, sql: string): Promise<string> => asPartRole(client, db, part, sql);
 
   it('the core role changes only a job\'s state columns and never deletes a job; other parts cannot read them', async () => {
     expect(await asRole('core', "UPDATE core.export_jobs SET status = 'ready', closed_by = 'x', sha256 = 'y', watermark = 'z'")).toBe('ok');

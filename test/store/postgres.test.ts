@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStore, type Store } from '../../src/store/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, type TestDatabase, asPartRole } from '../support/postgres.js';
 import { created, personRow, rid } from '../support/store-fixtures.js';
 import { frontierRoot, merkleRoot, testSealer } from '../support/test-sealer.js';
 import { describeStoreContract } from './contract.js';
@@ -37,18 +37,7 @@ describe('postgres part roles', () => {
     await db.drop();
   });
 
-  /** Runs one statement as a part role; resolves to the SQLSTATE, or 'ok'. */
-  async function asRole(part: string, sql: string): Promise<string> {
-    await client.query(`BEGIN; SET LOCAL ROLE "${db.name}_${part}"`);
-    try {
-      await client.query(sql);
-      return 'ok';
-    } catch (e) {
-      return String((e as { code?: string }).code);
-    } finally {
-      await client.query('ROLLBACK');
-    }
-  }
+  const asRole = (part: string, sql: string): Promise<string> => asPartRole(client, db, part, sql);
 
   it('the clinical role cannot read identity, core or audit tables', async () => {
     expect(await asRole('clinical', 'SELECT * FROM identity.persons')).toBe('42501');

@@ -46,3 +46,19 @@ export async function createTestDatabase(prefix = 'labkluis_t_'): Promise<TestDa
     }),
   };
 }
+
+/**
+ * Runs one statement as a part role (`<database>_<part>`) in a transaction that is rolled
+ * back; resolves to the SQLSTATE it failed with, or 'ok'.
+ */
+export async function asPartRole(client: pg.Client, db: TestDatabase, part: string, sql: string): Promise<string> {
+  await client.query(`BEGIN; SET LOCAL ROLE "${db.name}_${part}"`);
+  try {
+    await client.query(sql);
+    return 'ok';
+  } catch (e) {
+    return String((e as { code?: string }).code);
+  } finally {
+    await client.query('ROLLBACK');
+  }
+}

@@ -12,9 +12,9 @@ import { quoteRoles, type Part, type RoleNames } from './postgres-schema.js';
 export type Row = Record<string, unknown>;
 
 /**
- * Per-transaction settings for a hot statement, applied with SET LOCAL in the BEGIN round trip.
- * asyncCommit: COMMIT returns before its WAL is flushed; a server crash may lose the last
- * moments of such transactions but never leaves them half applied. Only for state that is
+ * Session settings for a pool that runs one hot statement (sessionConfig).
+ * asyncCommit: a commit returns before its WAL is flushed; a server crash may lose the last
+ * moments of such statements but never leaves them half applied. Only for state that is
  * rebuilt by use (the sentinel's counters), never for records or the audit log.
  * genericPlan: reuse one plan for a named statement instead of planning each call, for a
  * statement whose plan does not depend on its values.
@@ -23,8 +23,6 @@ export interface TxSettings {
   readonly asyncCommit?: boolean;
   readonly genericPlan?: boolean;
 }
-
-const NO_SETTINGS: TxSettings = Object.freeze({});
 
 /** A fixed statement: named so each pooled connection parses and plans it once. */
 export interface Named {
@@ -57,12 +55,9 @@ export class PgTx {
     return then === undefined ? [] : (results[results.length - 1]?.rows ?? []);
   }
 
-  /** `BEGIN`, the first role switch and any settings in one round trip. */
-  async begin(part: Part, readOnly: boolean, settings: TxSettings = NO_SETTINGS): Promise<void> {
-    const statements = [`BEGIN${readOnly ? ' READ ONLY' : ''}`, `SET LOCAL ROLE ${this.#roles[part]}`];
-    if (settings.asyncCommit === true) statements.push('SET LOCAL synchronous_commit = off');
-    if (settings.genericPlan === true) statements.push('SET LOCAL plan_cache_mode = force_generic_plan');
-    await driver(() => this.#client.query(statements.join('; ')));
+  /** `BEGIN` and the first role switch in one round trip. */
+  async begin(part: Part, readOnly: boolean): Promise<void> {
+    await driver(() => this.#client.query(`BEGIN${readOnly ? ' READ ONLY' : ''}; SET LOCAL ROLE ${this.#roles[part]}`));
     this.#part = part;
   }
 
@@ -89,12 +84,12 @@ export class PgRunner {
   }
 
   /** Runs `work` in one transaction that starts in `first`'s role; rolls back on any error. */
-  async run<T>(first: Part, work: (tx: PgTx) => Promise<T>, readOnly = false, settings: TxSettings = NO_SETTINGS): Promise<T> {
+  async run<T>(first: Part, work: (tx: PgTx) => Promise<T>, readOnly = false): Promise<T> {
     const client = await driver(() => this.#pool.connect());
     const tx = new PgTx(client, this.#quoted);
     let broken = false;
     try {
-      await tx.begin(first, readOnly, settings);
+      await tx.begin(first, readOnly);
       const out = await work(tx);
       await tx.end(true);
       return out;
