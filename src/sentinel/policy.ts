@@ -59,7 +59,8 @@ export interface ArchivePolicy {
 /**
  * Signals that make the limits stricter for a while. Each signal a principal shows divides its
  * patient limits by its factor (they multiply), never below `floor`; a signal lasts
- * `lastsSeconds` after it was last seen. They are kept per node, in memory.
+ * `lastsSeconds` after it was last seen, and tightens only the windows no longer than that.
+ * They are kept per node, in memory.
  */
 export interface SignalPolicy {
   /** Usual hours, in the lab's time zone; outside them the offHours factor applies. Null: none. */

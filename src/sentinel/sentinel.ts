@@ -108,7 +108,7 @@ export class Sentinel implements EgressGuard {
       if (pseudonyms.length === 0) continue;
       const partLimits = part === WORK
         ? await this.#limitsOf(`${p.id}${part}`, `${peers}${part}`, hard, strict)
-        : hard.map((w) => ({ ...w, patients: this.#signals.stricter(w.patients, strict) }));
+        : hard.map((w) => ({ ...w, patients: this.#signals.stricter(w.patients, strict, w.seconds) }));
       const counted = await this.#d.store.sentinel.recordRelease(
         { principalId: `${p.id}${part}`, role: `${peers}${part}`, tenant: ctx.tenant, pseudonyms, records: 0, bytes: 0, at },
         windows(partLimits),
@@ -207,7 +207,7 @@ export class Sentinel implements EgressGuard {
       let patients = w.patients;
       if (day !== null && w.seconds >= 86_400) patients = Math.min(patients, day);
       else if (day !== null && w.seconds >= 3_600) patients = Math.min(patients, Math.max(this.policy.baseline.minimumHour, Math.ceil(day / 2)));
-      return { seconds: w.seconds, patients: this.#signals.stricter(patients, strict), bytes: w.bytes };
+      return { seconds: w.seconds, patients: this.#signals.stricter(patients, strict, w.seconds), bytes: w.bytes };
     });
   }
 

@@ -92,9 +92,15 @@ export class Signals {
     return { factor, signals };
   }
 
-  /** A limit made stricter: divided by the factor, never below the floor (nor above itself). */
-  stricter(limit: number, strictness: Strictness): number {
-    if (strictness.factor === 1) return limit;
+  /**
+   * A window's limit made stricter: divided by the factor, never below the floor (nor above
+   * itself). Only windows no longer than a signal lasts: a longer one (the day) mostly holds
+   * work done before the signal, which the signal says nothing about. (An evening's hour of
+   * work from home would otherwise be judged with the whole day's office work at a quarter of
+   * the day's limit.)
+   */
+  stricter(limit: number, strictness: Strictness, windowSeconds: number): number {
+    if (strictness.factor === 1 || windowSeconds > this.#policy.lastsSeconds) return limit;
     return Math.min(limit, Math.max(this.#policy.floor, Math.floor(limit / strictness.factor)));
   }
 

@@ -68,10 +68,21 @@ describe('sentinel signals', () => {
     for (let i = 0; i < policy.refusalsInARow; i++) s.refused('both', t);
     const strict = s.strictness('both', t);
     expect(strict.factor).toBe(4);
-    expect(s.stricter(20, strict)).toBe(5);
-    expect(s.stricter(8, strict)).toBe(5);
-    expect(s.stricter(3, strict)).toBe(3);
-    expect(s.stricter(300, strict)).toBe(75);
+    expect(s.stricter(20, strict, 600)).toBe(5);
+    expect(s.stricter(8, strict, 600)).toBe(5);
+    expect(s.stricter(3, strict, 600)).toBe(3);
+    expect(s.stricter(300, strict, 3_600)).toBe(75);
+  });
+
+  it('leaves windows longer than a signal lasts (the day) as they are', () => {
+    const s = new Signals(policy);
+    // 20:30 in Amsterdam on a Monday, after a sign-in from a new network: factor 4.
+    const t = at('2026-07-06T18:30:00Z');
+    s.newNetwork('home', t);
+    const strict = s.strictness('home', t);
+    expect(strict.factor).toBe(4);
+    expect(s.stricter(200, strict, policy.lastsSeconds)).toBe(50);
+    expect(s.stricter(200, strict, 86_400)).toBe(200);
   });
 
   it('groups sign-in addresses by network: IPv4 per /24, IPv6 per /64', () => {

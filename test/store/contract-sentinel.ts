@@ -233,6 +233,39 @@ export function describeSentinelContract(ctx: ContractContext): void {
       expect(totals.map((x) => x.patients)).toEqual(windows.map((w) => [...last.values()].filter((l) => l >= w).length));
       expect(await sn().dailyPatients(role, DAY)).toEqual([{ principalId: p, role, day: DAY, patients: last.size }]);
     });
+    it('give each of many concurrent releases of one principal totals that hold its own, and each patient once', async () => {
+      const role = rid('role');
+      const p = rid('prn');
+      const t = rid('org');
+      const canary = rid('psn');
+      await sn().addCanaries([{ tenant: t, pseudonym: canary, createdAt: at('07:00'), createdBy: rid('prn') }]);
+      const shared = rid('psn');
+      // 24 responses at once within one minute (a system fetching in parallel), each with a
+      // patient of its own and one they share; the fifth also holds the canary.
+      const own = Array.from({ length: 24 }, () => rid('psn'));
+      const calls = own.map((x, i) => sn().recordRelease(
+        release(p, t, i === 4 ? [canary, x, shared] : [x, shared], at(`09:00:${String(10 + i).padStart(2, '0')}.000`), { role }),
+        [at('08:59:30.000'), at('00:00')],
+      ));
+      // One malformed release among them fails alone.
+      const malformed = sn().recordRelease(release(p, t, [rid('psn')], 'yesterday', { role }), [at('00:00')]);
+      await expect(malformed).rejects.toThrow(TypeError);
+      const outcomes = await Promise.all(calls);
+      outcomes.forEach((o, i) => {
+        expect(o.containment).toBeNull();
+        // Only the caller that sent the canary hears of it.
+        expect(o.canaries).toEqual(i === 4 ? [canary] : []);
+        expect(o.totals.map((x) => x.since)).toEqual([at('08:59:30.000'), at('00:00')]);
+        for (const x of o.totals) {
+          expect(x.patients).toBeGreaterThanOrEqual(i === 4 ? 3 : 2);
+          expect(x.patients).toBeLessThanOrEqual(26);
+          expect(x.records).toBeGreaterThanOrEqual(i === 4 ? 3 : 2);
+        }
+      });
+      const after = await record(release(p, t, [], at('09:01'), { role, records: 0, bytes: 0 }), [at('00:00')]);
+      expect(after[0]).toMatchObject({ patients: 26, records: 24 * 2 + 1, bytes: 1000 * (24 * 2 + 1) });
+      expect(await sn().dailyPatients(role, DAY)).toEqual([{ principalId: p, role, day: DAY, patients: 26 }]);
+    });
   });
 
   describe('sentinel daily patients', () => {

@@ -137,6 +137,53 @@ describe('postgres part roles', () => {
   });
 });
 
+describe('postgres release batches', () => {
+  let db: TestDatabase;
+  let store: Store;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    store = createPostgresStore({ connectionString: db.connectionString, poolSize: 4 });
+    await store.migrate();
+  });
+  afterAll(async () => {
+    await store.close();
+    await db.drop();
+  });
+
+  it('merges the releases of one principal that arrive while its statement runs into the next statement', async () => {
+    // Counts the release statements sent (pg's Client.query, patched in this test only).
+    const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+    const original = proto.query;
+    let statements = 0;
+    proto.query = function counted(this: unknown, ...args: unknown[]) {
+      if ((args[0] as { name?: string } | undefined)?.name === 'lk_sn_record_release') statements += 1;
+      return original.apply(this, args);
+    };
+    try {
+      const [p, q, t] = [rid('prn'), rid('prn'), rid('org')];
+      const at = '2026-03-10T09:00:05.000Z';
+      const send = (who: string) => store.sentinel.recordRelease(
+        { principalId: who, role: 'requester', tenant: t, pseudonyms: [rid('psn')], records: 1, bytes: 100, at }, ['2026-03-10T00:00:00.000Z'],
+      );
+      const outcomes = await Promise.all([...Array.from({ length: 16 }, () => send(p)), ...Array.from({ length: 4 }, () => send(q))]);
+      // Per principal: the first alone, the others together once it is done.
+      expect(statements).toBe(4);
+      expect(outcomes.slice(0, 16).every((o) => o.totals[0]!.patients >= 1 && o.totals[0]!.patients <= 16)).toBe(true);
+      expect(outcomes[15]!.totals[0]!.patients).toBe(16);
+      expect(outcomes[19]!.totals[0]!.patients).toBe(4);
+      // A release in another minute waits for a statement of its own.
+      statements = 0;
+      await Promise.all([send(p), send(p), store.sentinel.recordRelease(
+        { principalId: p, role: 'requester', tenant: t, pseudonyms: [rid('psn')], records: 1, bytes: 100, at: '2026-03-10T09:01:00.000Z' },
+        ['2026-03-10T00:00:00.000Z'],
+      )]);
+      expect(statements).toBe(3);
+    } finally {
+      proto.query = original;
+    }
+  });
+});
+
 describe('postgres shared audit log', () => {
   let db: TestDatabase;
   let stores: Store[];

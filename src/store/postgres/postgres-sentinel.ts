@@ -2,7 +2,8 @@
  * The sentinel part of the PostgreSQL backend (see sentinel-types.ts), in the core part's role.
  *
  * recordRelease runs on every clinical response, so it is one round trip: one named statement
- * in autocommit on the store's release pool, whose sessions start in the core role with
+ * (for the releases of one principal that arrive while its previous one runs, one statement
+ * together: postgres-release-batches.ts) in autocommit on the store's release pool, whose sessions start in the core role with
  * RELEASE_SESSION's settings (postgres-store.ts). A single statement is atomic by itself: its
  * data-modifying CTEs read the live containment (if there is one, every CTE's input is empty:
  * nothing is recorded), upsert the patients, count the day's new ones, and add to the release's
@@ -48,6 +49,7 @@ import {
   coreRead, coreWrite, firstRow, type Named, type PgAutocommit, type PgRunner, type TxSettings,
 } from './postgres-tx.js';
 import { storeError } from '../batch-check.js';
+import { ReleaseBatches } from './postgres-release-batches.js';
 
 const q = (name: string, text: string): Named => ({ name: `lk_sn_${name}`, text });
 
@@ -207,13 +209,24 @@ export class PostgresSentinel implements SentinelStore {
   readonly #runner: () => Promise<PgRunner>;
   readonly #releases: () => Promise<PgAutocommit>;
 
+  /** Concurrent releases of one principal, merged into one statement (postgres-release-batches.ts). */
+  readonly #batches = new ReleaseBatches((release, windows) => this.#recordOne(release, windows));
+
   /** `releases`: the store's release pool (one statement per call, in autocommit, as core). */
   constructor(runner: () => Promise<PgRunner>, releases: () => Promise<PgAutocommit>) {
     this.#runner = runner;
     this.#releases = releases;
   }
 
-  async recordRelease(release: ReleaseRow, windows: readonly string[]): Promise<ReleaseOutcome> {
+  recordRelease(release: ReleaseRow, windows: readonly string[]): Promise<ReleaseOutcome> {
+    try {
+      return this.#batches.record(release, windows);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  async #recordOne(release: ReleaseRow, windows: readonly string[]): Promise<ReleaseOutcome> {
     const p = planRelease(release, windows);
     const r = p.release;
     const values = [
