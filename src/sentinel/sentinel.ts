@@ -107,7 +107,7 @@ export class Sentinel implements EgressGuard {
     for (const [part, pseudonyms, hard] of [[WORK, work, this.policy.work.windows], [ARCHIVE, archive, this.policy.archive.windows]] as const) {
       if (pseudonyms.length === 0) continue;
       const partLimits = part === WORK
-        ? await this.#limitsOf(`${p.id}${part}`, `${peers}${part}`, hard, strict)
+        ? await this.#limitsOf(`${p.id}${part}`, `${peers}${part}`, hard, strict, true, 1)
         : hard.map((w) => ({ ...w, patients: this.#signals.stricter(w.patients, strict, w.seconds) }));
       const counted = await this.#d.store.sentinel.recordRelease(
         { principalId: `${p.id}${part}`, role: `${peers}${part}`, tenant: ctx.tenant, pseudonyms, records: 0, bytes: 0, at },
@@ -197,16 +197,18 @@ export class Sentinel implements EgressGuard {
 
   /**
    * The principal's limits now: the hard windows of its role (or its own); an hour or longer
-   * lowered to its baseline (not for a principal with limits of its own) (a day's window to the day limit, shorter ones to half of it); every patient
-   * limit divided by the signals' factor.
+   * lowered to its baseline (not for a principal with limits of its own): a day's window to the
+   * day limit, shorter ones to `hourShare` of it (half; work in progress all of it, since a
+   * validator authorises a worklist in bursts); every patient limit of a window up to an hour
+   * divided by the signals' factor.
    */
-  async #limitsOf(principalId: string, role: string, hard: readonly WindowLimit[], strict: Strictness, baselined = true): Promise<WindowLimit[]> {
+  async #limitsOf(principalId: string, role: string, hard: readonly WindowLimit[], strict: Strictness, baselined = true, hourShare = 0.5): Promise<WindowLimit[]> {
     // A principal with a budget of its own keeps it: an operator set it for what it does.
     const day = baselined ? await this.#baselines.dayLimit(principalId, role) : null;
     return hard.map((w) => {
       let patients = w.patients;
       if (day !== null && w.seconds >= 86_400) patients = Math.min(patients, day);
-      else if (day !== null && w.seconds >= 3_600) patients = Math.min(patients, Math.max(this.policy.baseline.minimumHour, Math.ceil(day / 2)));
+      else if (day !== null && w.seconds >= 3_600) patients = Math.min(patients, Math.max(this.policy.baseline.minimumHour, Math.ceil(day * hourShare)));
       return { seconds: w.seconds, patients: this.#signals.stricter(patients, strict, w.seconds), bytes: w.bytes };
     });
   }

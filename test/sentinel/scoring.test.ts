@@ -152,6 +152,24 @@ describe.each(BACKENDS)('the sentinel scores behaviour (%s)', (backend) => {
     expect(await containment(batcher)).toMatchObject({ reason: 'work-patients-600s' });
   });
 
+  it('lets a baselined worklist take its whole work day limit within an hour', async () => {
+    // History: three validators who each had 3 patients of work in progress a day for four days.
+    for (let v = 0; v < 3; v++) {
+      const id = `hist-worklist-${v}-${randomId(systemRandom).slice(0, 6)}#work`;
+      for (let d = 1; d <= 4; d++) {
+        await f.app.store.sentinel.recordRelease({
+          principalId: id, role: 'validator#work', tenant: f.tenants.a, pseudonyms: [patient(), patient(), patient()], records: 0, bytes: 0,
+          at: new Date(Date.now() - d * DAY).toISOString(),
+        }, []);
+      }
+    }
+    // The work day limit is 2 × 3 = 6, and so is its hour limit (not half of it: a worklist is
+    // authorised in bursts). The seventh patient in an hour is refused.
+    const validator = await principal('validator');
+    expect(await untilRefused(validator, 25, { inProgress: true })).toBe(6);
+    expect(await containment(validator)).toMatchObject({ reason: 'work-patients-3600s' });
+  });
+
   it('gives a principal named in the policy its own hard limits', async () => {
     const bulk = await principal('requester', BULK_ID);
     expect(await untilRefused(bulk, 50)).toBe(40);
