@@ -26,7 +26,7 @@ import { DAY, HOUR, at, dayOf, localLabel } from './attack/calendar.js';
 import { evaluate } from './attack/evaluate.js';
 import { openHarness } from './attack/harness.js';
 import { Lab } from './attack/lab.js';
-import { machine } from './attack/machine.js';
+import { machineBasics } from './lib/machine.js';
 import { renderReadmeSection, renderTable, type AttackResults } from './attack/report.js';
 import { seedVault } from './attack/seed.js';
 import { SimClock, Scheduler } from './attack/sim.js';
@@ -77,7 +77,7 @@ const log = (s: string) => process.stdout.write(`${s}\n`);
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const started = performance.now();
-  const m = machine();
+  const m = machineBasics();
   let pgVersion: string | null = null;
   if (o.backend === 'postgres') {
     const pg = await postgresAvailable();

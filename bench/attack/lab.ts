@@ -8,21 +8,10 @@ import { ADVICE, INTERPRETATION_SYSTEM, KOPAC_B_COMPONENT, KOPAC_B_SYSTEM, SPECI
 import type { Code, FhirResource, PapClass, Qualitative } from '../../src/domain/index.js';
 import { concept, instantAt, observationBase, patient, qualitativeObservation, report, serviceRequest, specimen, type Timeline } from '../../src/demo/builders.js';
 import type { Prng } from '../../src/demo/prng.js';
+import { CT, CYTOLOGY, GENOTYPES, HIV, HRHPV, NG, PAP_WEIGHTS, STI_POSITIVE, SYPHILIS, TV } from '../../src/demo/test-codes.js';
 import { barcodeOf, type Seed, type SeededPatient, type Tenant } from './seed.js';
 import type { Analyser } from './staff.js';
 
-export const HRHPV = '77379-6';
-const GENOTYPES = ['77399-4', '77400-0', '71431-1'] as const;
-export const CYTOLOGY = '10524-7';
-const CT = '43304-5';
-const NG = '43305-2';
-const TV = '46154-1';
-const SYPHILIS = '24110-9';
-const HIV = '56888-1';
-const POSITIVE: Readonly<Record<string, number>> = { [CT]: 0.08, [NG]: 0.02, [TV]: 0.03, [SYPHILIS]: 0.01, [HIV]: 0.005 };
-const PAP_WEIGHTS: readonly (readonly [PapClass, number])[] = [
-  ['Pap0', 1], ['Pap1', 60], ['Pap2', 14], ['Pap3a1', 10], ['Pap3a2', 7], ['Pap3b', 4], ['Pap4', 3], ['Pap5', 1],
-];
 
 /** Share of episodes for someone already in the vault (screening: 6-month repeats; STI: retests). */
 const RETURNING = { screening: 0.1, sti: 0.25 } as const;
@@ -195,7 +184,7 @@ export class Lab {
 }
 
 function outcome(p: Prng, loinc: string): Qualitative {
-  return p.chance(0.005) ? 'inconclusive' : p.chance(POSITIVE[loinc] ?? 0) ? 'positive' : 'negative';
+  return p.chance(0.005) ? 'inconclusive' : p.chance(STI_POSITIVE[loinc] ?? 0) ? 'positive' : 'negative';
 }
 
 function timelineAt(collectedMs: number, issuedMs: number): Timeline {

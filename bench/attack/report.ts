@@ -5,10 +5,10 @@
  */
 import { durationLabel } from './calendar.js';
 import type { AttackOutcome, FalseSignal, RoleDay } from './evaluate.js';
-import type { Machine } from './machine.js';
+import type { MachineBasics } from '../lib/machine.js';
 
 export interface AttackResults {
-  readonly machine: Machine;
+  readonly machine: MachineBasics;
   readonly backend: 'sqlite' | 'postgres';
   readonly postgres: string | null;
   readonly options: { patients: number; days: number; daily: number; seed: string };
@@ -136,7 +136,7 @@ function renderSection(r: AttackResults, resultsFile: string, notes: string | nu
   const o: string[] = [HEADING, ''];
   o.push(`\`npm run bench:attack\` (issue 4, deliverable 5): ${r.seed.patients.toLocaleString('en')} synthetic patients, ${r.options.days} baseline days of normal `
     + `work and an attack day (${r.attackDay}), in simulated time; the sentinel runs with the app's defaults, as in production. `
-    + `Run of ${m.date.slice(0, 16).replace('T', ' ')} UTC on ${r.backend === 'postgres' ? `PostgreSQL ${r.postgres ?? ''}` : `SQLite ${m.sqlite}`}: `
+    + `Run of ${m.date.slice(0, 16).replace('T', ' ')} UTC on ${r.backend === 'postgres' ? `PostgreSQL ${r.postgres ?? ''}` : `SQLite ${m.sqliteVersion}`}: `
     + `\`nproc\` = ${m.nproc}, ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, load ${m.loadAvgAtStart.join(' / ')} at the start. `
     + `Wall time: seed ${r.timings.seedSeconds.toFixed(0)} s, simulation ${r.timings.simulationSeconds.toFixed(0)} s (${r.timings.requests.toLocaleString('en')} requests), `
     + `total ${r.timings.totalSeconds.toFixed(0)} s. Raw figures: [\`${resultsFile}\`](${resultsFile}).`);

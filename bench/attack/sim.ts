@@ -4,7 +4,7 @@
  * sleepUntil(); exactly one actor runs at a time, so every request it makes sees the clock at
  * the actor's own simulated moment. Two weeks of a lab's traffic then take minutes, not weeks.
  */
-import type { Clock } from '../../src/kernel/index.js';
+import { MinHeap, type Clock } from '../../src/kernel/index.js';
 
 /** The app's clock: moves only forward, and only when the scheduler says so. */
 export class SimClock implements Clock {
@@ -30,52 +30,12 @@ interface SimEvent {
   readonly wake: () => void;
 }
 
-/** A binary min-heap on (at, seq): equal times run in the order they were scheduled. */
-class EventHeap {
-  readonly #a: SimEvent[] = [];
-  get size(): number {
-    return this.#a.length;
-  }
-  peek(): SimEvent | undefined {
-    return this.#a[0];
-  }
-  push(e: SimEvent): void {
-    const a = this.#a;
-    a.push(e);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!before(a[i]!, a[p]!)) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
-      i = p;
-    }
-  }
-  pop(): SimEvent | undefined {
-    const a = this.#a;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && before(a[l]!, a[m]!)) m = l;
-        if (r < a.length && before(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
 const before = (x: SimEvent, y: SimEvent) => x.at < y.at || (x.at === y.at && x.seq < y.seq);
 
 export class Scheduler {
   readonly clock: SimClock;
-  readonly #heap = new EventHeap();
+  /** On (at, seq): equal times run in the order they were scheduled. */
+  readonly #heap = new MinHeap<SimEvent>(before);
   #seq = 0;
   /** Resolves the scheduler's wait: the running actor slept or finished. */
   #yielded: (() => void) | null = null;

@@ -30,7 +30,10 @@ export interface MachineInfo {
   readonly source: { readonly commit: string; readonly uncommitted: readonly string[] };
 }
 
-export function machineInfo(): MachineInfo {
+/** The facts that cost nothing to gather (no probes, no git): all the attack replay records. */
+export type MachineBasics = Pick<MachineInfo, 'date' | 'nproc' | 'cpuModel' | 'memoryGiB' | 'node' | 'kernel' | 'sqliteVersion' | 'loadAvgAtStart'>;
+
+export function machineBasics(): MachineBasics {
   return {
     date: new Date().toISOString(),
     nproc: nproc(),
@@ -38,11 +41,17 @@ export function machineInfo(): MachineInfo {
     memoryGiB: round(totalmem() / 2 ** 30, 1),
     node: process.version,
     kernel: release(),
-    tmpFilesystem: filesystemOf(tmpdir()),
     sqliteVersion: sqliteVersion(),
+    loadAvgAtStart: loadavg().map((l) => round(l, 2)),
+  };
+}
+
+export function machineInfo(): MachineInfo {
+  return {
+    ...machineBasics(),
+    tmpFilesystem: filesystemOf(tmpdir()),
     fdatasync4kMs: fsyncProbe(tmpdir(), 200),
     sqliteCommitFloorMs: { FULL: sqliteCommitFloor('FULL'), NORMAL: sqliteCommitFloor('NORMAL') },
-    loadAvgAtStart: loadavg().map((l) => round(l, 2)),
     source: sourceState(),
   };
 }

@@ -7,14 +7,8 @@ import { ADVICE, KOPAC_B_COMPONENT, KOPAC_B_SYSTEM, SPECIMEN_TYPES, INTERPRETATI
 import type { Bundle, Code, FhirResource, PapClass, Qualitative } from '../domain/index.js';
 import { concept, observationBase, patient, qualitativeObservation, report, serviceRequest, specimen, timeline, transaction, type ObservationSpec } from './builders.js';
 import type { Prng } from './prng.js';
+import { CYTOLOGY, GENOTYPES, HRHPV, PAP_WEIGHTS } from './test-codes.js';
 
-const HRHPV = '77379-6';
-const GENOTYPES = ['77399-4', '77400-0', '71431-1'] as const; // HPV16, HPV18, other hrHPV
-const CYTOLOGY = '10524-7';
-
-const PAP_WEIGHTS: readonly (readonly [PapClass, number])[] = [
-  ['Pap0', 1], ['Pap1', 60], ['Pap2', 14], ['Pap3a1', 10], ['Pap3a2', 7], ['Pap3b', 4], ['Pap4', 3], ['Pap5', 1],
-];
 /** Plaveiselepitheel axis per Pap class, roughly; B3 marks an unassessable smear. */
 const P_AXIS: Record<PapClass, string> = { Pap0: '1', Pap1: '1', Pap2: '2', Pap3a1: '4', Pap3a2: '5', Pap3b: '6', Pap4: '7', Pap5: '9' };
 

@@ -7,15 +7,8 @@ import { ADVICE, SPECIMEN_TYPES } from '../domain/index.js';
 import type { Bundle, Code, FhirResource, Qualitative } from '../domain/index.js';
 import { patient, qualitativeObservation, report, serviceRequest, specimen, timeline, transaction } from './builders.js';
 import type { EpisodeContext } from './screening.js';
+import { CT, HIV, NG, STI_POSITIVE, SYPHILIS, TV } from './test-codes.js';
 
-const CT = '43304-5';
-const NG = '43305-2';
-const TV = '46154-1';
-const SYPHILIS = '24110-9';
-const HIV = '56888-1';
-
-/** Share of positive results per test, for believable but synthetic numbers. */
-const POSITIVE: Readonly<Record<string, number>> = { [CT]: 0.08, [NG]: 0.02, [TV]: 0.03, [SYPHILIS]: 0.01, [HIV]: 0.005 };
 
 export function stiEpisode(ctx: EpisodeContext, serologyShare: number): Bundle {
   const { prng } = ctx;
@@ -42,7 +35,7 @@ export function stiEpisode(ctx: EpisodeContext, serologyShare: number): Bundle {
   const outcomes: Qualitative[] = [];
   const results: string[] = [];
   for (const [loinc, basedOn] of orders) {
-    const result: Qualitative = prng.chance(0.005) ? 'inconclusive' : prng.chance(POSITIVE[loinc] ?? 0) ? 'positive' : 'negative';
+    const result: Qualitative = prng.chance(0.005) ? 'inconclusive' : prng.chance(STI_POSITIVE[loinc] ?? 0) ? 'positive' : 'negative';
     outcomes.push(result);
     const u = urn();
     results.push(u);

@@ -12,7 +12,7 @@
  * 429, Retry-After: until the oldest entry expires). That is not a DpopError: the proof is not
  * at fault, so no session ends and no replay alarm is raised.
  */
-import { RateLimitedError, type Clock } from '../kernel/index.js';
+import { MinHeap, RateLimitedError, type Clock } from '../kernel/index.js';
 import type { Store } from '../store/index.js';
 
 export interface ReplayCache {
@@ -36,7 +36,7 @@ export class MemoryReplayCache implements ReplayCache {
   readonly #clock: Clock;
   readonly #max: number;
   readonly #expiry = new Map<string, number>();
-  readonly #heap = new ExpiryHeap(); // same entries as #expiry, ordered by expiry: pruning is O(log n) each
+  readonly #heap = new MinHeap<{ at: number; key: string }>((a, b) => a.at < b.at); // same entries as #expiry, ordered by expiry: pruning is O(log n) each
 
   constructor({ clock, maxEntries = DEFAULT_REPLAY_CACHE_ENTRIES }: MemoryReplayCacheOptions) {
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new TypeError('maxEntries must be a positive integer');
@@ -61,7 +61,7 @@ export class MemoryReplayCache implements ReplayCache {
       throw new RateLimitedError('too many requests', this.#heap.peek()!.at + 1 - now);
     }
     this.#expiry.set(key, expiresAtMs);
-    this.#heap.push(expiresAtMs, key);
+    this.#heap.push({ at: expiresAtMs, key });
     return true;
   }
 
@@ -69,45 +69,6 @@ export class MemoryReplayCache implements ReplayCache {
     for (let top = this.#heap.peek(); top !== undefined && top.at < nowMs; top = this.#heap.peek()) {
       this.#heap.pop();
       this.#expiry.delete(top.key);
-    }
-  }
-}
-
-/** A binary min-heap on expiry time. */
-class ExpiryHeap {
-  readonly #items: { at: number; key: string }[] = [];
-
-  peek(): { at: number; key: string } | undefined {
-    return this.#items[0];
-  }
-
-  push(at: number, key: string): void {
-    const a = this.#items;
-    a.push({ at, key });
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p]!.at <= a[i]!.at) break;
-      [a[p], a[i]] = [a[i]!, a[p]!];
-      i = p;
-    }
-  }
-
-  pop(): void {
-    const a = this.#items;
-    const last = a.pop();
-    if (last === undefined || a.length === 0) return;
-    a[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < a.length && a[l]!.at < a[m]!.at) m = l;
-      if (r < a.length && a[r]!.at < a[m]!.at) m = r;
-      if (m === i) return;
-      [a[m], a[i]] = [a[i]!, a[m]!];
-      i = m;
     }
   }
 }
