@@ -9,7 +9,7 @@ import type { StoreConfig } from './config/index.js';
 import { aesGcmCipher, DataKeys, type Kms, type RecordCipher } from './crypto/index.js';
 import { buildServer, PublicRateLimiter, type CredentialRequest, type RateLimitOptions } from './api/index.js';
 import { authenticateApiTokenRequest, DpopKeyCache, looksLikeAccessToken, MemoryReplayCache, Sessions, StoreReplayCache, type SessionEventSink, type SessionPolicy } from './sessions/index.js';
-import { LabkluisError, type Clock, type Random } from './kernel/index.js';
+import { isLabkluisError, LabkluisError, type Clock, type Random } from './kernel/index.js';
 import { createPostgresStore, createSqliteStore, type Store } from './store/index.js';
 import { Vault, type AccountEvent } from './vault/index.js';
 import { AccountAdmin, DeviceGrant, Factors, OwnSessions, PasskeyFactors, PasswordChange, SignIn, SignInThrottle } from './accounts/index.js';
@@ -147,12 +147,25 @@ export async function createApp(options: AppOptions): Promise<App> {
   const alertDelivery = new AlertDelivery({ store: store.sentinel, config: options.alertDelivery ?? {}, clock, random, logger });
   const sentinel: Sentinel = new Sentinel({
     store, clock, random, deliver: (alert) => alertDelivery.enqueue(alert),
-    actions: { endSessions: (principalId, reason) => sessions.revokeAllOf(principalId, reason, { ip: null, userAgent: null }) },
+    actions: {
+      endSessions: (principalId, reason) => sessions.revokeAllOf(principalId, reason, { ip: null, userAgent: null }),
+      revokeApiTokens: async (principalId, reason) => {
+        const n = await store.revokeApiTokensOf(principalId, clock.now().toISOString());
+        if (n > 0) await vault.recordAccountEvent({ kind: 'api-tokens-revoked', reason, principalId, sessionId: null, outcome: 'success' });
+        return n;
+      },
+    },
     events: (e): Promise<void> => vault.recordAccountEvent(e),
     // Sealed under the '*' key that seals account secrets; the AAD names what it is.
     sealNote: async (kind, id, text) => secretCipher.seal(await keys.current('*', 'factor'), { tenant: '*', type: kind, id, version: 1 }, Buffer.from(text, 'utf8')),
     ...(options.sentinelPolicy ? { policy: options.sentinelPolicy } : {}),
+    node,
   });
+  // What the sentinel's leases let pass is written to the store once a lease ends (leases.ts).
+  const leaseFlush = setInterval(() => {
+    sentinel.flushLeases().catch((e: unknown) => logger.warn({ code: isLabkluisError(e) ? e.code : 'unknown' }, 'sentinel lease flush failed; retried'));
+  }, 1_000);
+  leaseFlush.unref();
   const vault: Vault = new Vault({ store, keys, cipher: options.cipher ?? aesGcmCipher(random), audit, clock, random, node, guard: sentinel });
   const publicUrl = checkPublicUrl(options.publicUrl ?? 'http://localhost:8080');
   // SQLite: one process, the cache in memory. PostgreSQL: several nodes may serve one database,
@@ -205,7 +218,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   // One budget per app, shared by every server it builds.
   const publicLimiter = new PublicRateLimiter({ clock, ...options.rateLimits });
   // Canary patients (issue 4): written through the vault, read the tenant's style with the records' cipher.
-  const canaries = new Canaries({ vault, store, keys, cipher: options.cipher ?? aesGcmCipher(random), clock, random, events: accountEvents });
+  const canaries = new Canaries({
+    vault, store, keys, cipher: options.cipher ?? aesGcmCipher(random), clock, random, events: accountEvents, changed: (t) => sentinel.canariesChanged(t),
+  });
   // Four-eyes bulk export (issue 4): reads through the vault, encrypts to the recipient's age key.
   // The requester's reason is sealed like the sentinel's notes: the '*' factor key, the AAD naming it.
   const exportReason = (id: string) => ({ tenant: '*', type: 'ExportReason', id, version: 1 });
@@ -226,8 +241,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     }),
     exports, // four-eyes bulk export (issue 4)
     close: async () => {
+      clearInterval(leaseFlush);
       await alertDelivery.stop();
       await exports.settled(); // an export run still writing finishes (or fails) before the store closes
+      await sentinel.flushLeases(true).catch(() => {}); // counts are detection state: a closed store loses the last second
       await audit.close();
       if (!options.store) await store.close();
     },

@@ -20,6 +20,12 @@ export interface Principal {
   readonly authenticatedAt?: string;
   /** Signed-in people only: powers suspended by access hygiene (see hygiene.ts). */
   readonly suspended?: Suspension;
+  /**
+   * Whether the sentinel held a live containment of the principal when this request was
+   * authenticated (read with the principal's row, so it holds across nodes). Absent when the
+   * principal was not read from the store (tools, tests): the sentinel then asks the store.
+   */
+  readonly contained?: boolean;
 }
 
 export const ALL_TENANTS = '*';
@@ -34,6 +40,7 @@ export function principalFromRow(row: PrincipalRow, credentialId: string): Princ
     displayName: row.displayName,
     authMethod: 'api-token',
     credentialId,
+    ...(row.contained === undefined ? {} : { contained: row.contained }),
   });
 }
 
@@ -50,6 +57,7 @@ export function principalFromSession(row: PrincipalRow, session: { id: string; a
     credentialId: session.id,
     authenticatedAt: session.authenticatedAt,
     ...(suspended ? { suspended } : {}),
+    ...(row.contained === undefined ? {} : { contained: row.contained }),
   });
 }
 

@@ -61,6 +61,8 @@ export interface CanariesDeps {
   readonly random: Random;
   /** Into the audit log (vault.recordAccountEvent): a security officer's actions. The CLI records the operator's itself. */
   readonly events: (event: AccountEvent) => Promise<void>;
+  /** Told when a tenant's canaries change here (the sentinel reads its list again). */
+  readonly changed?: (tenant: string) => void;
 }
 
 export interface CanaryFacts {
@@ -129,6 +131,7 @@ export class Canaries {
       // Between the commit and this row the patient is an unwatched record: make it a canary now,
       // once more on a passing failure.
       await this.#d.store.sentinel.addCanaries([row]).catch(() => this.#d.store.sentinel.addCanaries([row]));
+      this.#d.changed?.(t);
       await this.#event(by, 'canary-seeded', { type: 'Canary', id: pseudonym }, facts);
       seeded.push(row);
     }
@@ -144,6 +147,7 @@ export class Canaries {
     const t = await this.#authorise(by, tenant, 'removing a canary patient');
     if (typeof pseudonym !== 'string' || !ID_PATTERN.test(pseudonym)) throw notFound('no such canary');
     if (!(await this.#d.store.sentinel.removeCanary(t, pseudonym))) throw notFound('no such canary');
+    this.#d.changed?.(t);
     await this.#event(by, 'canary-removed', { type: 'Canary', id: pseudonym }, facts);
   }
 

@@ -107,6 +107,27 @@ export interface WorkPolicy {
   readonly windows: readonly WindowLimit[];
 }
 
+/**
+ * Leases: the write-behind that keeps the store off most reads. On a release that goes to the
+ * store, a node also takes a lease on `share` of what is left of the principal's budget under
+ * its tightest window (at most maxPatients and maxBytes), for `seconds` and never past the
+ * minute. Reads that fit in the lease pass on the node and are written to the store in one go
+ * when the lease is renewed or ends; every other node counts the lease as released meanwhile.
+ * Near a limit what is left is small and so is the lease: the crossing read goes to the store,
+ * which contains as before. A principal's containment reaches every node with its next request
+ * (authentication reads it with the principal), its lease on this node at once. Canaries are
+ * checked against the tenants' canary lists, read again every `canariesSeconds`.
+ */
+export interface LeasePolicy {
+  readonly enabled: boolean;
+  readonly seconds: number;
+  /** 0 < share <= 0.5: two nodes asking at one instant may each get it (sentinel-types.ts). */
+  readonly share: number;
+  readonly maxPatients: number;
+  readonly maxBytes: number;
+  readonly canariesSeconds: number;
+}
+
 export interface SentinelPolicy {
   /** Off: nothing is counted or contained (the benchmark's A/B, never production). */
   readonly enabled: boolean;
@@ -123,6 +144,7 @@ export interface SentinelPolicy {
   readonly baseline: BaselinePolicy;
   readonly archive: ArchivePolicy;
   readonly signals: SignalPolicy;
+  readonly leases: LeasePolicy;
   /** Per-patient release history is kept this long (at least the longest window). */
   readonly historySeconds: number;
 }
@@ -165,6 +187,7 @@ export const DEFAULT_SENTINEL_POLICY: SentinelPolicy = Object.freeze({
     lastsSeconds: 3_600,
     floor: 5,
   }),
+  leases: Object.freeze({ enabled: true, seconds: 5, share: 0.25, maxPatients: 1_000, maxBytes: 256 * 1024 * 1024, canariesSeconds: 5 }),
   historySeconds: 2 * 86_400,
 });
 
@@ -209,6 +232,13 @@ export function checkSentinelPolicy(p: SentinelPolicy): SentinelPolicy {
   positiveInt(sg.refusalsInARow, 'signals.refusalsInARow', 1_000);
   positiveInt(sg.lastsSeconds, 'signals.lastsSeconds', 7 * 86_400);
   positiveInt(sg.floor, 'signals.floor');
+  const l = p.leases;
+  if (typeof l.enabled !== 'boolean') throw bad('leases.enabled is true or false');
+  positiveInt(l.seconds, 'leases.seconds', 60);
+  if (!(l.share > 0 && l.share <= 0.5)) throw bad('leases.share is above 0 and at most 0.5');
+  positiveInt(l.maxPatients, 'leases.maxPatients');
+  positiveInt(l.maxBytes, 'leases.maxBytes');
+  positiveInt(l.canariesSeconds, 'leases.canariesSeconds', 60);
   const wh = sg.workingHours;
   if (wh !== null) {
     if (!Number.isInteger(wh.from) || !Number.isInteger(wh.to) || wh.from < 0 || wh.to > 24 || wh.from >= wh.to) throw bad('signals.workingHours: whole hours, from before to');
@@ -223,7 +253,8 @@ export function checkSentinelPolicy(p: SentinelPolicy): SentinelPolicy {
 }
 
 /** A policy as configured: any part may be left out, and the nested parts field by field. */
-export type SentinelPolicyInput = Partial<Omit<SentinelPolicy, 'baseline' | 'archive' | 'signals' | 'work'>> & {
+export type SentinelPolicyInput = Partial<Omit<SentinelPolicy, 'baseline' | 'archive' | 'signals' | 'work' | 'leases'>> & {
+  readonly leases?: Partial<LeasePolicy>;
   readonly work?: Partial<WorkPolicy>;
   readonly baseline?: Partial<BaselinePolicy>;
   readonly archive?: Partial<ArchivePolicy>;
@@ -249,6 +280,7 @@ function resolve(input: SentinelPolicyInput): SentinelPolicy {
     baseline: Object.freeze({ ...d.baseline, ...input.baseline }),
     archive: Object.freeze({ ...d.archive, ...input.archive }),
     work: Object.freeze({ ...d.work, ...input.work }),
+    leases: Object.freeze({ ...d.leases, ...input.leases }),
     signals: Object.freeze({ ...d.signals, ...input.signals, factors: Object.freeze({ ...d.signals.factors, ...input.signals?.factors }) }),
   });
 }

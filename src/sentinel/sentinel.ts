@@ -1,17 +1,21 @@
 import type { Principal } from '../auth/index.js';
 import { requireStepUp } from '../auth/index.js';
 import { clientNetwork, forbidden, invalidInput, isLabkluisError, notFound, randomId, type Clock, type Random } from '../kernel/index.js';
-import type { ContainmentRow, ReleaseTotals, Store } from '../store/index.js';
+import type { ContainmentRow, ReleaseOutcome, ReleaseTotals, Store } from '../store/index.js';
 import type { AccessContext, AccountEvent, EgressGuard, Release } from '../vault/index.js';
 import type { DeliverableAlert } from './delivery/index.js';
 import { Baselines } from './baselines.js';
 import { resolveSentinelPolicy, type SentinelPolicy, type SentinelPolicyInput, type WindowLimit } from './policy.js';
 import { Signals, type Strictness } from './signals.js';
+import { CanaryCache } from './canary-cache.js';
+import { Leases, type Counted } from './leases.js';
 
 /** What containment does beyond the sentinel's own records (the composition root wires these). */
 export interface ContainmentActions {
   /** Ends every session of the principal at once; returns how many. */
   endSessions(principalId: string, reason: string): Promise<number>;
+  /** Revokes every API token of the principal at once (a system's credential); returns how many. */
+  revokeApiTokens(principalId: string, reason: string): Promise<number>;
 }
 
 export interface SentinelDeps {
@@ -26,12 +30,18 @@ export interface SentinelDeps {
   /** Hands an alert to delivery (webhook, syslog) once it is stored; none: listed only. */
   readonly deliver?: (alert: DeliverableAlert) => Promise<unknown>;
   readonly policy?: SentinelPolicyInput;
+  /** This labkluis process among those serving one database (its leases are its own). */
+  readonly node?: string;
 }
 
 /** Security events from sign-in and sessions that mean a device or a token is in other hands. */
 export type SecuritySignal = 'token-replay' | 'refresh-reuse';
 
 const PRUNE_EVERY_MS = 10 * 60_000;
+/** How often a request looks for ended leases to write (the app's timer does too). */
+const FLUSH_EVERY_MS = 1_000;
+/** How often a response at the edge of its budget reads the totals again (#settle). */
+const SETTLE_POLL_MS = 200;
 /** Archive counts are kept under the principal's id with this suffix (and its role's). */
 const ARCHIVE = '#archive';
 /** Work in progress is counted under the principal's id with this suffix (and its role's). */
@@ -43,8 +53,11 @@ const CONTAINED_MESSAGE = 'access is stopped: the sentinel contained this accoun
 /**
  * The sentinel (issue 4) on the live path: it counts what leaves the vault per principal and
  * contains a principal within the request that crosses a limit. Containment ends the
- * principal's sessions, locks its clinical access until a security officer lifts it with a
- * reason, raises an alert, and is audited. The local operator on the host is not watched.
+ * principal's sessions, revokes its API tokens, locks its clinical access until a security
+ * officer lifts it with a reason, raises an alert, and is audited. The local operator on the
+ * host is not watched. Most reads of an authenticated principal are counted in a lease on this
+ * node and written to the store within seconds (leases.ts); the read that would cross a limit
+ * is always judged on the store's totals.
  */
 export class Sentinel implements EgressGuard {
   readonly #d: SentinelDeps;
@@ -52,37 +65,75 @@ export class Sentinel implements EgressGuard {
   readonly #baselines: Baselines;
   readonly #signals: Signals;
   readonly #tenantKinds = new Map<string, string>();
+  readonly #leases: Leases;
+  readonly #canaries: CanaryCache;
   /** When this node last pruned release history (ms); one request in ten minutes pays for it. */
   #prunedAt = 0;
+  /** When a request last looked for ended leases (ms). */
+  #flushedAt = 0;
 
   constructor(deps: SentinelDeps) {
     this.#d = deps;
     this.policy = resolveSentinelPolicy(deps.policy);
     this.#baselines = new Baselines(deps.store.sentinel, deps.clock, this.policy.baseline);
     this.#signals = new Signals(this.policy.signals);
+    this.#leases = new Leases(deps.store.sentinel, `${deps.node ?? 'labkluis'}/${randomId(deps.random)}`, this.policy.leases);
+    this.#canaries = new CanaryCache(deps.store.sentinel, this.policy.leases.canariesSeconds);
   }
 
   /** Before a write: a contained principal changes nothing. (Reads are checked in release().) */
   async admit(ctx: AccessContext): Promise<void> {
     if (!this.#watches(ctx.principal)) return;
-    if (await this.#d.store.sentinel.liveContainment(ctx.principal.id)) throw forbidden(CONTAINED_MESSAGE);
+    if (ctx.principal.contained === true || await this.#d.store.sentinel.liveContainment(ctx.principal.id)) throw forbidden(CONTAINED_MESSAGE);
+  }
+
+  /** Writes what this node's ended leases released (all of them with `all`: shutting down). */
+  async flushLeases(all = false): Promise<void> {
+    await this.#flushed(await this.#leases.flush(this.#d.clock.now().getTime(), all));
   }
 
   /**
-   * A response about to leave. One store call records it, says whether the principal is
-   * contained already and which of its patients are canaries, and returns the window totals;
-   * the limits are the hard ones, lowered by baselines and made stricter by signals. Patients
-   * seen only in work in progress count in the work windows instead; patients seen only in the
-   * archive count once more, on their own, against the archive limits.
+   * A lease's releases held a canary the node's list did not know yet (seeded elsewhere within
+   * canariesSeconds): the store found it when they were written, and the principal is contained
+   * now, outside any request of its own.
+   */
+  async #flushed(touched: readonly { principalId: string; tenant: string }[]): Promise<void> {
+    for (const t of touched) {
+      const now = this.#d.clock.now().getTime();
+      await this.#contain({ principal: { id: t.principalId }, tenant: t.tenant, ip: null, userAgent: null }, 'canary', 'a canary patient was touched', now - 600_000)
+        .catch((e: unknown) => {
+          if (!isLabkluisError(e, 'ERR_FORBIDDEN')) throw e;
+        });
+    }
+  }
+
+  /** A tenant's canaries changed on this node: the lease path reads them again. */
+  canariesChanged(tenant: string): void {
+    this.#canaries.forget(tenant);
+  }
+
+  /**
+   * A response about to leave. It fits this node's lease, or one store call records it (with
+   * the lease's pending releases), says whether the principal is contained already and which of
+   * its patients are canaries, and returns the window totals; the limits are the hard ones,
+   * lowered by baselines and made stricter by signals. Patients seen only in work in progress
+   * count in the work windows instead; patients seen only in the archive count once more, on
+   * their own, against the archive limits.
    */
   async release(ctx: AccessContext, release: Release): Promise<void> {
     const p = ctx.principal;
     if (!this.#watches(p)) return;
     const now = this.#d.clock.now().getTime();
+    // Authentication read the containment with the principal (every node sees it at once).
+    if (p.contained === true) throw forbidden(CONTAINED_MESSAGE);
     if (release.patients.length === 0 && release.records === 0) {
       // Nothing leaves; a contained principal still learns nothing from an empty answer.
-      if (await this.#d.store.sentinel.liveContainment(p.id)) throw forbidden(CONTAINED_MESSAGE);
+      if (p.contained === undefined && await this.#d.store.sentinel.liveContainment(p.id)) throw forbidden(CONTAINED_MESSAGE);
       return;
+    }
+    if (now - this.#flushedAt >= FLUSH_EVERY_MS) {
+      this.#flushedAt = now;
+      await this.#flushed(await this.#leases.flush(now));
     }
     this.#signals.observe(p.id, p.role, release.query, now);
     const strict = this.#signals.strictness(p.id, now);
@@ -90,32 +141,69 @@ export class Sentinel implements EgressGuard {
     const at = new Date(now).toISOString();
     const windows = (limits: readonly WindowLimit[]) => limits.map((w) => new Date(now - w.seconds * 1000).toISOString());
     const peers = await this.#peerGroup(p.role, ctx.tenant);
+    // Leases need the containment from authentication; a principal made in process (tools,
+    // tests) goes to the store every time. A canary in the response goes there at once too.
+    const leased = this.policy.leases.enabled && p.contained === false;
+    const lease = leased && !(await this.#canaries.any(ctx.tenant, release.patients, now));
     const limits = await this.#limitsOf(p.id, peers, this.#hardFor(p.id, p.role), strict, !Object.hasOwn(this.policy.principals, p.id));
-    const outcome = await this.#d.store.sentinel.recordRelease(
-      { principalId: p.id, role: peers, tenant: ctx.tenant, pseudonyms: main, records: release.records, bytes: release.bytes, at },
-      windows(limits),
-    );
-    if (outcome.containment) throw forbidden(CONTAINED_MESSAGE);
-    const canaryTouched = () => this.#contain(ctx, 'canary', 'a canary patient was touched', now - 600_000);
-    if (outcome.canaries.length > 0) await canaryTouched();
+    const row = { principalId: p.id, role: peers, tenant: ctx.tenant, pseudonyms: main, records: release.records, bytes: release.bytes, at };
+    await this.#count(ctx, { row, windows: windows(limits), limits }, '', strict, now, leased, lease);
     if (now - this.#prunedAt > PRUNE_EVERY_MS) {
       this.#prunedAt = now;
       await this.#d.store.sentinel.pruneReleases(new Date(now - this.policy.historySeconds * 1000).toISOString());
     }
-    await this.#check(ctx, limits, outcome.totals, '', strict, now);
     // Work in progress is counted in its own windows only; the archive again, in its own.
     for (const [part, pseudonyms, hard] of [[WORK, work, this.policy.work.windows], [ARCHIVE, archive, this.policy.archive.windows]] as const) {
       if (pseudonyms.length === 0) continue;
       const partLimits = part === WORK
         ? await this.#limitsOf(`${p.id}${part}`, `${peers}${part}`, hard, strict, true, 1)
         : hard.map((w) => ({ ...w, patients: this.#signals.stricter(w.patients, strict, w.seconds) }));
-      const counted = await this.#d.store.sentinel.recordRelease(
-        { principalId: `${p.id}${part}`, role: `${peers}${part}`, tenant: ctx.tenant, pseudonyms, records: 0, bytes: 0, at },
-        windows(partLimits),
-      );
-      if (counted.canaries.length > 0) await canaryTouched();
-      await this.#check(ctx, partLimits, counted.totals, `${part.slice(1)}-`, strict, now);
+      const partRow = { principalId: `${p.id}${part}`, role: `${peers}${part}`, tenant: ctx.tenant, pseudonyms, records: 0, bytes: 0, at };
+      await this.#count(ctx, { row: partRow, windows: windows(partLimits), limits: partLimits }, `${part.slice(1)}-`, strict, now, leased, lease);
     }
+  }
+
+  /**
+   * Counts one part of a response: in this node's lease if it fits (nothing can cross then),
+   * else in the store, which says whether the principal is contained already and which of its
+   * patients are canaries, and returns the window totals to judge (with the node's pending
+   * releases of that part, and a new lease when `lease`).
+   */
+  async #count(ctx: AccessContext, c: Counted, prefix: string, strict: Strictness, now: number, leased: boolean, lease: boolean): Promise<void> {
+    if (lease && this.#leases.take(c, now)) return;
+    let outcome = leased ? await this.#leases.record(c, now, lease) : await this.#d.store.sentinel.recordRelease(c.row, c.windows);
+    if (outcome.containment) {
+      this.#leases.drop(ctx.principal.id);
+      throw forbidden(CONTAINED_MESSAGE);
+    }
+    if (outcome.canaries.length > 0) await this.#contain(ctx, 'canary', 'a canary patient was touched', now - 600_000);
+    if (undecided(c.limits, outcome)) outcome = await this.#settle(ctx, c, lease);
+    await this.#check(ctx, c.limits, outcome.totals, prefix, strict, now);
+  }
+
+  /**
+   * The totals are within the limits but other leases (this node's for another tenant, other
+   * nodes') may have released enough to cross them: this node's leases of the principal are
+   * written and given back and the totals read again, then again every SETTLE_POLL_MS while
+   * other nodes' leases still leave it open, until they are written (they end within the
+   * lease's seconds; their nodes write them within a second after). So a principal is contained
+   * neither early nor late; only a response at the edge of its budget waits, a few seconds at
+   * most, and nothing more is released meanwhile. Past that (a node gone), the totals decide.
+   */
+  async #settle(ctx: AccessContext, c: Counted, lease: boolean): Promise<ReleaseOutcome> {
+    const again = (): Promise<ReleaseOutcome> => {
+      const now = this.#d.clock.now();
+      return this.#leases.record({ ...c, row: { ...c.row, pseudonyms: [], records: 0, bytes: 0, at: now.toISOString() } }, now.getTime(), lease);
+    };
+    await this.#leases.flushOf(ctx.principal.id);
+    let outcome = await again();
+    const polls = Math.ceil((this.policy.leases.seconds * 1000 + 2 * FLUSH_EVERY_MS) / SETTLE_POLL_MS);
+    for (let i = 0; i < polls && outcome.containment === null && undecided(c.limits, outcome); i++) {
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+      outcome = await again();
+    }
+    if (outcome.containment) throw forbidden(CONTAINED_MESSAGE);
+    return outcome;
   }
 
   /**
@@ -292,12 +380,15 @@ export class Sentinel implements EgressGuard {
    * alert (with the principal's audit entries since `evidenceFrom` as evidence), the sessions
    * and the audit entry; whatever of those fails, the request is refused.
    */
-  async #contain(ctx: AccessContext, reason: string, summary: string, evidenceFrom: number): Promise<never> {
+  async #contain(ctx: Containing, reason: string, summary: string, evidenceFrom: number): Promise<never> {
     const principalId = ctx.principal.id;
     const at = this.#d.clock.now().toISOString();
     const id = randomId(this.#d.random);
     const alertId = randomId(this.#d.random);
     let fresh = true;
+    // What this node's leases released for it is counted first: once contained, nothing is.
+    await this.#leases.flushOf(principalId).catch(() => {});
+    this.#leases.drop(principalId);
     try {
       await this.#d.store.sentinel.insertContainment({ id, principalId, reason, alertId, createdAt: at, liftedAt: null, liftedBy: null, liftNote: null });
     } catch (e) {
@@ -308,12 +399,27 @@ export class Sentinel implements EgressGuard {
       const evidence = (await this.#d.store.searchAudit({ principalId, from: new Date(evidenceFrom).toISOString(), limit: MAX_EVIDENCE })).map((r) => r.seq);
       await this.#raise(principalId, ctx.tenant, `sentinel:${reason}`, id, 'critical', `${summary}; the account is contained`, alertId, evidence);
       await this.#d.actions.endSessions(principalId, `contained-${reason}`);
+      await this.#d.actions.revokeApiTokens(principalId, `contained-${reason}`);
       await this.#d.events({
         kind: 'sentinel-contained', reason, principalId, sessionId: null, subject: { type: 'Containment', id }, outcome: 'success', ip: ctx.ip, userAgent: ctx.userAgent,
       });
     }
     throw forbidden(CONTAINED_MESSAGE);
   }
+}
+
+/** Whom #contain contains: a request's context, or what a lease's flush knows of one. */
+type Containing = Pick<AccessContext, 'tenant' | 'ip' | 'userAgent'> & { readonly principal: { readonly id: string } };
+
+/** Whether other holders' leases could take some window's totals over its limit. */
+function undecided(limits: readonly WindowLimit[], outcome: ReleaseOutcome): boolean {
+  const others = outcome.lease;
+  if (others === null || (others.othersPatients === 0 && others.othersBytes === 0)) return false;
+  return limits.some((w, i) => {
+    const t = outcome.totals[i];
+    if (t === undefined || t.patients > w.patients || (w.bytes !== null && t.bytes > w.bytes)) return false;
+    return t.patients + others.othersPatients > w.patients || (w.bytes !== null && t.bytes + others.othersBytes > w.bytes);
+  });
 }
 
 /** The network a sign-in comes from: an office's IPv4 /24 (addresses move within it), an IPv6 /64. */

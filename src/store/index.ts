@@ -19,7 +19,7 @@ export type {
 } from './safeguard-types.js';
 export { MAX_CONTAINMENTS, MAX_DELIVERIES, MAX_RELEASE_WINDOWS } from './sentinel-rows.js';
 export type {
-  CanaryRow, ContainmentRow, DailyPatientsRow, DeliveryRow, ReleaseOutcome, ReleaseRow, ReleaseTotals, SentinelStore,
+  CanaryRow, ContainmentRow, DailyPatientsRow, DeliveryRow, LeaseGrant, LeaseRequest, ReleaseOutcome, ReleaseRow, ReleaseTotals, SentinelStore,
 } from './sentinel-types.js';
 export type {
   ApiTokenRow, AuditHead, AuditQuery, AuditRow, AuditSealer, CheckpointRow, DataKeyRow, KeyPurpose,

@@ -29,6 +29,7 @@ export function rowMappers({ strings, flag, frontier }: ColumnDecoders) {
     toPrincipal: (r: DbRow): PrincipalRow => ({
       id: str(r.id), kind: str(r.kind) as PrincipalRow['kind'], role: str(r.role) as Role, tenants: strings(r.tenants),
       instrument: strOrNull(r.instrument), displayName: str(r.display_name), disabled: flag(r.disabled), createdAt: str(r.created_at),
+      ...(r.contained === undefined ? {} : { contained: flag(r.contained) }),
     }),
     toApiToken: (r: DbRow): ApiTokenRow => ({
       id: str(r.id), principalId: str(r.principal_id), secretHash: buf(r.secret_hash), createdAt: str(r.created_at),

@@ -8,7 +8,7 @@
  */
 import { bufOrNull, str, strOrNull, type DbRow } from './row-mapping.js';
 import type {
-  CanaryRow, ContainmentRow, DailyPatientsRow, DeliveryRow, ReleaseRow,
+  CanaryRow, ContainmentRow, DailyPatientsRow, DeliveryRow, LeaseGrant, LeaseRequest, ReleaseRow, ReleaseTotals,
 } from './sentinel-types.js';
 
 /** Windows one recordRelease call may ask for: a handful (10 min, 1 h, 24 h), not a report. */
@@ -74,6 +74,8 @@ export interface ReleasePlan {
   readonly minute: string;
   readonly hour: string;
   readonly windows: readonly WindowPlan[];
+  /** The lease asked for, checked; null when none. */
+  readonly lease: LeaseRequest | null;
 }
 
 /** The instant of a canonical ISO-8601 UTC timestamp; anything else is a TypeError. */
@@ -109,7 +111,7 @@ function count(value: unknown, name: string): number {
   return value as number;
 }
 
-export function planRelease(release: ReleaseRow, windows: readonly string[]): ReleasePlan {
+export function planRelease(release: ReleaseRow, windows: readonly string[], lease?: LeaseRequest): ReleasePlan {
   text(release.principalId, 'principalId');
   text(release.role, 'role');
   text(release.tenant, 'tenant');
@@ -120,7 +122,8 @@ export function planRelease(release: ReleaseRow, windows: readonly string[]): Re
   if (!Array.isArray(windows) || windows.length > MAX_RELEASE_WINDOWS) {
     throw new TypeError(`windows must be a list of at most ${MAX_RELEASE_WINDOWS} timestamps`);
   }
-  stamp(release.at, 'at');
+  const at = stamp(release.at, 'at');
+  if (lease !== undefined) checkLease(lease, windows.length, at);
   const day = release.at.slice(0, 10);
   return {
     release,
@@ -130,6 +133,42 @@ export function planRelease(release: ReleaseRow, windows: readonly string[]): Re
     minute: minuteOf(release.at),
     hour: hourOf(release.at),
     windows: windows.map(planWindow),
+    lease: lease ?? null,
+  };
+}
+
+function checkLease(lease: LeaseRequest, windows: number, at: number): void {
+  if (typeof lease !== 'object' || lease === null) throw new TypeError('a lease must be an object');
+  text(lease.holder, 'a lease holder');
+  if (stamp(lease.until, 'a lease end') < at) throw new TypeError('a lease must not end before the release');
+  if (typeof lease.share !== 'number' || !(lease.share >= 0 && lease.share <= 1)) throw new TypeError('a lease share must be in 0..1');
+  count(lease.maxPatients, 'a lease maxPatients');
+  count(lease.maxBytes, 'a lease maxBytes');
+  if (!Array.isArray(lease.limits) || lease.limits.length !== windows) throw new TypeError('a lease needs one limit per window');
+  for (const l of lease.limits) {
+    count(l?.patients, 'a lease limit');
+    if (l.bytes !== null) count(l.bytes, 'a lease byte limit');
+  }
+}
+
+/**
+ * The grant of a lease (LeaseRequest's rule): `share` of what is left under the tightest
+ * window, after the totals and the other holders' leases. The SQLite backend calls it; the
+ * PostgreSQL statement computes the same in SQL.
+ */
+export function grantLease(lease: LeaseRequest, totals: readonly ReleaseTotals[], others: { patients: number; bytes: number }): LeaseGrant {
+  let patientsLeft = Number.POSITIVE_INFINITY;
+  let bytesLeft = Number.POSITIVE_INFINITY;
+  lease.limits.forEach((l, i) => {
+    const t = totals[i]!;
+    patientsLeft = Math.min(patientsLeft, l.patients - t.patients - others.patients);
+    if (l.bytes !== null) bytesLeft = Math.min(bytesLeft, l.bytes - t.bytes - others.bytes);
+  });
+  const grant = (left: number, max: number): number =>
+    lease.share === 0 ? 0 : left === Number.POSITIVE_INFINITY ? max : Math.min(max, Math.max(0, Math.floor(lease.share * left)));
+  return {
+    patients: grant(patientsLeft, lease.maxPatients), bytes: grant(bytesLeft, lease.maxBytes),
+    othersPatients: others.patients, othersBytes: others.bytes,
   };
 }
 

@@ -36,6 +36,39 @@ export interface ReleaseTotals {
   readonly bytes: number;
 }
 
+/**
+ * A lease: leave to release up to some patients and bytes more to the principal without asking
+ * the store again, until `until` (the sentinel's write-behind). The grant is `share` of what is
+ * left under the tightest window (its limit, less the totals this call returns, less what the
+ * principal's other live leases hold), rounded down, at least 0, at most the max; with no window
+ * (or for bytes, no window with a byte limit) it is the max; with share 0 it is 0. The lease
+ * replaces the holder's previous one; until it ends every other holder's grant counts it as
+ * released, so holders on several nodes draw on one budget. A grant is bounded by its share of
+ * what was left: two holders asking at the same instant on PostgreSQL may each miss the other's
+ * new lease, so together they hold at most twice the share of it, never more than is left when
+ * share <= 1/2.
+ */
+export interface LeaseRequest {
+  /** Who holds it (a node, and whatever else the caller keys leases by); never empty. */
+  readonly holder: string;
+  /** Until when the other holders count it; canonical like `at`, not before `at`. */
+  readonly until: string;
+  /** Per window asked for, in the same order: its patient limit and byte limit (null: none). */
+  readonly limits: readonly { readonly patients: number; readonly bytes: number | null }[];
+  /** 0..1. */
+  readonly share: number;
+  readonly maxPatients: number;
+  readonly maxBytes: number;
+}
+
+/** What a lease grants, and what the other holders held when it was granted. */
+export interface LeaseGrant {
+  readonly patients: number;
+  readonly bytes: number;
+  readonly othersPatients: number;
+  readonly othersBytes: number;
+}
+
 /** What recordRelease found and did, in one call (one round trip on PostgreSQL). */
 export interface ReleaseOutcome {
   /**
@@ -50,6 +83,8 @@ export interface ReleaseOutcome {
   readonly canaries: readonly string[];
   /** As before: per window start, in the given order. */
   readonly totals: readonly ReleaseTotals[];
+  /** The lease granted, when one was asked for and the principal is not contained; else null. */
+  readonly lease: LeaseGrant | null;
 }
 
 /**
@@ -120,8 +155,12 @@ export interface SentinelStore {
    * assume releases arrive in time order (a late one never moves a patient's last release back).
    * The cost of a call does not grow with the principal's history: patients are counted per
    * minute and hour of their last release, like records and bytes.
+   *
+   * With `lease` (checked like the rest: a TypeError if malformed), the same call grants the
+   * holder a lease (LeaseRequest) from the totals it returns; a release may be empty (no
+   * pseudonyms, no records or bytes) to ask for a lease or give one back.
    */
-  recordRelease(release: ReleaseRow, windows: readonly string[]): Promise<ReleaseOutcome>;
+  recordRelease(release: ReleaseRow, windows: readonly string[], lease?: LeaseRequest): Promise<ReleaseOutcome>;
   /**
    * Forgets per-patient release history older than `before` (daily counts stay). Returns rows removed:
    * the per-patient rows, i.e. (principal, tenant, pseudonym) pairs last released before `before`.
@@ -129,7 +168,8 @@ export interface SentinelStore {
    * the hour `before` falls in and its minutes stay, but stop counting the patients removed.
    * Windows reaching back before `before` count less afterwards, and so does today's daily
    * count if `before` is later than the start of the current UTC day: prune with `before` no
-   * later than the earliest window start still asked for and the start of the day.
+   * later than the earliest window start still asked for and the start of the day. Leases that
+   * ended before `before` go as well.
    */
   pruneReleases(before: string): Promise<number>;
   /**

@@ -49,6 +49,13 @@ export interface PrincipalRow {
   readonly displayName: string; // a handle such as "analyst-07", never a patient's data
   readonly disabled: boolean;
   readonly createdAt: string;
+  /**
+   * Read only, from getPrincipal: whether the sentinel holds a live containment of the
+   * principal (its clinical access is locked). Every request's authentication reads it, so a
+   * containment on one node locks the principal on every node at its next request. Ignored by
+   * insertPrincipal; absent from rows read otherwise.
+   */
+  readonly contained?: boolean;
 }
 
 export interface ApiTokenRow {
@@ -201,6 +208,8 @@ export interface Store {
   insertApiToken(row: ApiTokenRow): Promise<void>;
   getApiToken(id: string): Promise<ApiTokenRow | null>;
   revokeApiToken(id: string, at: string): Promise<void>;
+  /** Revokes every live (unrevoked) API token of the principal at `at`; returns how many (containment). */
+  revokeApiTokensOf(principalId: string, at: string): Promise<number>;
 
   /** First writer wins: if (tenant, purpose, version) exists, returns the stored row instead. */
   insertDataKey(row: DataKeyRow): Promise<DataKeyRow>;

@@ -40,7 +40,8 @@ export interface SearchShape {
  * release() after a read has fetched and decrypted a response but before the audit entry and
  * before any of it leaves. Either may refuse by throwing; a refusal from release() means
  * nothing of that response is handed out. Reads have no admit(): release() checks containment
- * in the same store call that counts the response, which keeps the read path to one call.
+ * (as authentication read it with the principal, or in the store call that counts the
+ * response), which keeps the read path to at most one call.
  */
 export interface EgressGuard {
   admit(ctx: AccessContext): Promise<void>;

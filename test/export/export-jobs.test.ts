@@ -234,6 +234,7 @@ describe.each(BACKENDS)('four-eyes bulk export (%s)', (backend) => {
     // A canary of the tenant: synthetic, so it never goes to a recipient.
     const decoy = await datedEpisode(f, f.tenants.a, '2026-04-01');
     await f.app.store.sentinel.addCanaries([{ tenant: f.tenants.a, pseudonym: decoy.pseudonym, createdAt: new Date().toISOString(), createdBy: 'test' }]);
+    f.app.sentinel.canariesChanged(f.tenants.a); // as the app's canary service does; from another process: within leases.canariesSeconds
     const body = { tenant: f.tenants.a, recipient: { key: otherKeys.recipient, label: 'Successor lab (synthetic)' }, purpose: { code: 'HSYSADMIN', reason: 'Synthetic test: the practice moves to another lab' } };
     await p.stepUp(admin);
     const asked = await ask(admin, body);

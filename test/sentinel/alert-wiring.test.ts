@@ -39,6 +39,7 @@ describe.each(BACKENDS)('sentinel alerts are delivered (%s)', (backend) => {
     const p = people(f);
     const analyst = await p.enrol({ role: 'analyst' });
     await f.app.store.sentinel.addCanaries([{ tenant: f.tenants.a, pseudonym: ep.pseudonym, createdAt: new Date().toISOString(), createdBy: 'test' }]);
+    f.app.sentinel.canariesChanged(f.tenants.a); // as the app's canary service does; from another process: within leases.canariesSeconds
     const path = `/fhir/${ep.observation}`;
     const dpop = await createDpopProof(analyst.device.key, { method: 'GET', url: PUBLIC_URL + path, accessToken: analyst.device.tokens.accessToken, clock: systemClock, random: systemRandom });
     const res = await f.server.inject({ method: 'GET', url: path, headers: { authorization: `DPoP ${analyst.device.tokens.accessToken}`, dpop, 'x-labkluis-tenant': f.tenants.a } });

@@ -153,7 +153,8 @@ describe.each(BACKENDS)('canary patients (%s)', (backend) => {
     expect((await requester.call('GET', `/fhir/${episodes[0]!.report}`)).status).toBe(200);
     expect((await requester.call('GET', '/fhir/DiagnosticReport?status=final&_count=100')).status).toBe(403);
     expect((await f.app.store.sentinel.liveContainment(requester.id))?.reason).toBe('canary');
-    expect((await requester.call('GET', `/fhir/${episodes[0]!.report}`)).status).toBe(403);
+    // Containment revoked its token.
+    expect((await requester.call('GET', `/fhir/${episodes[0]!.report}`)).status).toBe(401);
   });
 
   it("contains an analyst whose broad search returns a canary's specimen or result", async () => {
@@ -161,7 +162,7 @@ describe.each(BACKENDS)('canary patients (%s)', (backend) => {
     expect((await analyst.call('GET', `/fhir/${episodes[2]!.specimen}`)).status).toBe(200);
     expect((await analyst.call('GET', '/fhir/Specimen?status=available&_count=100')).status).toBe(403);
     expect((await f.app.store.sentinel.liveContainment(analyst.id))?.reason).toBe('canary');
-    expect((await analyst.call('GET', `/fhir/${episodes[2]!.specimen}`)).status).toBe(403);
+    expect((await analyst.call('GET', `/fhir/${episodes[2]!.specimen}`)).status).toBe(401);
     const other = await probe('analyst');
     expect((await other.call('GET', '/fhir/ServiceRequest?status=completed')).status).toBe(403);
     expect((await f.app.store.sentinel.liveContainment(other.id))?.reason).toBe('canary');

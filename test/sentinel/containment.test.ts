@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../src/audit/index.js';
-import { createPrincipal, issueApiToken } from '../../src/auth/index.js';
+import { apiTokenIdOf, createPrincipal, issueApiToken } from '../../src/auth/index.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
 import { DEFAULT_SENTINEL_POLICY } from '../../src/sentinel/index.js';
 import { createDpopProof, generateDpopKey, type DpopKey } from '../../src/sessions/index.js';
@@ -87,6 +87,7 @@ describe.each(BACKENDS)('the sentinel contains abnormal access (%s)', (backend) 
     const analyst: Person = await p.enrol({ role: 'analyst' });
     const canary = episodes[1]!;
     await f.app.store.sentinel.addCanaries([{ tenant: f.tenants.a, pseudonym: canary.pseudonym, createdAt: new Date().toISOString(), createdBy: 'test' }]);
+    f.app.sentinel.canariesChanged(f.tenants.a); // as the app's canary service does; from another process: within leases.canariesSeconds
     try {
       expect(await read(analyst.device, episodes[0]!)).toBe(200);
       expect(await read(analyst.device, canary)).toBe(403);
@@ -116,6 +117,7 @@ describe.each(BACKENDS)('the sentinel contains abnormal access (%s)', (backend) 
     const analyst: Person = await p.enrol({ role: 'analyst' });
     const canary = episodes[2]!;
     await f.app.store.sentinel.addCanaries([{ tenant: f.tenants.a, pseudonym: canary.pseudonym, createdAt: new Date().toISOString(), createdBy: 'test' }]);
+    f.app.sentinel.canariesChanged(f.tenants.a); // as the app's canary service does; from another process: within leases.canariesSeconds
     expect(await read(analyst.device, canary)).toBe(403);
     await f.app.store.sentinel.removeCanary(f.tenants.a, canary.pseudonym);
     const live = (await f.app.store.sentinel.liveContainment(analyst.principalId))!;
@@ -145,6 +147,7 @@ describe.each(BACKENDS)('the sentinel contains abnormal access (%s)', (backend) 
     const analyst: Person = await p.enrol({ role: 'analyst' });
     const canary = episodes[3]!;
     await f.app.store.sentinel.addCanaries([{ tenant: f.tenants.a, pseudonym: canary.pseudonym, createdAt: new Date().toISOString(), createdBy: 'test' }]);
+    f.app.sentinel.canariesChanged(f.tenants.a); // as the app's canary service does; from another process: within leases.canariesSeconds
     expect(await read(analyst.device, episodes[4]!)).toBe(200);
     expect(await read(analyst.device, canary)).toBe(403);
     await f.app.store.sentinel.removeCanary(f.tenants.a, canary.pseudonym);
@@ -175,7 +178,7 @@ describe.each(BACKENDS)('the sentinel contains abnormal access (%s)', (backend) 
     expect(JSON.stringify(after)).not.toContain('canary touched by a test script'); // sealed, never listed
   });
 
-  it('contains a service the same way, and a new token for it is refused too', async () => {
+  it('contains a service the same way: its tokens are revoked, and a new token for it is refused too', async () => {
     const deps = { store: f.app.store, clock: systemClock, random: systemRandom };
     const svc = await createPrincipal(deps, { role: 'analyst', tenants: ['*'], displayName: 'lims-bridge', kind: 'service' });
     const token = async () => {
@@ -190,9 +193,13 @@ describe.each(BACKENDS)('the sentinel contains abnormal access (%s)', (backend) 
     const first = await token();
     const statuses: number[] = [];
     for (const ep of episodes) statuses.push(await readAs(first, ep));
-    // A token is not a session: it keeps authenticating, and the lock refuses every request.
-    expect(statuses).toEqual([...Array(burst).fill(200), ...Array(episodes.length - burst).fill(403)]);
+    // The crossing read is refused; containment revoked the token, so nothing authenticates with it after.
+    expect(statuses).toEqual([...Array(burst).fill(200), 403, ...Array(episodes.length - burst - 1).fill(401)]);
     expect((await f.app.store.sentinel.liveContainment(svc.id))?.reason).toBe('patients-600s');
+    expect((await f.app.store.getApiToken(apiTokenIdOf(first.token)!))?.revokedAt).not.toBeNull();
+    const log = await entries();
+    expect(log.some((e) => e.operation === 'api-tokens-revoked:contained-patients-600s' && e.principal?.id === svc.id)).toBe(true);
+    // A token issued after it authenticates, and the lock refuses every request.
     expect(await readAs(await token(), episodes[0]!)).toBe(403);
   });
 });

@@ -37,7 +37,7 @@ describe('two nodes on one PostgreSQL database share the sentinel', () => {
     const deps = { store: f.app.store, clock: systemClock, random: systemRandom };
     const svc = await createPrincipal(deps, { role: 'analyst', tenants: ['*'], displayName: 'two-node-bridge', kind: 'service' });
     const key = await generateDpopKey();
-    const { token } = await issueApiToken(deps, svc.id, 1, key.jkt);
+    let { token } = await issueApiToken(deps, svc.id, 1, key.jkt);
     const serverA = f.server;
     const serverB = nodeB.server();
     const read = async (server: typeof serverA, ep: Episode) => {
@@ -51,7 +51,9 @@ describe('two nodes on one PostgreSQL database share the sentinel', () => {
     expect(statuses).toEqual(Array(burst).fill(200));
     expect(await read(serverB, episodes[burst]!)).toBe(403);
     expect((await f.app.store.sentinel.liveContainment(svc.id))?.reason).toBe('patients-600s');
-    // Node A made no decision about it, and refuses all the same.
+    // Node A made no decision about it, and refuses all the same: the token is revoked, and a new one is locked out.
+    expect(await read(serverA, episodes[0]!)).toBe(401);
+    token = (await issueApiToken(deps, svc.id, 1, key.jkt)).token;
     expect(await read(serverA, episodes[0]!)).toBe(403);
     await serverB.close();
   });
@@ -80,7 +82,7 @@ describe('two nodes on one PostgreSQL database share the sentinel', () => {
       const deps = { store: f.app.store, clock: systemClock, random: systemRandom };
       const svc = await createPrincipal(deps, { role: 'analyst', tenants: ['*'], displayName: 'two-process-bridge', kind: 'service' });
       const key = await generateDpopKey();
-      const { token } = await issueApiToken(deps, svc.id, 1, key.jkt);
+      let { token } = await issueApiToken(deps, svc.id, 1, key.jkt);
       const read = async (where: 'here' | 'other process', ep: Episode): Promise<number> => {
         const path = `/fhir/${ep.patient}`;
         const dpop = await createDpopProof(key, { method: 'GET', url: PUBLIC_URL + path, accessToken: token, clock: systemClock, random: systemRandom });
@@ -94,7 +96,10 @@ describe('two nodes on one PostgreSQL database share the sentinel', () => {
       // The other process crosses the limit and contains; this one enforces it.
       expect(await read('other process', episodes[burst]!)).toBe(403);
       expect((await f.app.store.sentinel.liveContainment(svc.id))?.reason).toBe('patients-600s');
+      expect(await read('here', episodes[0]!)).toBe(401);
+      token = (await issueApiToken(deps, svc.id, 1, key.jkt)).token;
       expect(await read('here', episodes[0]!)).toBe(403);
+      expect(await read('other process', episodes[1]!)).toBe(403);
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

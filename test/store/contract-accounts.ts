@@ -52,7 +52,7 @@ export function describeAccountContract(ctx: ContractContext): void {
     });
     it('inserts the principal and its account together, found by id and by username', async () => {
       const { p, a } = await newAccount({ totpAllowed: true });
-      expect(await ctx.store().getPrincipal(p.id)).toEqual(p);
+      expect(await ctx.store().getPrincipal(p.id)).toEqual({ ...p, contained: false });
       expect(await accounts().getAccount(p.id)).toEqual(a);
       expect(await accounts().findAccountByUsername(a.username)).toEqual(a);
       expect(await accounts().findAccountByUsername(rid('nobody'))).toBeNull();

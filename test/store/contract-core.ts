@@ -58,7 +58,7 @@ export function describeCoreContract(ctx: ContractContext): void {
     it('round-trips a principal and toggles disabled', async () => {
       const p = principalRow({ role: 'instrument', kind: 'service', instrument: rid('dev'), tenants: [rid('org'), rid('org')] });
       await ctx.store().insertPrincipal(p);
-      expect(await ctx.store().getPrincipal(p.id)).toEqual(p);
+      expect(await ctx.store().getPrincipal(p.id)).toEqual({ ...p, contained: false });
       await ctx.store().setPrincipalDisabled(p.id, true);
       expect((await ctx.store().getPrincipal(p.id))?.disabled).toBe(true);
       await ctx.store().setPrincipalDisabled(p.id, false);
@@ -83,6 +83,32 @@ export function describeCoreContract(ctx: ContractContext): void {
       await expectCode(ctx.store().insertApiToken(t), 'ERR_CONFLICT');
       await expectCode(ctx.store().revokeApiToken(rid('tok'), T0), 'ERR_NOT_FOUND');
       expect(await ctx.store().getApiToken(rid('tok'))).toBeNull();
+    });
+    it('says whether the sentinel holds a live containment of the principal', async () => {
+      const p = principalRow();
+      await ctx.store().insertPrincipal(p);
+      const id = rid('cnt');
+      await ctx.store().sentinel.insertContainment({
+        id, principalId: p.id, reason: 'burst', alertId: null, createdAt: T0, liftedAt: null, liftedBy: null, liftNote: null,
+      });
+      expect((await ctx.store().getPrincipal(p.id))?.contained).toBe(true);
+      expect(await ctx.store().sentinel.liftContainment(id, rid('prn'), Buffer.from('sealed'), T0)).toBe(true);
+      expect((await ctx.store().getPrincipal(p.id))?.contained).toBe(false);
+    });
+    it('revokes every live token of one principal at once, keeping earlier revocation times', async () => {
+      const [p, other] = [principalRow(), principalRow()];
+      await ctx.store().insertPrincipal(p);
+      await ctx.store().insertPrincipal(other);
+      const [a, b, old, theirs] = [apiTokenRow(p.id), apiTokenRow(p.id), apiTokenRow(p.id), apiTokenRow(other.id)];
+      for (const t of [a, b, old, theirs]) await ctx.store().insertApiToken(t);
+      await ctx.store().revokeApiToken(old.id, '2026-01-02T00:00:00.000Z');
+      expect(await ctx.store().revokeApiTokensOf(p.id, '2026-01-05T00:00:00.000Z')).toBe(2);
+      expect((await ctx.store().getApiToken(a.id))?.revokedAt).toBe('2026-01-05T00:00:00.000Z');
+      expect((await ctx.store().getApiToken(b.id))?.revokedAt).toBe('2026-01-05T00:00:00.000Z');
+      expect((await ctx.store().getApiToken(old.id))?.revokedAt).toBe('2026-01-02T00:00:00.000Z');
+      expect((await ctx.store().getApiToken(theirs.id))?.revokedAt).toBeNull();
+      expect(await ctx.store().revokeApiTokensOf(p.id, '2026-01-06T00:00:00.000Z')).toBe(0);
+      expect(await ctx.store().revokeApiTokensOf(rid('prn'), T0)).toBe(0);
     });
     it('refuses a token for an unknown principal', async () => {
       await expectCode(ctx.store().insertApiToken(apiTokenRow(rid('prn'))), 'ERR_CONFLICT');

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   MAX_RELEASE_WINDOWS, type CanaryRow, type ContainmentRow, type DeliveryRow, type ReleaseRow, type ReleaseTotals, type SentinelStore,
 } from '../../src/store/index.js';
-import type { ReleaseOutcome } from '../../src/store/sentinel-types.js';
+import type { LeaseRequest, ReleaseOutcome } from '../../src/store/sentinel-types.js';
 import { rid } from '../support/store-fixtures.js';
 import type { ContractContext, MadeStore } from './contract.js';
 import { expectCode } from './expect-code.js';
@@ -164,9 +164,9 @@ export function describeSentinelContract(ctx: ContractContext): void {
       const c = containment(p);
       await sn().insertContainment(c);
       const refused = await sn().recordRelease(release(p, t, [b, canary], at('08:01'), { role }), [at('00:00')]);
-      expect(refused).toEqual({ containment: c, canaries: [], totals: [] });
+      expect(refused).toEqual({ containment: c, canaries: [], totals: [], lease: null });
       // The next day too: not even a daily row.
-      expect(await sn().recordRelease(release(p, t, [b], at('08:00', '2026-03-11'), { role }), [])).toEqual({ containment: c, canaries: [], totals: [] });
+      expect(await sn().recordRelease(release(p, t, [b], at('08:00', '2026-03-11'), { role }), [])).toEqual({ containment: c, canaries: [], totals: [], lease: null });
 
       expect(await sn().liftContainment(c.id, rid('prn'), randomBytes(8), at('09:00'))).toBe(true);
       // Nothing of the refused releases was kept: one patient, one record, no daily row for the 11th.
@@ -187,6 +187,51 @@ export function describeSentinelContract(ctx: ContractContext): void {
       // Canaries are per tenant.
       expect((await sn().recordRelease(release(p, u, [x, z], at('08:01')), [])).canaries).toEqual([]);
       expect((await sn().recordRelease(release(p, t, [], at('08:02')), [])).canaries).toEqual([]);
+    });
+
+    it('grant a lease of a share of what is left under the tightest window, after the other holders\' live leases', async () => {
+      const p = rid('prn');
+      const t = rid('org');
+      const psn = (n: number) => Array.from({ length: n }, () => rid('psn'));
+      const ask = (holder: string, until: string, overrides: Partial<LeaseRequest> = {}): LeaseRequest => ({
+        holder, until, limits: [{ patients: 20, bytes: 100_000 }, { patients: 60, bytes: null }], share: 0.25, maxPatients: 1000, maxBytes: 1_000_000, ...overrides,
+      });
+      const windows = [at('07:50'), at('07:00')];
+      // 4 patients, 4000 bytes: left 16 patients (the 10-minute window), 96,000 bytes.
+      const first = await sn().recordRelease(release(p, t, psn(4), at('08:00')), windows, ask('node-a', at('08:00:05')));
+      expect(first.totals.map((x) => x.patients)).toEqual([4, 4]);
+      expect(first.lease).toEqual({ patients: 4, bytes: 24_000, othersPatients: 0, othersBytes: 0 });
+      // Another holder: node-a's lease counts as released.
+      const second = await sn().recordRelease(release(p, t, psn(2), at('08:00:01')), windows, ask('node-b', at('08:00:06')));
+      expect(second.lease).toEqual({ patients: 2, bytes: 17_500, othersPatients: 4, othersBytes: 24_000 }); // floor((20 - 6 - 4) / 4), (100,000 - 6,000 - 24,000) / 4
+      // A holder's new lease replaces its old one; an ended lease counts for no one.
+      const third = await sn().recordRelease(release(p, t, [], at('08:00:02'), { records: 0, bytes: 0 }), windows, ask('node-a', at('08:00:07'), { share: 0.5 }));
+      expect(third.lease).toEqual({ patients: 6, bytes: 38_250, othersPatients: 2, othersBytes: 17_500 }); // (20 - 6 - 2) / 2
+      const later = await sn().recordRelease(release(p, t, [], at('08:00:09'), { records: 0, bytes: 0 }), windows, ask('node-c', at('08:00:20')));
+      expect(later.lease).toEqual({ patients: 3, bytes: 23_500, othersPatients: 0, othersBytes: 0 });
+      // Share 0 gives a lease back; no window (or no byte limit) grants the maxima; nothing left grants 0.
+      expect((await sn().recordRelease(release(p, t, [], at('08:00:10'), { records: 0, bytes: 0 }), [], ask('node-c', at('08:00:10'), { limits: [], share: 0 }))).lease)
+        .toEqual({ patients: 0, bytes: 0, othersPatients: 0, othersBytes: 0 });
+      expect((await sn().recordRelease(release(p, t, [], at('08:00:11'), { records: 0, bytes: 0 }), [], ask('node-d', at('08:00:30'), { limits: [] }))).lease)
+        .toEqual({ patients: 1000, bytes: 1_000_000, othersPatients: 0, othersBytes: 0 });
+      const over = await sn().recordRelease(release(p, t, psn(20), at('08:00:13')), windows, ask('node-e', at('08:00:14')));
+      expect(over.totals[0]!.patients).toBe(26);
+      expect(over.lease).toEqual({ patients: 0, bytes: 0, othersPatients: 1000, othersBytes: 1_000_000 });
+      // A contained principal gets none.
+      await sn().insertContainment(containment(p));
+      expect((await sn().recordRelease(release(p, t, [], at('08:00:15')), windows, ask('node-a', at('08:00:20')))).lease).toBeNull();
+    });
+
+    it('refuse a malformed lease with a TypeError and record nothing', async () => {
+      const p = rid('prn');
+      const t = rid('org');
+      const good: LeaseRequest = { holder: 'n', until: at('08:00:05'), limits: [{ patients: 20, bytes: null }], share: 0.25, maxPatients: 10, maxBytes: 10 };
+      const bad: LeaseRequest[] = [
+        { ...good, holder: '' }, { ...good, until: at('07:59') }, { ...good, until: 'soon' }, { ...good, share: 1.5 }, { ...good, share: Number.NaN },
+        { ...good, limits: [] }, { ...good, limits: [{ patients: -1, bytes: null }] }, { ...good, maxPatients: 0.5 },
+      ];
+      for (const l of bad) await expect(sn().recordRelease(release(p, t, [rid('psn')], at('08:00')), [at('07:50')], l)).rejects.toThrow(TypeError);
+      expect(await record(release(p, t, [], at('08:01'), { records: 0, bytes: 0 }), [at('07:50')])).toEqual([{ since: at('07:50'), patients: 0, records: 0, bytes: 0 }]);
     });
 
     it('count the same whatever the principal\'s history: only the patients last released in the window', async () => {

@@ -106,5 +106,6 @@ function forCaller(outcome: ReleaseOutcome, w: Waiting): ReleaseOutcome {
     containment: outcome.containment,
     canaries: [...new Set(w.release.pseudonyms.filter((p) => canaries.has(p)))],
     totals: outcome.totals.map((t, i) => ({ ...t, since: w.windows[i]! })),
+    lease: null, // releases with a lease are never merged
   };
 }

@@ -267,6 +267,15 @@ const MIGRATIONS: readonly string[] = [
     GROUP BY 1, 2, 3
     ON CONFLICT (principal_id, grain, bucket) DO UPDATE SET patients = EXCLUDED.patients;
   `,
+  // 11: sentinel leases. A node (per principal and tenant: the holder) may release up to a share
+  // of what is left of the principal's budget without asking the store on every read; until the
+  // lease ends, every other holder counts it as released (issue 4: one budget, at most 10% cost).
+  `
+  CREATE TABLE core.sentinel_leases (
+    principal_id text NOT NULL, holder text NOT NULL, until text NOT NULL,
+    patients bigint NOT NULL, bytes bigint NOT NULL,
+    PRIMARY KEY (principal_id, holder));
+  `,
 ];
 
 /** Roles and schemas; run on every migrate, before the tables. */
@@ -320,6 +329,8 @@ function grants(roles: RoleNames): string {
   GRANT UPDATE (patients) ON core.sentinel_daily TO ${r.core};
   GRANT UPDATE (lifted_at, lifted_by, lift_note) ON core.sentinel_containments TO ${r.core};
   GRANT UPDATE (attempts, next_attempt_at, delivered_at, last_error) ON core.sentinel_deliveries TO ${r.core};
+  GRANT SELECT, INSERT, DELETE ON core.sentinel_leases TO ${r.core};
+  GRANT UPDATE (until, patients, bytes) ON core.sentinel_leases TO ${r.core};
   -- Export jobs (migration 9): never deleted; only their state, decision, run, result and end change.
   GRANT SELECT, INSERT ON core.export_jobs TO ${r.core};
   GRANT UPDATE (status, decided_by, decided_at, run_started_at, records, patients, bytes, sha256, watermark, ready_at,

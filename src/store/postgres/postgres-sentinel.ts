@@ -36,6 +36,12 @@
  * release first (prune then re-checks the row and keeps it) or removed by prune first (the
  * release, having waited for it, inserts the patient afresh and takes it from no bucket).
  *
+ * A lease (LeaseRequest) adds two steps at the end: the other holders' live leases are summed
+ * (as the snapshot has them: two holders asking at one instant may each miss the other's new
+ * lease, which the contract allows) and the holder's own row is upserted, after every patient
+ * and bucket lock; pruneReleases deletes ended leases last as well. A release with a lease is
+ * never merged with others (postgres-release-batches.ts).
+ *
  * Orderings by id or pseudonym use the "C" collation: the same byte order as SQLite's.
  */
 import {
@@ -43,7 +49,7 @@ import {
   planPrune, planRelease, toCanary, toContainment, toDailyPatients, toDelivery,
 } from '../sentinel-rows.js';
 import type {
-  CanaryRow, ContainmentRow, DailyPatientsRow, DeliveryRow, ReleaseOutcome, ReleaseRow, SentinelStore,
+  CanaryRow, ContainmentRow, DailyPatientsRow, DeliveryRow, LeaseRequest, ReleaseOutcome, ReleaseRow, SentinelStore,
 } from '../sentinel-types.js';
 import {
   coreRead, coreWrite, firstRow, type Named, type PgAutocommit, type PgRunner, type TxSettings,
@@ -70,7 +76,9 @@ const CONTAINMENT_COLUMNS = 'id, principal_id, reason, alert_id, created_at, lif
  * $7 that day, $8 at's minute, $9 at's hour, $10 records, $11 bytes, $12..$17 per window (a
  * WindowPlan, sentinel-rows.ts): since, its first minute, the first hour bucket, the minute
  * buckets [$15, $16) and their sign. A patient is in a window iff its last release is at or
- * after the window's first minute.
+ * after the window's first minute. A lease (LeaseRequest; none when $20 is NULL): per window its
+ * patient and byte limits $18, $19 (NULL: none), the holder $20, until $21, the share $22 and
+ * the maxima $23, $24; the grant is grantLease's rule (sentinel-rows.ts) in SQL.
  * A patient moves (in, or out of its previous buckets) when its last release moves: it is new
  * (prev_at NULL) or this release is later than its last one (a late one never moves it back).
  */
@@ -112,13 +120,13 @@ volume AS (
   ON CONFLICT (principal_id, grain, bucket) DO UPDATE
     SET records = v.records + EXCLUDED.records, bytes = v.bytes + EXCLUDED.bytes, patients = v.patients + EXCLUDED.patients),
 totals AS (
-  SELECT w.i,
+  SELECT w.i, w.limit_patients, w.limit_bytes,
     s.patients - (SELECT count(*) FROM prior b WHERE b.last_at >= w.first)
       + (SELECT count(*) FROM released x WHERE x.last_at >= w.first) AS patients,
     s.records + CASE WHEN $5::text >= w.first THEN $10::bigint ELSE 0 END AS records,
     s.bytes + CASE WHEN $5::text >= w.first THEN $11::bigint ELSE 0 END AS bytes
-  FROM unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::integer[])
-    WITH ORDINALITY AS w (since, first, hour_from, minute_from, minute_to, sign, i)
+  FROM unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::integer[], $18::bigint[], $19::bigint[])
+    WITH ORDINALITY AS w (since, first, hour_from, minute_from, minute_to, sign, limit_patients, limit_bytes, i)
   CROSS JOIN LATERAL (
     SELECT coalesce(sum(y.patients), 0) AS patients, coalesce(sum(y.records), 0) AS records, coalesce(sum(y.bytes), 0) AS bytes FROM (
       SELECT patients, records, bytes FROM core.sentinel_volume
@@ -126,15 +134,33 @@ totals AS (
       UNION ALL
       SELECT w.sign * patients, w.sign * records, w.sign * bytes FROM core.sentinel_volume
         WHERE principal_id = $1 AND grain = 'm' AND bucket >= w.minute_from AND bucket < w.minute_to) y) s
-  WHERE NOT EXISTS (SELECT FROM live))
-SELECT l.*,
+  WHERE NOT EXISTS (SELECT FROM live)),
+others AS (
+  SELECT coalesce(sum(patients), 0) AS patients, coalesce(sum(bytes), 0) AS bytes FROM core.sentinel_leases
+  WHERE principal_id = $1 AND holder <> $20::text AND until > $5::text),
+granted AS (
+  SELECT
+    CASE WHEN $22::float8 = 0 THEN 0 WHEN left_over.patients IS NULL THEN $23::bigint
+      ELSE least($23::bigint, greatest(0, floor($22::float8 * left_over.patients::float8)))::bigint END AS patients,
+    CASE WHEN $22::float8 = 0 THEN 0 WHEN left_over.bytes IS NULL THEN $24::bigint
+      ELSE least($24::bigint, greatest(0, floor($22::float8 * left_over.bytes::float8)))::bigint END AS bytes,
+    o.patients AS others_patients, o.bytes AS others_bytes
+  FROM others o CROSS JOIN LATERAL (
+    SELECT min(t.limit_patients - t.patients - o.patients) AS patients, min(t.limit_bytes - t.bytes - o.bytes) AS bytes
+    FROM totals t) AS left_over
+  WHERE $20::text IS NOT NULL AND NOT EXISTS (SELECT FROM live)),
+leased AS (
+  INSERT INTO core.sentinel_leases AS x (principal_id, holder, until, patients, bytes)
+  SELECT $1, $20, $21, g.patients, g.bytes FROM granted g
+  ON CONFLICT (principal_id, holder) DO UPDATE SET until = EXCLUDED.until, patients = EXCLUDED.patients, bytes = EXCLUDED.bytes)
+SELECT l.*, g.patients AS lease_patients, g.bytes AS lease_bytes, g.others_patients, g.others_bytes,
   ARRAY(SELECT u.p FROM unnest($4::text[]) WITH ORDINALITY AS u (p, i)
     WHERE l.id IS NULL AND (SELECT true FROM core.sentinel_canaries c WHERE c.tenant = $3 AND c.pseudonym = u.p)
     ORDER BY u.i) AS canaries,
   ARRAY(SELECT t.patients FROM totals t ORDER BY t.i) AS window_patients,
   ARRAY(SELECT t.records FROM totals t ORDER BY t.i) AS window_records,
   ARRAY(SELECT t.bytes FROM totals t ORDER BY t.i) AS window_bytes
-FROM (VALUES (true)) AS one (x) LEFT JOIN live l ON true`;
+FROM (VALUES (true)) AS one (x) LEFT JOIN live l ON true LEFT JOIN granted g ON true`;
 
 /*
  * $1 before, $2 its hour (PrunePlan). The rows to forget are locked in key order first (as
@@ -167,7 +193,9 @@ uncounted AS (
   UPDATE core.sentinel_volume v SET patients = v.patients - p.n FROM partial p
   WHERE v.principal_id = p.principal_id AND v.grain = p.grain AND v.bucket = p.bucket),
 ended AS (
-  DELETE FROM core.sentinel_volume WHERE bucket < $2)
+  DELETE FROM core.sentinel_volume WHERE bucket < $2),
+leases AS (
+  DELETE FROM core.sentinel_leases WHERE until < $1)
 SELECT count(*) AS n FROM gone`;
 
 const SQL = {
@@ -218,25 +246,30 @@ export class PostgresSentinel implements SentinelStore {
     this.#releases = releases;
   }
 
-  recordRelease(release: ReleaseRow, windows: readonly string[]): Promise<ReleaseOutcome> {
+  recordRelease(release: ReleaseRow, windows: readonly string[], lease?: LeaseRequest): Promise<ReleaseOutcome> {
     try {
+      // A lease is the holder's own: its statement is not merged with other releases.
+      if (lease !== undefined) return this.#recordOne(release, windows, lease);
       return this.#batches.record(release, windows);
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
-  async #recordOne(release: ReleaseRow, windows: readonly string[]): Promise<ReleaseOutcome> {
-    const p = planRelease(release, windows);
+  async #recordOne(release: ReleaseRow, windows: readonly string[], lease?: LeaseRequest): Promise<ReleaseOutcome> {
+    const p = planRelease(release, windows, lease);
+    const l = p.lease;
     const r = p.release;
     const values = [
       r.principalId, r.role, r.tenant, [...p.pseudonyms], r.at, p.dayStart, p.day, p.minute, p.hour, r.records, r.bytes,
       p.windows.map((w) => w.since), p.windows.map((w) => w.from), p.windows.map((w) => w.hourFrom),
       p.windows.map((w) => w.minuteFrom), p.windows.map((w) => w.minuteTo), p.windows.map((w) => w.sign),
+      l === null ? p.windows.map(() => 0) : l.limits.map((x) => x.patients), l === null ? p.windows.map(() => null) : l.limits.map((x) => x.bytes),
+      l?.holder ?? null, l?.until ?? null, l?.share ?? 0, l?.maxPatients ?? 0, l?.maxBytes ?? 0,
     ];
     const [row] = await (await this.#releases()).query(SQL.recordRelease, values);
     if (row === undefined) throw storeError('postgres', 'NO_RELEASE_ROW'); // it always returns one
-    if (row.id !== null) return { containment: toContainment(row), canaries: [], totals: [] };
+    if (row.id !== null) return { containment: toContainment(row), canaries: [], totals: [], lease: null };
     // count and sum arrive as strings (bigint, numeric), in window order.
     const column = (name: string): unknown[] => row[name] as unknown[];
     const [patients, records, bytes] = [column('window_patients'), column('window_records'), column('window_bytes')];
@@ -246,6 +279,10 @@ export class PostgresSentinel implements SentinelStore {
       totals: p.windows.map((w, i) => ({
         since: w.since, patients: Number(patients[i]), records: Number(records[i]), bytes: Number(bytes[i]),
       })),
+      lease: row.lease_patients === null || row.lease_patients === undefined ? null : {
+        patients: Number(row.lease_patients), bytes: Number(row.lease_bytes),
+        othersPatients: Number(row.others_patients), othersBytes: Number(row.others_bytes),
+      },
     };
   }
 

@@ -31,7 +31,8 @@ const SQL = {
   listTenants: q('list_tenants', 'SELECT * FROM core.tenants ORDER BY id'),
   insertPrincipal: q('insert_principal', `INSERT INTO core.principals
     (id, kind, role, tenants, instrument, display_name, disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`),
-  getPrincipal: q('get_principal', 'SELECT * FROM core.principals WHERE id = $1'),
+  getPrincipal: q('get_principal', `SELECT p.*, EXISTS (SELECT 1 FROM core.sentinel_containments c
+    WHERE c.principal_id = p.id AND c.lifted_at IS NULL) AS contained FROM core.principals p WHERE p.id = $1`),
   setDisabled: q('set_disabled', 'UPDATE core.principals SET disabled = $2 WHERE id = $1 RETURNING 1'),
   insertApiToken: q('insert_api_token', `INSERT INTO core.api_tokens
     (id, principal_id, secret_hash, created_at, expires_at, revoked_at, jkt) VALUES ($1, $2, $3, $4, $5, $6, $7)`),
@@ -39,6 +40,8 @@ const SQL = {
   // The first revocation time stands: revoking again must not move it later.
   revokeApiToken: q('revoke_api_token',
     'UPDATE core.api_tokens SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1 RETURNING 1'),
+  revokeApiTokensOf: q('revoke_api_tokens_of',
+    'UPDATE core.api_tokens SET revoked_at = $2 WHERE principal_id = $1 AND revoked_at IS NULL RETURNING 1'),
   insertDataKey: q('insert_data_key', `INSERT INTO core.data_keys (tenant, purpose, version, kek_id, wrapped, created_at)
     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING *`),
   getDataKey: q('get_data_key', 'SELECT * FROM core.data_keys WHERE tenant = $1 AND purpose = $2 AND version = $3'),
@@ -172,6 +175,9 @@ export class PostgresStore implements Store {
   }
   async revokeApiToken(id: string, at: string): Promise<void> {
     await this.#updateOne(SQL.revokeApiToken, [id, at]);
+  }
+  async revokeApiTokensOf(principalId: string, at: string): Promise<number> {
+    return (await (await this.#run()).run('core', (tx) => tx.query(SQL.revokeApiTokensOf, [principalId, at]))).length;
   }
 
   /** An UPDATE in core that must hit exactly one row. */

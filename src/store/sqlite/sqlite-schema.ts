@@ -289,6 +289,16 @@ const MIGRATIONS: readonly string[] = [
     WHERE true
     ON CONFLICT (principal_id, grain, bucket) DO UPDATE SET patients = excluded.patients;
   `,
+  // 12: sentinel leases. A node (per principal and tenant: the holder) may release up to a share
+  // of what is left of the principal's budget without asking the store on every read; until the
+  // lease ends, every other holder counts it as released (issue 4: one budget, at most 10% cost).
+  `
+  CREATE TABLE core_sentinel_leases (
+    principal_id TEXT NOT NULL, holder TEXT NOT NULL, until TEXT NOT NULL,
+    patients INTEGER NOT NULL, bytes INTEGER NOT NULL,
+    PRIMARY KEY (principal_id, holder)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 /** Connection settings; applied on every open, before anything else runs. */

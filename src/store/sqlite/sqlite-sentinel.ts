@@ -17,10 +17,10 @@
 import type { Database, Statement, Transaction } from 'better-sqlite3';
 import {
   checkAttempts, checkContainmentListing, checkDay, checkDelivery, checkDeliveryLimit, checkPseudonyms, hourOf, minuteOf,
-  planPrune, planRelease, toCanary, toContainment, toDailyPatients, toDelivery, type ReleasePlan,
+  grantLease, planPrune, planRelease, toCanary, toContainment, toDailyPatients, toDelivery, type ReleasePlan,
 } from '../sentinel-rows.js';
 import type {
-  CanaryRow, ContainmentRow, DailyPatientsRow, DeliveryRow, ReleaseOutcome, ReleaseRow, ReleaseTotals, SentinelStore,
+  CanaryRow, ContainmentRow, DailyPatientsRow, DeliveryRow, LeaseRequest, ReleaseOutcome, ReleaseRow, ReleaseTotals, SentinelStore,
 } from '../sentinel-types.js';
 import { lazyStatements, one, run } from './sqlite-run.js';
 import type { Raw } from './sqlite-rows.js';
@@ -65,6 +65,12 @@ const SQL = {
     WHERE v.principal_id = gone.principal_id AND v.grain = gone.grain AND v.bucket = gone.bucket`,
   pruneReleases: 'DELETE FROM core_sentinel_releases WHERE last_at < ?',
   pruneVolume: 'DELETE FROM core_sentinel_volume WHERE bucket < ?',
+  pruneLeases: 'DELETE FROM core_sentinel_leases WHERE until < ?',
+  // Leases (LeaseRequest): what the principal's other holders hold now, and the holder's new one.
+  otherLeases: `SELECT coalesce(sum(patients), 0), coalesce(sum(bytes), 0) FROM core_sentinel_leases
+    WHERE principal_id = ? AND holder <> ? AND until > ?`,
+  putLease: `INSERT INTO core_sentinel_leases (principal_id, holder, until, patients, bytes) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (principal_id, holder) DO UPDATE SET until = excluded.until, patients = excluded.patients, bytes = excluded.bytes`,
   dailyPatients: 'SELECT * FROM core_sentinel_daily WHERE role = ? AND day >= ? ORDER BY day, principal_id',
 
   insertContainment: `INSERT INTO core_sentinel_containments
@@ -97,7 +103,7 @@ const SQL = {
 type Statements = { readonly [K in keyof typeof SQL]: Statement };
 
 /** Statements whose rows are read as arrays (a little faster than objects). */
-const RAW: readonly (keyof typeof SQL)[] = ['lookup', 'totals'];
+const RAW: readonly (keyof typeof SQL)[] = ['lookup', 'totals', 'otherLeases'];
 
 /** PRAGMA synchronous levels (https://sqlite.org/pragma.html#pragma_synchronous). */
 const SYNC_NORMAL = 1;
@@ -124,8 +130,8 @@ export class SqliteSentinel implements SentinelStore {
     return s;
   }
 
-  async recordRelease(release: ReleaseRow, windows: readonly string[]): Promise<ReleaseOutcome> {
-    const plan = planRelease(release, windows);
+  async recordRelease(release: ReleaseRow, windows: readonly string[], lease?: LeaseRequest): Promise<ReleaseOutcome> {
+    const plan = planRelease(release, windows, lease);
     const db = this.#db;
     this.#record ??= db.transaction((p: ReleasePlan) => this.#recordIn(p));
     const record = this.#record;
@@ -151,7 +157,7 @@ export class SqliteSentinel implements SentinelStore {
     const { release: r, minute, hour } = plan;
     const principal = r.principalId;
     const live = s.liveContainment.get(principal);
-    if (live !== undefined) return { containment: toContainment(live as Raw), canaries: [], totals: [] };
+    if (live !== undefined) return { containment: toContainment(live as Raw), canaries: [], totals: [], lease: null };
 
     const canaries: string[] = [];
     // Patients new today; patients whose last release moved into this minute and this hour;
@@ -194,7 +200,12 @@ export class SqliteSentinel implements SentinelStore {
       const [patients, records, bytes] = s.totals.get(principal, hourFrom, sign, sign, sign, principal, minuteFrom, minuteTo) as [number, number, number];
       return { since, patients, records, bytes };
     });
-    return { containment: null, canaries, totals };
+    const l = plan.lease;
+    if (l === null) return { containment: null, canaries, totals, lease: null };
+    const [patients, bytes] = s.otherLeases.get(principal, l.holder, r.at) as [number, number];
+    const grant = grantLease(l, totals, { patients, bytes });
+    s.putLease.run(principal, l.holder, l.until, grant.patients, grant.bytes);
+    return { containment: null, canaries, totals, lease: grant };
   }
 
   async pruneReleases(before: string): Promise<number> {
@@ -204,6 +215,7 @@ export class SqliteSentinel implements SentinelStore {
       s.pruneUncount.run({ before: p.before, hoursBefore: p.hoursBefore });
       const removed = s.pruneReleases.run(p.before).changes;
       s.pruneVolume.run(p.hoursBefore);
+      s.pruneLeases.run(p.before);
       return removed;
     }).immediate());
   }

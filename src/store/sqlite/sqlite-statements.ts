@@ -10,13 +10,15 @@ const SQL = {
   listTenants: 'SELECT * FROM core_tenants ORDER BY id',
   insertPrincipal: `INSERT INTO core_principals (id, kind, role, tenants, instrument, display_name, disabled, created_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-  getPrincipal: 'SELECT * FROM core_principals WHERE id = ?',
+  getPrincipal: `SELECT p.*, EXISTS (SELECT 1 FROM core_sentinel_containments c WHERE c.principal_id = p.id AND c.lifted_at IS NULL)
+    AS contained FROM core_principals p WHERE p.id = ?`,
   setPrincipalDisabled: 'UPDATE core_principals SET disabled = ? WHERE id = ?',
   insertApiToken: `INSERT INTO core_api_tokens (id, principal_id, secret_hash, created_at, expires_at, revoked_at, jkt)
     VALUES (?, ?, ?, ?, ?, ?, ?)`,
   getApiToken: 'SELECT * FROM core_api_tokens WHERE id = ?',
   // The first revocation time stands: revoking again must not move it later.
   revokeApiToken: 'UPDATE core_api_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?',
+  revokeApiTokensOf: 'UPDATE core_api_tokens SET revoked_at = ? WHERE principal_id = ? AND revoked_at IS NULL',
   insertDataKey: `INSERT INTO core_data_keys (tenant, purpose, version, kek_id, wrapped, created_at)
     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   getDataKey: 'SELECT * FROM core_data_keys WHERE tenant = ? AND purpose = ? AND version = ?',

@@ -98,6 +98,9 @@ export class SqliteStore implements Store {
   async revokeApiToken(id: string, at: string): Promise<void> {
     mustChange(run(() => this.#s.revokeApiToken.run(at, id)).changes);
   }
+  async revokeApiTokensOf(principalId: string, at: string): Promise<number> {
+    return run(() => this.#s.revokeApiTokensOf.run(at, principalId)).changes;
+  }
 
   async insertDataKey(k: DataKeyRow): Promise<DataKeyRow> {
     return run(() => {
