@@ -13,7 +13,9 @@
  *
  * One call per key at a time: a release that needs the store while another is under way waits
  * for it and tries the new lease first. The pending releases go with the call that renews; if
- * it fails they are put back, so nothing is dropped from the counts.
+ * it fails they are put back, so nothing is dropped from the counts. Other holders count a lease
+ * until it is given back (written), or GRACE_MS after it ended if it never is (a node gone), so
+ * what a lease let pass is never out of the store's sight in between.
  */
 import type { LeaseGrant, ReleaseOutcome, ReleaseRow, SentinelStore } from '../store/index.js';
 import type { LeasePolicy, WindowLimit } from './policy.js';
@@ -49,6 +51,17 @@ export interface Counted {
 }
 
 const MINUTE_MS = 60_000;
+/**
+ * How long after a lease ends the other holders still count it if it is not given back: the
+ * node writes it within a second or two (its timer, or its next request); past this, it is gone.
+ */
+export const GRACE_MS = 3_000;
+
+/** What a flush found: principals (without a part's suffix) whose written releases held a canary, and the first error. */
+export interface Flushed {
+  readonly touched: readonly { readonly principalId: string; readonly tenant: string }[];
+  readonly error: unknown;
+}
 
 export class Leases {
   readonly #store: SentinelStore;
@@ -101,12 +114,17 @@ export class Leases {
   async record(c: Counted, now: number, lease: boolean): Promise<ReleaseOutcome> {
     const key = keyOf(c.row);
     for (let under = this.#busy.get(key); under !== undefined; under = this.#busy.get(key)) await under.catch(() => {});
-    const call = this.#renew(key, c, now, lease);
+    return this.#exclusive(key, () => this.#renew(key, c, now, lease));
+  }
+
+  /** Runs `work` as the key's one store call under way (set before its first await). */
+  async #exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const call = work();
     this.#busy.set(key, call);
     try {
       return await call;
     } finally {
-      this.#busy.delete(key);
+      if (this.#busy.get(key) === call) this.#busy.delete(key);
     }
   }
 
@@ -114,16 +132,19 @@ export class Leases {
     const h = this.#held.get(key);
     this.#held.delete(key);
     let pending = h?.pending ?? null;
+    let earlier: ReleaseOutcome | null = null;
     try {
       if (pending !== null && pending.at.slice(0, 16) !== c.row.at.slice(0, 16)) {
         // An earlier minute's releases are counted in their own minute first.
-        await this.#store.recordRelease(rowOf(h!, pending), []);
+        earlier = await this.#store.recordRelease(rowOf(h!, pending), []);
         pending = null;
       }
     } catch (e) {
       if (h !== undefined) this.#held.set(key, h); // still pending, for the next call
       throw e;
     }
+    // Contained meanwhile (nothing was recorded), or a canary among the earlier minute's: as if now.
+    if (earlier?.containment) return earlier;
     const row = pending === null ? c.row : {
       ...c.row,
       pseudonyms: [...new Set([...pending.pseudonyms, ...c.row.pseudonyms])],
@@ -134,7 +155,8 @@ export class Leases {
     let outcome: ReleaseOutcome;
     try {
       outcome = await this.#store.recordRelease(row, c.windows, lease ? {
-        holder: this.#holder(c.row.tenant), until: iso(until),
+        // The others count it until it is given back, or its writing is overdue (a node gone).
+        holder: this.#holder(c.row.tenant), until: iso(until + GRACE_MS),
         limits: c.limits.map((w) => ({ patients: w.patients, bytes: w.bytes })),
         share: this.#policy.share, maxPatients: this.#policy.maxPatients, maxBytes: this.#policy.maxBytes,
       } : undefined);
@@ -150,47 +172,48 @@ export class Leases {
         seen: new Set(row.pseudonyms), usedPatients: 0, usedBytes: 0, pending: null,
       });
     }
-    return outcome;
+    return earlier !== null && earlier.canaries.length > 0 ? { ...outcome, canaries: [...earlier.canaries, ...outcome.canaries] } : outcome;
   }
 
   /**
    * Writes the pending releases of every lease that ended by `now` (all of them with `all`) and
-   * gives the lease back; forgets ended leases with nothing pending. Returns the principals
-   * (without a part's suffix) and tenants whose written releases held a canary: the caller
-   * contains them.
+   * gives the lease back; forgets ended leases with nothing pending (their reservation ends by
+   * itself). A failed write keeps its releases for the next try and the others go on.
    */
-  async flush(now: number, all = false): Promise<{ principalId: string; tenant: string }[]> {
-    return this.#flushWhere((h) => all || now >= h.until || minuteOf(now) !== h.minute);
+  async flush(now: number, all = false): Promise<Flushed> {
+    return this.#flushWhere((h) => all || now >= h.until || minuteOf(now) !== h.minute, false);
   }
 
   /**
    * Writes the pending releases of the principal's leases on this node (each part, each
-   * tenant) and gives the leases back: before it is contained, so its counts are complete.
+   * tenant) and gives every one of them back, so the store's totals hold all this node let
+   * pass and no other holder counts them as outstanding.
    */
-  async flushOf(principalId: string): Promise<void> {
-    await this.#flushWhere((h) => h.principalId === principalId || h.principalId.startsWith(`${principalId}#`));
+  async flushOf(principalId: string): Promise<Flushed> {
+    return this.#flushWhere((h) => h.principalId === principalId || h.principalId.startsWith(`${principalId}#`), true);
   }
 
-  async #flushWhere(due: (h: Held) => boolean): Promise<{ principalId: string; tenant: string }[]> {
-    const touched: { principalId: string; tenant: string }[] = [];
-    for (const [key, h] of [...this.#held].filter(([k, x]) => due(x) && !this.#busy.has(k))) {
+  async #flushWhere(due: (h: Held) => boolean, giveBackAll: boolean): Promise<Flushed> {
+    const out: { touched: { principalId: string; tenant: string }[]; error: unknown } = { touched: [], error: null };
+    for (const [key, h] of [...this.#held]) {
+      // Looked at again here: a call for the key may have run or started since.
+      if (this.#held.get(key) !== h || this.#busy.has(key) || !due(h)) continue;
       this.#held.delete(key);
-      if (h.pending === null) continue;
+      if (h.pending === null && !giveBackAll) continue;
       const pending = h.pending;
-      const call = this.#store.recordRelease(rowOf(h, pending), [], {
-        holder: this.#holder(h.tenant), until: pending.at, limits: [], share: 0, maxPatients: 0, maxBytes: 0,
-      });
-      this.#busy.set(key, call);
+      // Nothing pending: an empty release in the lease's minute, only to give the lease back.
+      const row = rowOf(h, pending ?? { pseudonyms: new Set(), records: 0, bytes: 0, at: h.minute });
       try {
-        if ((await call).canaries.length > 0) touched.push({ principalId: h.principalId.split('#')[0]!, tenant: h.tenant });
+        const outcome = await this.#exclusive(key, () => this.#store.recordRelease(row, [], {
+          holder: this.#holder(h.tenant), until: row.at, limits: [], share: 0, maxPatients: 0, maxBytes: 0,
+        }));
+        if (outcome.canaries.length > 0) out.touched.push({ principalId: h.principalId.split('#')[0]!, tenant: h.tenant });
       } catch (e) {
-        if (!this.#held.has(key)) this.#held.set(key, { ...h, until: 0 }); // kept for the next try
-        throw e;
-      } finally {
-        this.#busy.delete(key);
+        if (pending !== null && !this.#held.has(key)) this.#held.set(key, { ...h, until: 0 }); // kept for the next try
+        out.error ??= e;
       }
     }
-    return touched;
+    return out;
   }
 
   /**

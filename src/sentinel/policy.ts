@@ -121,7 +121,7 @@ export interface WorkPolicy {
 export interface LeasePolicy {
   readonly enabled: boolean;
   readonly seconds: number;
-  /** 0 < share <= 0.5: two nodes asking at one instant may each get it (sentinel-types.ts). */
+  /** 0 < share <= 0.5: the rest stays for the other nodes and for the store-judged reads at the edge. */
   readonly share: number;
   readonly maxPatients: number;
   readonly maxBytes: number;

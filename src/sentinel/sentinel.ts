@@ -8,7 +8,7 @@ import { Baselines } from './baselines.js';
 import { resolveSentinelPolicy, type SentinelPolicy, type SentinelPolicyInput, type WindowLimit } from './policy.js';
 import { Signals, type Strictness } from './signals.js';
 import { CanaryCache } from './canary-cache.js';
-import { Leases, type Counted } from './leases.js';
+import { GRACE_MS, Leases, type Counted, type Flushed } from './leases.js';
 
 /** What containment does beyond the sentinel's own records (the composition root wires these). */
 export interface ContainmentActions {
@@ -71,6 +71,12 @@ export class Sentinel implements EgressGuard {
   #prunedAt = 0;
   /** When a request last looked for ended leases (ms). */
   #flushedAt = 0;
+  /**
+   * Principals this node contained or found contained, and when (ms): refused here at once,
+   * also in requests authenticated just before, until every lease it could have held has ended;
+   * after that, authentication's `contained` decides (so a lift on another node holds here too).
+   */
+  readonly #marks = new Map<string, number>();
 
   constructor(deps: SentinelDeps) {
     this.#d = deps;
@@ -84,27 +90,36 @@ export class Sentinel implements EgressGuard {
   /** Before a write: a contained principal changes nothing. (Reads are checked in release().) */
   async admit(ctx: AccessContext): Promise<void> {
     if (!this.#watches(ctx.principal)) return;
-    if (ctx.principal.contained === true || await this.#d.store.sentinel.liveContainment(ctx.principal.id)) throw forbidden(CONTAINED_MESSAGE);
+    if (ctx.principal.contained === true || this.#marked(ctx.principal.id) || await this.#d.store.sentinel.liveContainment(ctx.principal.id)) {
+      throw forbidden(CONTAINED_MESSAGE);
+    }
   }
 
-  /** Writes what this node's ended leases released (all of them with `all`: shutting down). */
+  /**
+   * Writes what this node's ended leases released (all of them with `all`: shutting down), and
+   * contains whoever they show touched a canary; then fails with the first error, if any.
+   */
   async flushLeases(all = false): Promise<void> {
-    await this.#flushed(await this.#leases.flush(this.#d.clock.now().getTime(), all));
+    const flushed = await this.#leases.flush(this.#d.clock.now().getTime(), all);
+    await this.#flushed(flushed);
+    if (flushed.error !== null) throw flushed.error;
   }
 
   /**
    * A lease's releases held a canary the node's list did not know yet (seeded elsewhere within
    * canariesSeconds): the store found it when they were written, and the principal is contained
-   * now, outside any request of its own.
+   * now, outside any request of its own. Each on its own: one failing does not stop the others.
    */
-  async #flushed(touched: readonly { principalId: string; tenant: string }[]): Promise<void> {
-    for (const t of touched) {
+  async #flushed(flushed: Flushed): Promise<void> {
+    let failed: unknown = null;
+    for (const t of flushed.touched) {
       const now = this.#d.clock.now().getTime();
       await this.#contain({ principal: { id: t.principalId }, tenant: t.tenant, ip: null, userAgent: null }, 'canary', 'a canary patient was touched', now - 600_000)
         .catch((e: unknown) => {
-          if (!isLabkluisError(e, 'ERR_FORBIDDEN')) throw e;
+          if (!isLabkluisError(e, 'ERR_FORBIDDEN')) failed ??= e;
         });
     }
+    if (failed !== null) throw failed;
   }
 
   /** A tenant's canaries changed on this node: the lease path reads them again. */
@@ -125,7 +140,7 @@ export class Sentinel implements EgressGuard {
     if (!this.#watches(p)) return;
     const now = this.#d.clock.now().getTime();
     // Authentication read the containment with the principal (every node sees it at once).
-    if (p.contained === true) throw forbidden(CONTAINED_MESSAGE);
+    if (p.contained === true || this.#marked(p.id)) throw forbidden(CONTAINED_MESSAGE);
     if (release.patients.length === 0 && release.records === 0) {
       // Nothing leaves; a contained principal still learns nothing from an empty answer.
       if (p.contained === undefined && await this.#d.store.sentinel.liveContainment(p.id)) throw forbidden(CONTAINED_MESSAGE);
@@ -133,7 +148,8 @@ export class Sentinel implements EgressGuard {
     }
     if (now - this.#flushedAt >= FLUSH_EVERY_MS) {
       this.#flushedAt = now;
-      await this.#flushed(await this.#leases.flush(now));
+      // Others' leases: their failures are not this request's (the app's timer retries and logs them).
+      await this.flushLeases().catch(() => {});
     }
     this.#signals.observe(p.id, p.role, release.query, now);
     const strict = this.#signals.strictness(p.id, now);
@@ -170,9 +186,11 @@ export class Sentinel implements EgressGuard {
    * releases of that part, and a new lease when `lease`).
    */
   async #count(ctx: AccessContext, c: Counted, prefix: string, strict: Strictness, now: number, leased: boolean, lease: boolean): Promise<void> {
+    if (this.#marked(ctx.principal.id)) throw forbidden(CONTAINED_MESSAGE); // contained by a request meanwhile
     if (lease && this.#leases.take(c, now)) return;
     let outcome = leased ? await this.#leases.record(c, now, lease) : await this.#d.store.sentinel.recordRelease(c.row, c.windows);
     if (outcome.containment) {
+      this.#marks.set(ctx.principal.id, this.#d.clock.now().getTime());
       this.#leases.drop(ctx.principal.id);
       throw forbidden(CONTAINED_MESSAGE);
     }
@@ -195,9 +213,11 @@ export class Sentinel implements EgressGuard {
       const now = this.#d.clock.now();
       return this.#leases.record({ ...c, row: { ...c.row, pseudonyms: [], records: 0, bytes: 0, at: now.toISOString() } }, now.getTime(), lease);
     };
-    await this.#leases.flushOf(ctx.principal.id);
+    const flushed = await this.#leases.flushOf(ctx.principal.id);
+    if (flushed.touched.length > 0) await this.#contain(ctx, 'canary', 'a canary patient was touched', this.#d.clock.now().getTime() - 600_000);
+    if (flushed.error !== null) throw flushed.error; // the totals would miss what this node let pass
     let outcome = await again();
-    const polls = Math.ceil((this.policy.leases.seconds * 1000 + 2 * FLUSH_EVERY_MS) / SETTLE_POLL_MS);
+    const polls = Math.ceil((this.policy.leases.seconds * 1000 + GRACE_MS + FLUSH_EVERY_MS) / SETTLE_POLL_MS);
     for (let i = 0; i < polls && outcome.containment === null && undecided(c.limits, outcome); i++) {
       await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
       outcome = await again();
@@ -333,6 +353,7 @@ export class Sentinel implements EgressGuard {
     const note = await this.#d.sealNote('ContainmentNote', containmentId, reason.trim());
     const lifted = await this.#d.store.sentinel.liftContainment(containmentId, by.id, note, this.#d.clock.now().toISOString());
     if (!lifted) throw notFound('no live containment with that id');
+    this.#marks.clear(); // whoever it was: reads return at once here (other nodes' marks end with their leases)
     await this.#d.events({
       kind: 'sentinel-lifted', principalId: by.id, sessionId: null, subject: { type: 'Containment', id: containmentId }, outcome: 'success', ip: facts.ip, userAgent: facts.userAgent,
     });
@@ -366,6 +387,15 @@ export class Sentinel implements EgressGuard {
     await this.#d.deliver?.({ id, kind, principalId, tenant, subject, createdAt, severity, summary, evidence });
   }
 
+  #marked(principalId: string): boolean {
+    const at = this.#marks.get(principalId);
+    if (at === undefined) return false;
+    const now = this.#d.clock.now().getTime();
+    if (now >= at && now - at < this.policy.leases.seconds * 1000 + GRACE_MS) return true;
+    this.#marks.delete(principalId);
+    return false;
+  }
+
   #watches(principal: Principal): boolean {
     return this.policy.enabled && principal.kind !== 'local-operator';
   }
@@ -386,7 +416,9 @@ export class Sentinel implements EgressGuard {
     const id = randomId(this.#d.random);
     const alertId = randomId(this.#d.random);
     let fresh = true;
-    // What this node's leases released for it is counted first: once contained, nothing is.
+    // Refused here from now on, whatever its requests under way hold; what this node's leases
+    // released for it is counted first (once contained, nothing is), then they are gone.
+    this.#marks.set(principalId, this.#d.clock.now().getTime());
     await this.#leases.flushOf(principalId).catch(() => {});
     this.#leases.drop(principalId);
     try {

@@ -43,10 +43,8 @@ export interface ReleaseTotals {
  * principal's other live leases hold), rounded down, at least 0, at most the max; with no window
  * (or for bytes, no window with a byte limit) it is the max; with share 0 it is 0. The lease
  * replaces the holder's previous one; until it ends every other holder's grant counts it as
- * released, so holders on several nodes draw on one budget. A grant is bounded by its share of
- * what was left: two holders asking at the same instant on PostgreSQL may each miss the other's
- * new lease, so together they hold at most twice the share of it, never more than is left when
- * share <= 1/2.
+ * released, so holders on several nodes draw on one budget. Grants of one principal are
+ * serialised: each sees every lease granted before it.
  */
 export interface LeaseRequest {
   /** Who holds it (a node, and whatever else the caller keys leases by); never empty. */

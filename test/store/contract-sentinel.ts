@@ -222,6 +222,26 @@ export function describeSentinelContract(ctx: ContractContext): void {
       expect((await sn().recordRelease(release(p, t, [], at('08:00:15')), windows, ask('node-a', at('08:00:20')))).lease).toBeNull();
     });
 
+    it('serialise the grants of one principal: each concurrent holder sees the leases granted before it', async () => {
+      const p = rid('prn');
+      const t = rid('org');
+      const holders = Array.from({ length: 10 }, (_, i) => `node-${i}`);
+      const outs = await Promise.all(holders.map((holder) => sn().recordRelease(release(p, t, [rid('psn')], at('08:00')), [at('07:50')], {
+        holder, until: at('08:00:05'), limits: [{ patients: 20, bytes: null }], share: 0.5, maxPatients: 1000, maxBytes: 1000,
+      })));
+      // In the order they were granted, each saw every earlier grant: only the first saw none,
+      // and no grant exceeds half of what was left after the others' (a race would let several
+      // see none and each take half of everything).
+      expect(outs.filter((o) => o.lease!.othersPatients === 0)).toHaveLength(1);
+      const byTurn = [...outs].sort((x, y) => x.lease!.othersPatients - y.lease!.othersPatients || x.totals[0]!.patients - y.totals[0]!.patients);
+      let before = 0;
+      for (const o of byTurn) {
+        expect(o.lease!.othersPatients).toBe(before);
+        expect(o.lease!.patients).toBe(Math.max(0, Math.floor((20 - o.totals[0]!.patients - before) / 2)));
+        before += o.lease!.patients;
+      }
+    });
+
     it('refuse a malformed lease with a TypeError and record nothing', async () => {
       const p = rid('prn');
       const t = rid('org');

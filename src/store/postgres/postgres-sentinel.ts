@@ -37,10 +37,11 @@
  * release, having waited for it, inserts the patient afresh and takes it from no bucket).
  *
  * A lease (LeaseRequest) adds two steps at the end: the other holders' live leases are summed
- * (as the snapshot has them: two holders asking at one instant may each miss the other's new
- * lease, which the contract allows) and the holder's own row is upserted, after every patient
- * and bucket lock; pruneReleases deletes ended leases last as well. A release with a lease is
- * never merged with others (postgres-release-batches.ts).
+ * and the holder's own row is upserted, after every patient and bucket lock; pruneReleases
+ * deletes ended leases last as well. A call that grants a lease runs in a transaction that first
+ * takes the principal's advisory lock, so grants take turns and each statement's snapshot holds
+ * the grants before it (an advisory lock only orders grants; no other statement waits on it). A
+ * release with a lease is never merged with others (postgres-release-batches.ts).
  *
  * Orderings by id or pseudonym use the "C" collation: the same byte order as SQLite's.
  */
@@ -200,6 +201,8 @@ SELECT count(*) AS n FROM gone`;
 
 const SQL = {
   recordRelease: q('record_release', RECORD_RELEASE),
+  // Lease grants of one principal take turns (a transaction-scoped advisory lock; 'lkls' as the class).
+  leaseTurn: q('lease_turn', 'SELECT pg_advisory_xact_lock(1819962483, hashtext($1))'),
   pruneReleases: q('prune_releases', PRUNE_RELEASES),
   dailyPatients: q('daily_patients', `SELECT * FROM core.sentinel_daily WHERE role = $1 AND day >= $2
     ORDER BY day, principal_id COLLATE "C"`),
@@ -267,7 +270,15 @@ export class PostgresSentinel implements SentinelStore {
       l === null ? p.windows.map(() => 0) : l.limits.map((x) => x.patients), l === null ? p.windows.map(() => null) : l.limits.map((x) => x.bytes),
       l?.holder ?? null, l?.until ?? null, l?.share ?? 0, l?.maxPatients ?? 0, l?.maxBytes ?? 0,
     ];
-    const [row] = await (await this.#releases()).query(SQL.recordRelease, values);
+    // A grant reads the other holders' leases: grants of one principal take turns (each in its
+    // own transaction, after the one before it committed), so none misses another's lease.
+    // Everything else (most calls) is the one autocommit statement.
+    const [row] = l === null || l.share === 0
+      ? await (await this.#releases()).query(SQL.recordRelease, values)
+      : await (await this.#runner()).run('core', async (tx) => {
+        await tx.query(SQL.leaseTurn, [r.principalId]);
+        return tx.query(SQL.recordRelease, values);
+      });
     if (row === undefined) throw storeError('postgres', 'NO_RELEASE_ROW'); // it always returns one
     if (row.id !== null) return { containment: toContainment(row), canaries: [], totals: [], lease: null };
     // count and sum arrive as strings (bigint, numeric), in window order.
