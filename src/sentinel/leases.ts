@@ -52,10 +52,12 @@ export interface Counted {
 
 const MINUTE_MS = 60_000;
 /**
- * How long after a lease ends the other holders still count it if it is not given back: the
- * node writes it within a second or two (its timer, or its next request); past this, it is gone.
+ * How long after a lease ends the other holders still count it if it is not given back. A node
+ * writes or gives back each ended lease within a second or two (its timer, or its next
+ * request); one that has not after this long is taken to be gone (its unwritten releases are
+ * then lost to the counts, not to the audit log). Clock skew between nodes eats into it.
  */
-export const GRACE_MS = 3_000;
+export const GRACE_MS = 10_000;
 
 /** What a flush found: principals (without a part's suffix) whose written releases held a canary, and the first error. */
 export interface Flushed {
@@ -70,6 +72,8 @@ export class Leases {
   readonly #held = new Map<string, Held>();
   /** Per key: the store call under way (renewal or flush). */
   readonly #busy = new Map<string, Promise<unknown>>();
+  /** Principals just contained (ms): no new lease is kept for them (drop()). */
+  readonly #barred = new Map<string, number>();
 
   constructor(store: SentinelStore, node: string, policy: LeasePolicy) {
     this.#store = store;
@@ -117,6 +121,23 @@ export class Leases {
     return this.#exclusive(key, () => this.#renew(key, c, now, lease));
   }
 
+  /**
+   * Puts a lease's pending releases back after a failed write, before the key's call ends (so
+   * the next call for the key finds them): as an ended lease, or into the lease held now.
+   */
+  #restore(key: string, h: Held, pending: Pending): void {
+    const now = this.#held.get(key);
+    if (now === undefined) {
+      this.#held.set(key, { ...h, until: 0, pending });
+      return;
+    }
+    const into = (now.pending ??= { pseudonyms: new Set(), records: 0, bytes: 0, at: pending.at });
+    for (const p of pending.pseudonyms) into.pseudonyms.add(p);
+    into.records += pending.records;
+    into.bytes += pending.bytes;
+    if (pending.at < into.at) into.at = pending.at; // counted in the earlier minute: never later than it was
+  }
+
   /** Runs `work` as the key's one store call under way (set before its first await). */
   async #exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
     const call = work();
@@ -140,7 +161,7 @@ export class Leases {
         pending = null;
       }
     } catch (e) {
-      if (h !== undefined) this.#held.set(key, h); // still pending, for the next call
+      if (h !== undefined && h.pending !== null) this.#restore(key, h, h.pending); // for the next call
       throw e;
     }
     // Contained meanwhile (nothing was recorded), or a canary among the earlier minute's: as if now.
@@ -161,11 +182,13 @@ export class Leases {
         share: this.#policy.share, maxPatients: this.#policy.maxPatients, maxBytes: this.#policy.maxBytes,
       } : undefined);
     } catch (e) {
-      if (h !== undefined && pending !== null) this.#held.set(key, { ...h, until: 0, pending }); // flushed by the next call
+      if (h !== undefined && pending !== null) this.#restore(key, h, pending); // for the next call
+      // The earlier minute's canaries were found and those releases have left: they still count.
+      if (earlier !== null && earlier.canaries.length > 0) return { containment: null, canaries: earlier.canaries, totals: [], lease: null };
       throw e;
     }
     const g = outcome.lease;
-    if (g !== null && outcome.containment === null) {
+    if (g !== null && outcome.containment === null && !this.#isBarred(c.row.principalId, now)) {
       this.#held.set(key, {
         principalId: c.row.principalId, role: c.row.role, tenant: c.row.tenant, until, minute: minuteOf(now), grant: g,
         base: outcome.totals.map((t) => ({ patients: t.patients + g.othersPatients, bytes: t.bytes + g.othersBytes })),
@@ -199,17 +222,25 @@ export class Leases {
       // Looked at again here: a call for the key may have run or started since.
       if (this.#held.get(key) !== h || this.#busy.has(key) || !due(h)) continue;
       this.#held.delete(key);
-      if (h.pending === null && !giveBackAll) continue;
+      // A lease that holds nothing and reserved nothing has nothing to write or give back.
+      if (h.pending === null && h.grant.patients === 0 && h.grant.bytes === 0 && !giveBackAll) continue;
       const pending = h.pending;
-      // Nothing pending: an empty release in the lease's minute, only to give the lease back.
+      // Nothing pending: an empty release in the lease's minute, only to give the lease back
+      // (the other holders stop counting it now rather than GRACE_MS after it ended).
       const row = rowOf(h, pending ?? { pseudonyms: new Set(), records: 0, bytes: 0, at: h.minute });
       try {
-        const outcome = await this.#exclusive(key, () => this.#store.recordRelease(row, [], {
-          holder: this.#holder(h.tenant), until: row.at, limits: [], share: 0, maxPatients: 0, maxBytes: 0,
-        }));
+        const outcome = await this.#exclusive(key, async () => {
+          try {
+            return await this.#store.recordRelease(row, [], {
+              holder: this.#holder(h.tenant), until: row.at, limits: [], share: 0, maxPatients: 0, maxBytes: 0,
+            });
+          } catch (e) {
+            if (pending !== null) this.#restore(key, h, pending); // kept for the next try, before the key is free
+            throw e;
+          }
+        });
         if (outcome.canaries.length > 0) out.touched.push({ principalId: h.principalId.split('#')[0]!, tenant: h.tenant });
       } catch (e) {
-        if (pending !== null && !this.#held.has(key)) this.#held.set(key, { ...h, until: 0 }); // kept for the next try
         out.error ??= e;
       }
     }
@@ -220,10 +251,25 @@ export class Leases {
    * Drops the principal's leases on this node: the store found it contained (and records
    * nothing more for it), so their pending releases cannot be counted any more.
    */
-  drop(principalId: string): void {
+  drop(principalId: string, now: number): void {
     for (const [key, h] of this.#held) {
       if (h.principalId === principalId || h.principalId.startsWith(`${principalId}#`)) this.#held.delete(key);
     }
+    // A renewal under way for it must not leave a new lease behind.
+    this.#barred.set(principalId, now);
+  }
+
+  /** Lifted: leases may be taken for it again. */
+  unbar(principalId: string): void {
+    this.#barred.delete(principalId);
+  }
+
+  #isBarred(partId: string, now: number): boolean {
+    const at = this.#barred.get(partId.split('#')[0]!);
+    if (at === undefined) return false;
+    if (now - at < this.#policy.seconds * 1000 + GRACE_MS) return true;
+    this.#barred.delete(partId.split('#')[0]!);
+    return false;
   }
 
   /** Leases held now (for tests and metrics). */

@@ -234,7 +234,7 @@ export function checkSentinelPolicy(p: SentinelPolicy): SentinelPolicy {
   positiveInt(sg.floor, 'signals.floor');
   const l = p.leases;
   if (typeof l.enabled !== 'boolean') throw bad('leases.enabled is true or false');
-  positiveInt(l.seconds, 'leases.seconds', 60);
+  positiveInt(l.seconds, 'leases.seconds', 15);
   if (!(l.share > 0 && l.share <= 0.5)) throw bad('leases.share is above 0 and at most 0.5');
   positiveInt(l.maxPatients, 'leases.maxPatients');
   positiveInt(l.maxBytes, 'leases.maxBytes');

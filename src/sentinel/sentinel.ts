@@ -76,7 +76,9 @@ export class Sentinel implements EgressGuard {
    * also in requests authenticated just before, until every lease it could have held has ended;
    * after that, authentication's `contained` decides (so a lift on another node holds here too).
    */
-  readonly #marks = new Map<string, number>();
+  readonly #marks = new Map<string, { readonly at: number; readonly containmentId: string }>();
+  /** Canary touches found while writing leases whose containment has not succeeded yet. */
+  readonly #touched = new Map<string, string>();
 
   constructor(deps: SentinelDeps) {
     this.#d = deps;
@@ -111,13 +113,20 @@ export class Sentinel implements EgressGuard {
    * now, outside any request of its own. Each on its own: one failing does not stop the others.
    */
   async #flushed(flushed: Flushed): Promise<void> {
+    // Kept until contained: the releases are written, so no later write would find them again.
+    for (const t of flushed.touched) this.#touched.set(t.principalId, t.tenant);
     let failed: unknown = null;
-    for (const t of flushed.touched) {
+    for (const [principalId, tenant] of [...this.#touched]) {
       const now = this.#d.clock.now().getTime();
-      await this.#contain({ principal: { id: t.principalId }, tenant: t.tenant, ip: null, userAgent: null }, 'canary', 'a canary patient was touched', now - 600_000)
-        .catch((e: unknown) => {
-          if (!isLabkluisError(e, 'ERR_FORBIDDEN')) failed ??= e;
-        });
+      try {
+        await this.#contain({ principal: { id: principalId }, tenant, ip: null, userAgent: null }, 'canary', 'a canary patient was touched', now - 600_000);
+      } catch (e) {
+        if (!isLabkluisError(e, 'ERR_FORBIDDEN')) {
+          failed ??= e;
+          continue;
+        }
+      }
+      this.#touched.delete(principalId);
     }
     if (failed !== null) throw failed;
   }
@@ -190,8 +199,7 @@ export class Sentinel implements EgressGuard {
     if (lease && this.#leases.take(c, now)) return;
     let outcome = leased ? await this.#leases.record(c, now, lease) : await this.#d.store.sentinel.recordRelease(c.row, c.windows);
     if (outcome.containment) {
-      this.#marks.set(ctx.principal.id, this.#d.clock.now().getTime());
-      this.#leases.drop(ctx.principal.id);
+      this.#mark(ctx.principal.id, outcome.containment.id);
       throw forbidden(CONTAINED_MESSAGE);
     }
     if (outcome.canaries.length > 0) await this.#contain(ctx, 'canary', 'a canary patient was touched', now - 600_000);
@@ -214,7 +222,15 @@ export class Sentinel implements EgressGuard {
       return this.#leases.record({ ...c, row: { ...c.row, pseudonyms: [], records: 0, bytes: 0, at: now.toISOString() } }, now.getTime(), lease);
     };
     const flushed = await this.#leases.flushOf(ctx.principal.id);
-    if (flushed.touched.length > 0) await this.#contain(ctx, 'canary', 'a canary patient was touched', this.#d.clock.now().getTime() - 600_000);
+    if (flushed.touched.length > 0) {
+      this.#touched.set(ctx.principal.id, ctx.tenant); // retried by the next flush if this fails
+      try {
+        await this.#contain(ctx, 'canary', 'a canary patient was touched', this.#d.clock.now().getTime() - 600_000);
+      } catch (e) {
+        if (isLabkluisError(e, 'ERR_FORBIDDEN')) this.#touched.delete(ctx.principal.id); // contained
+        throw e;
+      }
+    }
     if (flushed.error !== null) throw flushed.error; // the totals would miss what this node let pass
     let outcome = await again();
     const polls = Math.ceil((this.policy.leases.seconds * 1000 + GRACE_MS + FLUSH_EVERY_MS) / SETTLE_POLL_MS);
@@ -353,7 +369,13 @@ export class Sentinel implements EgressGuard {
     const note = await this.#d.sealNote('ContainmentNote', containmentId, reason.trim());
     const lifted = await this.#d.store.sentinel.liftContainment(containmentId, by.id, note, this.#d.clock.now().toISOString());
     if (!lifted) throw notFound('no live containment with that id');
-    this.#marks.clear(); // whoever it was: reads return at once here (other nodes' marks end with their leases)
+    // Reads return at once here (other nodes' marks end with their leases).
+    for (const [principalId, mark] of this.#marks) {
+      if (mark.containmentId === containmentId) {
+        this.#marks.delete(principalId);
+        this.#leases.unbar(principalId);
+      }
+    }
     await this.#d.events({
       kind: 'sentinel-lifted', principalId: by.id, sessionId: null, subject: { type: 'Containment', id: containmentId }, outcome: 'success', ip: facts.ip, userAgent: facts.userAgent,
     });
@@ -388,12 +410,19 @@ export class Sentinel implements EgressGuard {
   }
 
   #marked(principalId: string): boolean {
-    const at = this.#marks.get(principalId);
-    if (at === undefined) return false;
-    const now = this.#d.clock.now().getTime();
-    if (now >= at && now - at < this.policy.leases.seconds * 1000 + GRACE_MS) return true;
+    const mark = this.#marks.get(principalId);
+    if (mark === undefined) return false;
+    // A clock that stepped back keeps the mark.
+    if (this.#d.clock.now().getTime() - mark.at < this.policy.leases.seconds * 1000 + GRACE_MS) return true;
     this.#marks.delete(principalId);
     return false;
+  }
+
+  /** Marks the principal contained on this node and drops its leases here (none is kept after). */
+  #mark(principalId: string, containmentId: string): void {
+    const now = this.#d.clock.now().getTime();
+    this.#marks.set(principalId, { at: now, containmentId });
+    this.#leases.drop(principalId, now);
   }
 
   #watches(principal: Principal): boolean {
@@ -418,9 +447,9 @@ export class Sentinel implements EgressGuard {
     let fresh = true;
     // Refused here from now on, whatever its requests under way hold; what this node's leases
     // released for it is counted first (once contained, nothing is), then they are gone.
-    this.#marks.set(principalId, this.#d.clock.now().getTime());
-    await this.#leases.flushOf(principalId).catch(() => {});
-    this.#leases.drop(principalId);
+    this.#mark(principalId, id);
+    await this.#leases.flushOf(principalId);
+    this.#mark(principalId, id);
     try {
       await this.#d.store.sentinel.insertContainment({ id, principalId, reason, alertId, createdAt: at, liftedAt: null, liftedBy: null, liftNote: null });
     } catch (e) {

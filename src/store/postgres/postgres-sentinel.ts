@@ -60,6 +60,15 @@ import { ReleaseBatches } from './postgres-release-batches.js';
 
 const q = (name: string, text: string): Named => ({ name: `lk_sn_${name}`, text });
 
+/** Lease grants of one principal take turns: a transaction-scoped advisory lock of this class ('lkls'). */
+const LEASE_LOCK_CLASS = 1819962483;
+/** The principal's lock key: 32-bit FNV-1a of its id, as a signed integer (a collision only makes two take turns). */
+function lockKey(principalId: string): number {
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(principalId, 'utf8')) h = Math.imul(h ^ b, 0x01000193);
+  return h | 0;
+}
+
 /**
  * The release pool's session settings. A release is counted on every clinical response, after
  * its audit entry is durable. The counts are detection state, not evidence (the audit log is),
@@ -201,8 +210,6 @@ SELECT count(*) AS n FROM gone`;
 
 const SQL = {
   recordRelease: q('record_release', RECORD_RELEASE),
-  // Lease grants of one principal take turns (a transaction-scoped advisory lock; 'lkls' as the class).
-  leaseTurn: q('lease_turn', 'SELECT pg_advisory_xact_lock(1819962483, hashtext($1))'),
   pruneReleases: q('prune_releases', PRUNE_RELEASES),
   dailyPatients: q('daily_patients', `SELECT * FROM core.sentinel_daily WHERE role = $1 AND day >= $2
     ORDER BY day, principal_id COLLATE "C"`),
@@ -276,7 +283,8 @@ export class PostgresSentinel implements SentinelStore {
     const [row] = l === null || l.share === 0
       ? await (await this.#releases()).query(SQL.recordRelease, values)
       : await (await this.#runner()).run('core', async (tx) => {
-        await tx.query(SQL.leaseTurn, [r.principalId]);
+        // READ COMMITTED pinned (the statement after the lock must see the grants before it).
+        await tx.as('core', `SET TRANSACTION ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(${LEASE_LOCK_CLASS}, ${lockKey(r.principalId)})`);
         return tx.query(SQL.recordRelease, values);
       });
     if (row === undefined) throw storeError('postgres', 'NO_RELEASE_ROW'); // it always returns one
