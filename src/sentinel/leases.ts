@@ -113,9 +113,21 @@ export class Leases {
 
   /**
    * Counts the release in the store with the key's pending releases, and (`lease`) takes a new
-   * lease from the totals; without `lease` the key's lease is dropped. The outcome is the store's.
+   * lease from the totals; without `lease` the key's lease is dropped. The outcome is the store's;
+   * null when, with `lease`, the release waited for the key's call under way and then fit the
+   * lease that call took (concurrent reads of one principal share one renewal).
    */
-  async record(c: Counted, now: number, lease: boolean): Promise<ReleaseOutcome> {
+  async record(c: Counted, now: number, lease: boolean): Promise<ReleaseOutcome | null> {
+    const key = keyOf(c.row);
+    for (let under = this.#busy.get(key); under !== undefined; under = this.#busy.get(key)) {
+      await under.catch(() => {});
+      if (lease && !this.#busy.has(key) && this.take(c, now)) return null;
+    }
+    return this.#exclusive(key, () => this.#renew(key, c, now, lease));
+  }
+
+  /** As record(), always in the store (the totals are wanted, not a pass). */
+  async recordNow(c: Counted, now: number, lease: boolean): Promise<ReleaseOutcome> {
     const key = keyOf(c.row);
     for (let under = this.#busy.get(key); under !== undefined; under = this.#busy.get(key)) await under.catch(() => {});
     return this.#exclusive(key, () => this.#renew(key, c, now, lease));

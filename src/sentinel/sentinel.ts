@@ -89,10 +89,15 @@ export class Sentinel implements EgressGuard {
     this.#canaries = new CanaryCache(deps.store.sentinel, this.policy.leases.canariesSeconds);
   }
 
-  /** Before a write: a contained principal changes nothing. (Reads are checked in release().) */
+  /**
+   * Before a write: a contained principal changes nothing. (Reads are checked in release().)
+   * Authentication read the containment with the principal; only a principal made in process
+   * is looked up in the store.
+   */
   async admit(ctx: AccessContext): Promise<void> {
-    if (!this.#watches(ctx.principal)) return;
-    if (ctx.principal.contained === true || this.#marked(ctx.principal.id) || await this.#d.store.sentinel.liveContainment(ctx.principal.id)) {
+    const p = ctx.principal;
+    if (!this.#watches(p)) return;
+    if (p.contained === true || this.#marked(p.id) || (p.contained === undefined && await this.#d.store.sentinel.liveContainment(p.id))) {
       throw forbidden(CONTAINED_MESSAGE);
     }
   }
@@ -197,7 +202,9 @@ export class Sentinel implements EgressGuard {
   async #count(ctx: AccessContext, c: Counted, prefix: string, strict: Strictness, now: number, leased: boolean, lease: boolean): Promise<void> {
     if (this.#marked(ctx.principal.id)) throw forbidden(CONTAINED_MESSAGE); // contained by a request meanwhile
     if (lease && this.#leases.take(c, now)) return;
-    let outcome = leased ? await this.#leases.record(c, now, lease) : await this.#d.store.sentinel.recordRelease(c.row, c.windows);
+    const recorded = leased ? await this.#leases.record(c, now, lease) : await this.#d.store.sentinel.recordRelease(c.row, c.windows);
+    if (recorded === null) return; // it fit the lease a concurrent read of the principal took
+    let outcome = recorded;
     if (outcome.containment) {
       this.#mark(ctx.principal.id, outcome.containment.id);
       throw forbidden(CONTAINED_MESSAGE);
@@ -219,7 +226,7 @@ export class Sentinel implements EgressGuard {
   async #settle(ctx: AccessContext, c: Counted, lease: boolean): Promise<ReleaseOutcome> {
     const again = (): Promise<ReleaseOutcome> => {
       const now = this.#d.clock.now();
-      return this.#leases.record({ ...c, row: { ...c.row, pseudonyms: [], records: 0, bytes: 0, at: now.toISOString() } }, now.getTime(), lease);
+      return this.#leases.recordNow({ ...c, row: { ...c.row, pseudonyms: [], records: 0, bytes: 0, at: now.toISOString() } }, now.getTime(), lease);
     };
     const flushed = await this.#leases.flushOf(ctx.principal.id);
     if (flushed.touched.length > 0) {

@@ -144,6 +144,22 @@ describe.each(BACKENDS)('sentinel leases (%s)', (backend) => {
     await refused(a.release(ctx, release([patient()])));
   });
 
+  it('refuses a contained principal\'s writes as authentication read it, or from the store for one made in process', async () => {
+    const a = node('node-a');
+    const ctx = await analyst();
+    await a.admit(ctx); // authenticated, not contained: no store call needed, and it passes
+    await env.store.sentinel.insertContainment({
+      id: randomId(systemRandom), principalId: ctx.principal.id, reason: 'burst', alertId: null, createdAt: clock.now().toISOString(), liftedAt: null, liftedBy: null, liftNote: null,
+    });
+    const again = principalFromRow((await env.store.getPrincipal(ctx.principal.id))!, 'lease-test');
+    expect(again.contained).toBe(true);
+    await refused(a.admit({ ...ctx, principal: again }));
+    const made = { ...ctx, principal: principalFromRow(principalRow({ id: ctx.principal.id, role: 'analyst', kind: 'service', tenants: [tenant] }), 'lease-test') };
+    expect(made.principal.contained).toBeUndefined();
+    await refused(a.admit(made));
+    await refused(a.release(made, release([patient()])));
+  });
+
   it('takes no lease for a principal not read from the store, nor past a canary', async () => {
     clock.advance(60_000);
     const a = node('node-a');
