@@ -60,4 +60,22 @@ describe('sentinel policy', () => {
     expect(bad({ principals: { x: [{ seconds: 60 }] } } as never)).toMatch(/sentinel policy/);
     expect(bad({ signals: { walkingRoles: 'analyst' } } as never)).toMatch(/walkingRoles/);
   });
+
+  it('lays leases over the defaults, and refuses a share over a half, a lease over 15 s or a list read less often than a minute', () => {
+    expect(resolveSentinelPolicy({ leases: { seconds: 2 } }).leases).toMatchObject({ seconds: 2, share: DEFAULT_SENTINEL_POLICY.leases.share, enabled: true });
+    const bad = (input: SentinelPolicyInput): string => {
+      try {
+        resolveSentinelPolicy(input);
+      } catch (e) {
+        expect(isLabkluisError(e, 'ERR_CONFIG')).toBe(true);
+        return (e as Error).message;
+      }
+      throw new Error('expected the policy to be refused');
+    };
+    expect(bad({ leases: { share: 0.75 } })).toMatch(/leases\.share/);
+    expect(bad({ leases: { share: 0 } })).toMatch(/leases\.share/);
+    expect(bad({ leases: { seconds: 30 } })).toMatch(/leases\.seconds/);
+    expect(bad({ leases: { canariesSeconds: 120 } })).toMatch(/leases\.canariesSeconds/);
+    expect(bad({ leases: { enabled: 'yes' } } as never)).toMatch(/leases\.enabled/);
+  });
 });
