@@ -19,6 +19,7 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { App } from '../src/app.js';
+import { localImporter } from '../src/auth/index.js';
 import type { AccessContext } from '../src/vault/index.js';
 import { Cleanup, openBenchApp, postgresAvailable, type BenchApp } from './lib/fixtures.js';
 import { createTenants, ingest, ingestGrouped, ingestPaired, Workload, type IngestResult, type ReportIds } from './lib/ingest.js';
@@ -52,6 +53,9 @@ const CONFIG = Object.freeze({
   experimentPairs: 3,
   sentinelChunkRequests: QUICK ? 300 : 1_000,
   sentinelPairs: QUICK ? 2 : 4,
+  /** Ingest with the sentinel on and off: small bundles per side, in this many interleaved chunks. */
+  sentinelIngestResources: QUICK ? 1_000 : 4_000,
+  sentinelIngestChunks: 4,
   postgres: !args.has('--no-postgres'),
   profile: args.has('--no-profile') ? 'never' : args.has('--profile') ? 'always' : 'on-miss',
   experiment: !args.has('--no-experiment'),
@@ -109,6 +113,8 @@ export interface BenchResults {
   experiments: { label: string; backend: string; phase: ReadPhase }[];
   /** Reads with the sentinel on and off, alternating in one stretch of time (on/off ratios). */
   sentinelCost: { backend: string; on: ReadPhase; off: ReadPhase; throughputRatio: number; p50Ratio: number; p99Ratio: number }[];
+  /** Ingest (the bench's: small bundles as the local importer) with the sentinel on and off, interleaved. */
+  sentinelIngestCost: { backend: string; onResourcesPerSecond: number; offResourcesPerSecond: number; throughputRatio: number; chunkRatios: number[] }[];
   /** 4 KiB write + fdatasync in the temp dir, taken again before each section: the disk moves too. */
   fsyncProbes: { before: string; p50: number; mean: number }[];
   profiles: ProfileSummary[];
@@ -138,7 +144,7 @@ async function main(): Promise<void> {
   log(`machine: ${machine.nproc} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB, node ${machine.node}, tmp on ${machine.tmpFilesystem}, 4 KiB fdatasync p50 ${machine.fdatasync4kMs.p50} ms, load ${machine.loadAvgAtStart.join(' ')}`);
   const results: BenchResults = {
     schema: 'labkluis-bench/vault/1', machine, config: CONFIG, targets: TARGETS,
-    postgres: { available: false }, ingest: {}, ingestGrouped: {}, encryption: [], reads: {}, readSweep: [], experiments: [], sentinelCost: [], fsyncProbes: [], perTransaction: [], profiles: [], verdicts: [],
+    postgres: { available: false }, ingest: {}, ingestGrouped: {}, encryption: [], reads: {}, readSweep: [], experiments: [], sentinelCost: [], sentinelIngestCost: [], fsyncProbes: [], perTransaction: [], profiles: [], verdicts: [],
   };
   try {
     await sqliteSection(results);
@@ -175,7 +181,7 @@ async function sqliteSection(results: BenchResults): Promise<void> {
     // --aa: calibration run, both vaults on AES; the "overhead" then shows the noise floor.
     const real = cipher === 'aes' || args.has('--aa') ? 'aes-256-gcm' : 'null';
     const bench = await openBenchApp(cleanup, 'sqlite', real, `sqlite-${cipher}`);
-    const workload = Workload.generate(perConfig * 3 + reserve);
+    const workload = Workload.generate(perConfig * 3 + reserve + CONFIG.sentinelIngestResources * 2);
     const contexts = await createTenants(bench.app, workload);
     apps[cipher] = { bench, workload, contexts };
   }
@@ -197,6 +203,7 @@ async function sqliteSection(results: BenchResults): Promise<void> {
   }
   results.ingest.sqlite = sqlite;
   await apps.null.bench.close();
+  await sentinelIngestCost(results, 'sqlite', apps.aes.bench, apps.aes.workload, apps.aes.contexts, reports);
   {
     const { bench, workload, contexts } = apps.aes;
     const grouped = shapeResult('grouped', await ingestGrouped(bench.app, contexts, workload.small(perConfig), CONFIG.groupedSlice, reports));
@@ -227,7 +234,7 @@ async function postgresSection(results: BenchResults): Promise<void> {
   countPgQueries();
   const perConfig = CONFIG.resourcesPerConfiguration;
   const bench = await openBenchApp(cleanup, 'postgres', 'aes-256-gcm', 'postgres-aes');
-  const workload = Workload.generate(perConfig * 3 + CONFIG.profileIngestResources * 2 + CONFIG.warmupResources * 2 + 2_000);
+  const workload = Workload.generate(perConfig * 3 + CONFIG.profileIngestResources * 2 + CONFIG.warmupResources * 2 + 2_000 + CONFIG.sentinelIngestResources * 2);
   const contexts = await createTenants(bench.app, workload);
   const reports: ReportIds = new Map();
   probe(results, 'postgres ingest');
@@ -242,6 +249,7 @@ async function postgresSection(results: BenchResults): Promise<void> {
   results.ingest.postgres = pg;
   const grouped = shapeResult('grouped', await ingestGrouped(bench.app, contexts, workload.small(perConfig), CONFIG.groupedSlice, reports));
   results.ingestGrouped.postgres = grouped;
+  await sentinelIngestCost(results, 'postgres', bench, workload, contexts, reports);
   log(`postgres grouped (small bundles via vault.transactions, ${CONFIG.groupedSlice} per call): ${fmt(grouped.resourcesPerSecond)} res/s (${grouped.pgRoundTripsPerTransaction} round trips per bundle)`);
   results.reads.postgres = await readSection(results, 'postgres', bench, reports);
   await ingestProfiles(results, 'postgres', bench.app, workload, contexts, pg);
@@ -391,6 +399,37 @@ async function sentinelCost(results: BenchResults, backend: 'sqlite' | 'postgres
   }
 }
 
+/**
+ * The sentinel's cost on the bench's ingest: the same small bundles, one by one, alternating
+ * between the app with the sentinel on and a second app on the same store with it off (in
+ * chunks, each pair in turn order ABBA), so the ratio comes from one stretch of time. The
+ * bench's ingest is the local importer's (as `labkluis import` and `demo`), which the sentinel
+ * does not watch; a write through the API passes admit(), which makes no store call.
+ */
+async function sentinelIngestCost(
+  results: BenchResults, backend: 'sqlite' | 'postgres', bench: BenchApp, workload: Workload, contexts: Map<string, AccessContext>, reports: ReportIds,
+): Promise<void> {
+  const offApp = await bench.withoutSentinel();
+  const importer = localImporter('bench');
+  const offContexts = new Map([...contexts.keys()].map((t) => [t, offApp.vault.context(importer, { tenant: t, ip: 'local', userAgent: 'labkluis-bench' })]));
+  const n = CONFIG.sentinelIngestResources;
+  const chunks = await ingestPaired(
+    { app: bench.app, contexts, items: workload.small(n), reports },
+    { app: offApp, contexts: offContexts, items: workload.small(n) },
+    CONFIG.sentinelIngestChunks,
+  );
+  const rate = (side: 'a' | 'b') => {
+    const resources = chunks.reduce((s, c) => s + c[side].resources, 0);
+    return resources / chunks.reduce((s, c) => s + c[side].seconds, 0);
+  };
+  const cost = {
+    backend, onResourcesPerSecond: round(rate('a'), 0), offResourcesPerSecond: round(rate('b'), 0), throughputRatio: round(rate('a') / rate('b'), 3),
+    chunkRatios: chunks.map((c) => round(c.a.resourcesPerSecond / c.b.resourcesPerSecond, 3)),
+  };
+  results.sentinelIngestCost.push(cost);
+  log(`${backend} ingest, sentinel on/off (${n} resources each side, ${chunks.length} interleaved chunks): on ${fmt(cost.onResourcesPerSecond)} res/s, off ${fmt(cost.offResourcesPerSecond)} res/s, on/off ${cost.throughputRatio} (per chunk ${cost.chunkRatios.join(', ')})`);
+}
+
 async function ingestProfiles(
   results: BenchResults, backend: 'sqlite' | 'postgres', app: App, workload: Workload,
   contexts: Map<string, AccessContext>, measured: Record<Shape, ShapeResult>,
@@ -440,6 +479,13 @@ function verdicts(r: BenchResults): BenchResults['verdicts'] {
       target: `the sentinel adds ≤ 10% to read latency (${c.backend}, p50 on/off in one run)`,
       measured: `p50 ×${c.p50Ratio}, p99 ×${c.p99Ratio}, throughput ×${c.throughputRatio}`,
       met: c.p50Ratio <= 1.1,
+    });
+  }
+  for (const c of r.sentinelIngestCost) {
+    out.push({
+      target: `the sentinel takes ≤ 10% off ingest throughput (${c.backend}, on/off in one run)`,
+      measured: `throughput ×${c.throughputRatio} (${fmt(c.onResourcesPerSecond)} vs ${fmt(c.offResourcesPerSecond)} resources/s)`,
+      met: c.throughputRatio >= 0.9,
     });
   }
   for (const shape of ['small', 'large'] as const) {

@@ -121,6 +121,17 @@ export function renderResults(r: BenchResults, resultsFile: string): string {
     out.push('');
   }
 
+  if (r.sentinelIngestCost.length > 0) {
+    out.push(`**The sentinel's cost on ingest**: the bench's small bundles (the local importer's, which the sentinel does not watch), one by one, alternating between the app with the sentinel on and one with it off on the same store, in ${r.config.sentinelIngestChunks} chunks. Target: at most 10% off (ratio ≥ 0.90).`);
+    out.push('');
+    out.push('| backend | on: resources/s | off: resources/s | on/off | per chunk |');
+    out.push('| --- | ---: | ---: | ---: | --- |');
+    for (const c of r.sentinelIngestCost) {
+      out.push(`| ${c.backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${fmtInt(c.onResourcesPerSecond)} | ${fmtInt(c.offResourcesPerSecond)} | **${c.throughputRatio}** | ${c.chunkRatios.join(', ')} |`);
+    }
+    out.push('');
+  }
+
   for (const p of r.profiles) {
     out.push(`**Profile: ${p.label}** (${fmtInt(p.units)} ${p.unit}s, ${fmtInt(p.wallMs)} ms wall under the profiler; main-thread busy CPU ${p.busyMsPerUnit} ms per ${p.unit})`);
     out.push('');
