@@ -1,0 +1,85 @@
+/**
+ * Backup objects: each chunk of a snapshot encrypted to the offline recipients with age
+ * (https://age-encryption.org/v1; X25519, or the post-quantum hybrid ML-KEM-768 + X25519 when
+ * an `age1pq1…` recipient is given), so the production server can write backups it cannot read
+ * back. An object is named by the SHA-256 of its stored bytes: every target and `backup
+ * verify` can check it without any key. A keyed MAC of the plaintext (the backup's MAC key)
+ * finds a chunk already stored by an earlier snapshot, without revealing the chunk to anyone
+ * who lacks the key.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { Decrypter, Encrypter } from 'age-encryption';
+import { LabkluisError } from '../kernel/index.js';
+
+/** An age recipient labkluis accepts for backups: X25519 (`age1…`) or the hybrid (`age1pq1…`). */
+const RECIPIENT = /^age1(pq1)?[02-9ac-hj-np-z]{20,}$/;
+
+export interface SealedObject {
+  /** SHA-256 (hex) of `bytes`: the object's name. */
+  readonly id: string;
+  readonly bytes: Buffer;
+  /** HMAC-SHA256 (hex) of the plaintext under the MAC key. */
+  readonly mac: string;
+}
+
+export function objectId(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Checks backup recipients: one or more age public keys, each once, lowercase as age writes them. */
+export function checkRecipients(recipients: readonly unknown[]): string[] {
+  const out: string[] = [];
+  for (const r of recipients) {
+    const key = typeof r === 'string' ? r.trim() : '';
+    if (!RECIPIENT.test(key) || out.includes(key)) {
+      throw new LabkluisError('ERR_CONFIG', 'backup recipients are age public keys (age1… or age1pq1…, as age-keygen prints them), each once');
+    }
+    try {
+      new Encrypter().addRecipient(key);
+    } catch {
+      throw new LabkluisError('ERR_CONFIG', 'a backup recipient is not a valid age public key (its checksum or length is wrong)');
+    }
+    out.push(key);
+  }
+  if (out.length === 0) throw new LabkluisError('ERR_CONFIG', 'a backup needs at least one offline recipient');
+  return out;
+}
+
+/** Seals chunks to fixed recipients under one MAC key. */
+export class ObjectSealer {
+  readonly #recipients: readonly string[];
+  readonly #macKey: Buffer;
+
+  constructor(recipients: readonly string[], macKey: Buffer) {
+    if (macKey.length !== 32) throw new TypeError('the backup MAC key is 32 bytes');
+    this.#recipients = checkRecipients(recipients);
+    this.#macKey = macKey;
+  }
+
+  mac(plaintext: Uint8Array): string {
+    return createHmac('sha256', this.#macKey).update(plaintext).digest('hex');
+  }
+
+  async seal(plaintext: Uint8Array, mac = this.mac(plaintext)): Promise<SealedObject> {
+    const e = new Encrypter();
+    for (const r of this.#recipients) e.addRecipient(r);
+    const bytes = Buffer.from(await e.encrypt(plaintext));
+    return { id: objectId(bytes), bytes, mac };
+  }
+}
+
+/**
+ * Opens an object with the offline identities (`AGE-SECRET-KEY-1…`, or the hybrid's): where
+ * the backup key's holder restores or drills, never on the production server. An object whose
+ * bytes do not hash to `id` is refused before any decryption.
+ */
+export async function openObject(id: string, bytes: Uint8Array, identities: readonly string[]): Promise<Buffer> {
+  if (objectId(bytes) !== id) throw new LabkluisError('ERR_INTEGRITY', `backup object ${id.slice(0, 16)}… is damaged: its bytes do not hash to its name`);
+  const d = new Decrypter();
+  for (const i of identities) d.addIdentity(i);
+  try {
+    return Buffer.from(await d.decrypt(bytes));
+  } catch {
+    throw new LabkluisError('ERR_INTEGRITY', `backup object ${id.slice(0, 16)}… does not decrypt with the given identity`);
+  }
+}
