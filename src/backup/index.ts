@@ -1,8 +1,8 @@
 /**
  * Backups that ransomware cannot erase or read (issue 5). Built so far: content-defined
  * chunking, chunks sealed to offline age recipients, signed and chained manifests, the dir:
- * target. Not yet: the snapshot of the stores, the receiver, the CLI, verify, restore, escrow
- * and drills.
+ * target, writing a snapshot from table streams, and verify without the decryption key. Not
+ * yet: the stores' snapshot export and import, the receiver, the CLI, restore, escrow, drills.
  */
 export { Chunker, chunksOf, checkChunkSizes, DEFAULT_CHUNK_SIZES } from './chunker.js';
 export type { ChunkSizes } from './chunker.js';
@@ -13,3 +13,7 @@ export type { SealedObject } from './objects.js';
 export { DirTarget } from './targets/dir-target.js';
 export { manifestName, MANIFEST_NAME, OBJECT_NAME } from './targets/target.js';
 export type { BackupTarget } from './targets/target.js';
+export { verifyTarget } from './verify.js';
+export type { ObjectProblem, VerifyOptions, VerifyReport } from './verify.js';
+export { writeSnapshot } from './writer.js';
+export type { SnapshotIndex, SnapshotSource, SnapshotTable, WriteOptions, WriteSummary } from './writer.js';
