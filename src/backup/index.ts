@@ -1,8 +1,9 @@
 /**
  * Backups that ransomware cannot erase or read (issue 5). Built so far: content-defined
  * chunking, chunks sealed to offline age recipients, signed and chained manifests, the dir:
- * target, writing a snapshot from table streams, and verify without the decryption key. Not
- * yet: the stores' snapshot export and import, the receiver, the CLI, restore, escrow, drills.
+ * target, the append-only receiver and its HTTP target, writing a snapshot from table streams,
+ * and verify without the decryption key. Not yet: the stores' snapshot export and import, the
+ * CLI, restore, escrow, drills.
  */
 export { Chunker, chunksOf, checkChunkSizes, DEFAULT_CHUNK_SIZES } from './chunker.js';
 export type { ChunkSizes } from './chunker.js';
@@ -11,6 +12,9 @@ export type { ChainProblem, Manifest, ManifestObject, OpenedManifest } from './m
 export { checkRecipients, objectId, ObjectSealer, openObject } from './objects.js';
 export type { SealedObject } from './objects.js';
 export { DirTarget } from './targets/dir-target.js';
+export { HttpTarget } from './targets/http-target.js';
+export { buildReceiver, PRUNE_CONTEXT } from './receiver/receiver.js';
+export type { ReceiverOptions } from './receiver/receiver.js';
 export { manifestName, MANIFEST_NAME, OBJECT_NAME } from './targets/target.js';
 export type { BackupTarget } from './targets/target.js';
 export { verifyTarget } from './verify.js';
