@@ -9,6 +9,7 @@ import { auditVerify } from './commands/audit-verify.js';
 import { canaryList, canarySeed } from './commands/canary.js';
 import { demo } from './commands/demo.js';
 import { importFile } from './commands/import.js';
+import { keyringEscrow, keyringRestore } from './commands/keyring.js';
 import { init } from './commands/init.js';
 import { login, logout } from './commands/login.js';
 import { proof } from './commands/proof.js';
@@ -175,6 +176,23 @@ export function program(): Command {
       } finally {
         await app.close();
       }
+    });
+
+  // Keyring escrow (issue 5): apart from the data backups, sealed to offline recipients.
+  const keyring = p.command('keyring').description('the keyring: escrow to offline recipients, and recovery from escrow');
+  keyring.command('escrow')
+    .description('seal the keyring to offline age recipients (each can recover it alone) in a new file')
+    .requiredOption('--to <recipient...>', 'age public keys (age1…), one or more')
+    .requiredOption('--out <file>', 'the escrow file to write (must not exist)')
+    .action(async (o: { to: string[]; out: string }, cmd: Command) => {
+      await keyringEscrow(paths(cmd), o, out);
+    });
+  keyring.command('restore')
+    .description('recover the keyring from an escrow file with one recipient\'s identity, as a new file at --keyring')
+    .requiredOption('--escrow <file>', 'the escrow file')
+    .requiredOption('--identity <file>', 'an age identity file (AGE-SECRET-KEY-1…)')
+    .action(async (o: { escrow: string; identity: string }, cmd: Command) => {
+      await keyringRestore(paths(cmd), o, out);
     });
 
   const audit = p.command('audit').description('the NEN 7513 audit log');

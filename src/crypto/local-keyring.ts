@@ -64,6 +64,60 @@ export function loadLocalKeyring({ path, dataDir, random }: { path: string; data
   return kmsFromFile(parsed.data, random);
 }
 
+/**
+ * The keyring file's text, checked to be a labkluis keyring: what `keyring escrow` encrypts to
+ * the offline recipients. It never leaves this process unencrypted.
+ */
+export function readKeyringText({ path, dataDir }: { path: string; dataDir: string }): string {
+  assertOutsideDataDir(path, dataDir);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new LabkluisError('ERR_KEYRING', 'cannot read the keyring file', { cause: e });
+  }
+  checkKeyringText(text);
+  return text;
+}
+
+/**
+ * Writes a keyring recovered from escrow as a new keyring file (mode 0600, outside the data
+ * directory), after checking it is one. Never overwrites an existing file.
+ */
+export function installKeyringText({ text, path, dataDir }: { text: string; path: string; dataDir: string }): void {
+  assertOutsideDataDir(path, dataDir);
+  checkKeyringText(text);
+  mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (e) {
+    throw new LabkluisError('ERR_KEYRING', (e as NodeJS.ErrnoException).code === 'EEXIST'
+      ? 'a keyring already exists at that path; refusing to overwrite it'
+      : 'cannot create the keyring file', { cause: e });
+  }
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function checkKeyringText(text: string): void {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new LabkluisError('ERR_KEYRING', 'not a labkluis keyring (not JSON)');
+  }
+  const parsed = KeyringFile.safeParse(raw);
+  if (!parsed.success) throw new LabkluisError('ERR_KEYRING', 'not a labkluis keyring');
+  if (Buffer.from(parsed.data.kek.key, 'base64').length !== 32 || Buffer.from(parsed.data.audit.seed, 'base64').length !== 32) {
+    throw new LabkluisError('ERR_KEYRING', 'the keyring holds keys of the wrong size');
+  }
+}
+
 function kmsFromFile(file: KeyringFile, random: Random): Kms {
   const kek = Buffer.from(file.kek.key, 'base64');
   const seed = Buffer.from(file.audit.seed, 'base64');
