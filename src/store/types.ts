@@ -12,6 +12,7 @@ import type { ExportStore } from './export-types.js';
 import type { PasskeyStore } from './passkey-types.js';
 import type { SafeguardStore } from './safeguard-types.js';
 import type { SentinelStore } from './sentinel-types.js';
+import type { SnapshotTableRows, StoreSnapshot } from './snapshot-tables.js';
 
 export type Role =
   | 'registrar'
@@ -235,4 +236,16 @@ export interface Store {
   searchAudit(query: AuditQuery): Promise<AuditRow[]>;
   insertCheckpoint(row: CheckpointRow): Promise<void>; // a second one for the same size is ignored
   listCheckpoints(): Promise<CheckpointRow[]>;
+
+  /**
+   * A consistent read of every durable table (snapshot-tables.ts), taken now, while the store
+   * goes on serving: for backups. Close it when done.
+   */
+  snapshot(): Promise<StoreSnapshot>;
+  /**
+   * Writes a snapshot (of either backend) into this store, which must be migrated and empty
+   * (ERR_CONFLICT otherwise): all or nothing. A table this version does not know is
+   * ERR_INVALID_INPUT. Returns the rows written per table.
+   */
+  restoreSnapshot(tables: AsyncIterable<SnapshotTableRows>): Promise<Record<string, number>>;
 }

@@ -17,6 +17,8 @@ import { PostgresPasskeys } from './postgres-passkeys.js';
 import { PostgresSafeguards } from './postgres-safeguards.js';
 import { PostgresSentinel, RELEASE_SESSION } from './postgres-sentinel.js';
 import { PostgresExports } from './postgres-exports.js';
+import { postgresRestore, postgresSnapshot } from './postgres-snapshot.js';
+import type { SnapshotTableRows, StoreSnapshot } from '../snapshot-tables.js';
 import {
   toApiToken, toAudit, toCheckpoint, toDataKey, toHead, toPerson, toPrincipal, toResource, toTenant,
 } from './postgres-rows.js';
@@ -158,6 +160,14 @@ export class PostgresStore implements Store {
     await (await this.#run()).run('core', (tx) => tx.query(SQL.insertPrincipal, [
       p.id, p.kind, p.role, p.tenants, p.instrument, p.displayName, p.disabled, p.createdAt,
     ]));
+  }
+  async snapshot(): Promise<StoreSnapshot> {
+    await this.#run(); // migrated: the roles and tables exist
+    return postgresSnapshot(this.#connectionString);
+  }
+  async restoreSnapshot(tables: AsyncIterable<SnapshotTableRows>): Promise<Record<string, number>> {
+    await this.#run();
+    return postgresRestore(this.#connectionString, tables);
   }
   async getPrincipal(id: string): Promise<PrincipalRow | null> {
     return firstRow(await (await this.#run()).read('core', SQL.getPrincipal, [id]), toPrincipal);

@@ -25,10 +25,13 @@ import {
 import { applyPragmas, migrateSqlite } from './sqlite-schema.js';
 import { buildAuditSearch, buildResourceSearch, StatementCache } from './sqlite-search.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
+import { sqliteRestore, sqliteSnapshot } from './sqlite-snapshot.js';
+import type { SnapshotTableRows, StoreSnapshot } from '../snapshot-tables.js';
 
 export class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
   readonly #db: Database.Database;
+  readonly #path: string;
   #stmts: Statements | null = null;
   readonly #dynamic: StatementCache;
   readonly accounts: SqliteAccounts;
@@ -41,6 +44,7 @@ export class SqliteStore implements Store {
   constructor(options: { readonly path: string }) {
     if (typeof options.path !== 'string' || options.path === '') throw new TypeError('path is required');
     this.#db = run(() => new Database(options.path));
+    this.#path = options.path;
     run(() => applyPragmas(this.#db));
     this.#dynamic = new StatementCache(this.#db);
     this.accounts = new SqliteAccounts(this.#db);
@@ -66,6 +70,15 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
+  }
+
+  async snapshot(): Promise<StoreSnapshot> {
+    this.#s; // migrated
+    return sqliteSnapshot(this.#path);
+  }
+  async restoreSnapshot(tables: AsyncIterable<SnapshotTableRows>): Promise<Record<string, number>> {
+    this.#s;
+    return sqliteRestore(this.#db, tables);
   }
 
   async insertTenant(t: TenantRow): Promise<void> {

@@ -1,0 +1,104 @@
+/**
+ * Snapshots of the SQLite backend (snapshot-tables.ts). A snapshot reads through a second,
+ * read-only connection in one read transaction: WAL gives it one consistent view while the
+ * server goes on writing (it holds back the WAL checkpoint until it ends). A restore writes into
+ * an empty, migrated store in one transaction: all or nothing; the search index is rebuilt
+ * from the resources' tokens at the end.
+ */
+import Database from 'better-sqlite3';
+import { LabkluisError } from '../../kernel/index.js';
+import { SNAPSHOT_TABLES, snapshotSpec, type SnapshotColumnType, type SnapshotTableRows, type SnapshotTableSpec, type SnapshotValue, type StoreSnapshot } from '../snapshot-tables.js';
+import { run } from './sqlite-run.js';
+
+/** Rows read between two turns of the event loop. */
+const BATCH = 500;
+
+export function sqliteSnapshot(path: string): StoreSnapshot {
+  const db = run(() => new Database(path, { readonly: true, fileMustExist: true }));
+  let open = true;
+  run(() => db.prepare('BEGIN').run());
+  // The read transaction takes its snapshot at its first read: now, not when the stream is consumed.
+  run(() => db.prepare('SELECT count(*) FROM audit_head').get());
+  const close = async (): Promise<void> => {
+    if (!open) return;
+    open = false;
+    if (db.inTransaction) db.prepare('COMMIT').run();
+    db.close();
+  };
+  async function* tables(): AsyncIterable<SnapshotTableRows> {
+    for (const spec of SNAPSHOT_TABLES) yield { spec, rows: rowsOf(spec) };
+  }
+  async function* rowsOf(spec: SnapshotTableSpec): AsyncIterable<readonly SnapshotValue[]> {
+    const cols = spec.columns.map((c) => c.name);
+    const stmt = db.prepare(`SELECT ${cols.join(', ')} FROM ${spec.name} ORDER BY ${spec.key.join(', ')}`).raw();
+    let n = 0;
+    for (const raw of stmt.iterate() as Iterable<unknown[]>) {
+      yield spec.columns.map((c, i) => fromSqlite(raw[i], c.type));
+      if (++n % BATCH === 0) await new Promise((r) => setImmediate(r));
+    }
+  }
+  return { tables: tables(), close };
+}
+
+/**
+ * Restores a snapshot into `db`, which must be migrated and empty (no row in any snapshot
+ * table, an empty audit log). Returns the rows written per table.
+ */
+export async function sqliteRestore(db: Database.Database, source: AsyncIterable<SnapshotTableRows>): Promise<Record<string, number>> {
+  for (const spec of SNAPSHOT_TABLES) {
+    const { n } = db.prepare(`SELECT count(*) AS n FROM ${spec.name}${spec.name === 'audit_head' ? ' WHERE size > 0' : ''}`).get() as { n: number };
+    if (n > 0) throw new LabkluisError('ERR_CONFLICT', `restore needs an empty store: ${spec.name} has rows`);
+  }
+  const counts: Record<string, number> = {};
+  db.prepare('BEGIN IMMEDIATE').run();
+  try {
+    for await (const { spec, rows } of source) {
+      const known = snapshotSpec(spec.name);
+      if (known === undefined || known.columns.map((c) => `${c.name}:${c.type}`).join() !== spec.columns.map((c) => `${c.name}:${c.type}`).join()) {
+        throw new LabkluisError('ERR_INVALID_INPUT', `the snapshot's table ${spec.name} is not one this version restores`);
+      }
+      const cols = spec.columns.map((c) => c.name);
+      const insert = spec.name === 'audit_head'
+        ? db.prepare(`UPDATE audit_head SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE id = 1`)
+        : db.prepare(`INSERT INTO ${spec.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
+      let n = 0;
+      for await (const row of rows) {
+        insert.run(...spec.columns.map((c, i) => toSqlite(row[i] ?? null, c.type)));
+        n += 1;
+      }
+      counts[spec.name] = n;
+    }
+    // The search index: every token of every current resource (as writes keep it).
+    db.prepare(`INSERT INTO clinical_tokens (tenant, token, pos)
+      SELECT r.tenant, j.value, r.pos FROM clinical_resources r, json_each(r.tokens) j WHERE r.is_current = 1`).run();
+    db.prepare('COMMIT').run();
+  } catch (e) {
+    if (db.inTransaction) db.prepare('ROLLBACK').run();
+    throw e;
+  }
+  return counts;
+}
+
+function fromSqlite(v: unknown, type: SnapshotColumnType): SnapshotValue {
+  if (v === null || v === undefined) return null;
+  switch (type) {
+    case 'text': return String(v);
+    case 'int': return Number(v);
+    case 'bool': return v === 1 || v === 1n;
+    case 'bytes': return Buffer.from(v as Uint8Array);
+    case 'texts': return (JSON.parse(String(v)) as unknown[]).map(String);
+    case 'ints': return (JSON.parse(String(v)) as unknown[]).map(Number);
+    case 'bytesList': return (JSON.parse(String(v)) as string[]).map((h) => Buffer.from(h, 'base64'));
+  }
+}
+
+function toSqlite(v: SnapshotValue, type: SnapshotColumnType): unknown {
+  if (v === null) return null;
+  switch (type) {
+    case 'bool': return v === true ? 1 : 0;
+    case 'texts':
+    case 'ints': return JSON.stringify(v);
+    case 'bytesList': return JSON.stringify((v as readonly Buffer[]).map((b) => Buffer.from(b).toString('base64')));
+    default: return v;
+  }
+}
