@@ -1,9 +1,10 @@
 /**
  * Backups that ransomware cannot erase or read (issue 5). Built so far: content-defined
  * chunking, chunks sealed to offline age recipients, signed and chained manifests, the dir:
- * target, the append-only receiver and its HTTP target, writing a snapshot from table streams,
- * and verify without the decryption key. Not yet: the stores' snapshot export and import, the
- * CLI, restore, escrow, drills.
+ * target, the append-only receiver and its HTTP target, a store's snapshot written as a backup
+ * and restored into an empty store of either backend, verify without the decryption key, and
+ * keyring escrow. Not yet: the `backup`, `backup verify`, `restore` and `restore-drill`
+ * commands, the server's drill status, the benchmark.
  */
 export { Chunker, chunksOf, checkChunkSizes, DEFAULT_CHUNK_SIZES } from './chunker.js';
 export type { ChunkSizes } from './chunker.js';
@@ -20,4 +21,8 @@ export type { BackupTarget } from './targets/target.js';
 export { verifyTarget } from './verify.js';
 export type { ObjectProblem, VerifyOptions, VerifyReport } from './verify.js';
 export { writeSnapshot } from './writer.js';
+export { restoreFromTarget } from './restore.js';
+export type { RestoreSummary } from './restore.js';
+export { decodeTables, storeSource } from './snapshot-codec.js';
+export { escrowKeyring, openEscrow } from './escrow.js';
 export type { SnapshotIndex, SnapshotSource, SnapshotTable, WriteOptions, WriteSummary } from './writer.js';
