@@ -28,6 +28,12 @@ const ConfigFile = z.strictObject({
    * Checked when the app starts (ERR_CONFIG names what is wrong).
    */
   sentinel: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * Backups (issue 5): the offline age recipients every snapshot is sealed to, and where
+   * snapshots go: `dir:/path`, or a backup receiver's URL (its upload token comes from
+   * LABKLUIS_BACKUP_TOKEN, never from here).
+   */
+  backup: z.strictObject({ recipients: z.array(z.string()).min(1), target: z.string().min(1) }).optional(),
   createdAt: z.string(),
 });
 export type VaultConfig = z.infer<typeof ConfigFile>;

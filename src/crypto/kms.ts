@@ -17,4 +17,6 @@ export interface Kms {
   /** Decrypts a data key wrapped by the KEK `kekId`; fails with ERR_DECRYPTION_FAILED. */
   unwrap(wrapped: Buffer, kekId: string, context: string): Promise<Buffer>;
   readonly auditSigner: Signer;
+  /** Signs backup manifests (issue 5): a key of its own, not the audit checkpoints'. */
+  readonly backupSigner: Signer;
 }

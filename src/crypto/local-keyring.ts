@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
@@ -123,6 +124,9 @@ function kmsFromFile(file: KeyringFile, random: Random): Kms {
   const seed = Buffer.from(file.audit.seed, 'base64');
   if (kek.length !== 32 || seed.length !== 32) throw new LabkluisError('ERR_KEYRING', 'the keyring file holds keys of the wrong size');
   const pair = ed25519FromSeed(seed);
+  // The backup key: derived from the audit seed for a purpose of its own (HKDF), so a keyring
+  // file of this format holds it without a new field, and escrow carries it along.
+  const backup = ed25519FromSeed(Buffer.from(hkdfSync('sha256', seed, 'labkluis', 'backup-manifest-signing/v1', 32)));
   const aad = (kekId: string, context: string) => Buffer.from(`labkluis-wrap/v1\x1f${kekId}\x1f${context}`, 'utf8');
   return Object.freeze({
     kekId: file.kek.id,
@@ -135,6 +139,11 @@ function kmsFromFile(file: KeyringFile, random: Random): Kms {
       name: file.audit.name,
       publicKey: pair.publicKey,
       sign: (message: Buffer) => ed25519Sign(pair.privateKey, message),
+    }),
+    backupSigner: Object.freeze({
+      name: `${file.audit.name}/backup`,
+      publicKey: backup.publicKey,
+      sign: (message: Buffer) => ed25519Sign(backup.privateKey, message),
     }),
   });
 }

@@ -71,7 +71,7 @@ export interface ApiTokenRow {
 }
 
 /** A data key, wrapped by the keyring's key-encryption key. tenant '*' holds global keys. */
-export type KeyPurpose = 'identity' | 'clinical' | 'index' | 'audit-mac' | 'session-mac' | 'factor' | 'export-mac';
+export type KeyPurpose = 'identity' | 'clinical' | 'index' | 'audit-mac' | 'session-mac' | 'factor' | 'export-mac' | 'backup-mac';
 export interface DataKeyRow {
   readonly tenant: string;
   readonly purpose: KeyPurpose;

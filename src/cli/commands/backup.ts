@@ -1,0 +1,91 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { verifierKeyString } from '../../audit/index.js';
+import {
+  DirTarget, HttpTarget, openManifest, storeSource, verifyTarget, writeSnapshot, type BackupTarget, type OpenedManifest, type VerifyReport,
+} from '../../backup/index.js';
+import type { App } from '../../app.js';
+import type { Kms } from '../../crypto/index.js';
+import { LabkluisError, systemClock, systemRandom } from '../../kernel/index.js';
+import { progress } from '../progress.js';
+
+/** The file in the data directory where production records its newest snapshot (against a rollback). */
+const STATE_FILE = 'backup-state.json';
+
+/** `dir:/path` or a receiver's http(s) URL (its token from LABKLUIS_BACKUP_TOKEN). */
+export function targetOf(spec: string, env: NodeJS.ProcessEnv = process.env): BackupTarget {
+  if (spec.startsWith('dir:') && spec.length > 4) return new DirTarget(spec.slice(4));
+  if (/^https?:\/\//.test(spec)) {
+    const token = env.LABKLUIS_BACKUP_TOKEN ?? '';
+    if (token === '') throw new LabkluisError('ERR_CONFIG', 'a receiver target needs its upload token in LABKLUIS_BACKUP_TOKEN');
+    return new HttpTarget(spec, token);
+  }
+  throw new LabkluisError('ERR_CONFIG', `a backup target is dir:/path or a receiver's https URL, not ${spec.slice(0, 40)}`);
+}
+
+export function backupKey(kms: Kms): string {
+  return verifierKeyString(kms.backupSigner.name, kms.backupSigner.publicKey);
+}
+
+/** The newest manifest at the target, checked with the backup key (null: none yet). */
+async function newestAt(target: BackupTarget, key: string): Promise<OpenedManifest | null> {
+  const names = await target.listManifests();
+  const name = names[names.length - 1];
+  if (name === undefined) return null;
+  const note = await target.getManifest(name);
+  if (note === null) throw new LabkluisError('ERR_INTEGRITY', `manifest ${name} is listed but missing at ${target.name}`);
+  return openManifest(note, key); // a forged newest manifest stops the backup: run backup verify
+}
+
+export async function backup(
+  app: App, kms: Kms, dataDir: string, o: { target: string; recipients: readonly string[] }, out: (line: string) => void,
+): Promise<void> {
+  const target = targetOf(o.target);
+  const key = backupKey(kms);
+  const previous = await newestAt(target, key);
+  const { source, close } = await storeSource(app.store);
+  // The bar's total: the last snapshot's size (the first backup shows no bar; the summary says it all).
+  const bar = progress('backup', (previous?.manifest.objects ?? []).reduce((s, x) => s + x.size, 0));
+  let shown = 0;
+  let summary;
+  try {
+    summary = await writeSnapshot(source, {
+      target, recipients: o.recipients, macKey: (await app.keys.current('*', 'backup-mac')).key, signer: kms.backupSigner,
+      previous, clock: systemClock, random: systemRandom,
+      progress: (read) => {
+        bar.advance(read - shown);
+        shown = read;
+      },
+    });
+  } finally {
+    bar.stop();
+    await close();
+  }
+  await writeFile(join(dataDir, STATE_FILE), `${JSON.stringify({ sequence: summary.manifest.sequence, hash: summary.hash, snapshot: summary.manifest.snapshot })}\n`, { mode: 0o600 });
+  const mib = (n: number) => (n / 1048576).toFixed(1);
+  out(`snapshot ${summary.manifest.sequence} (${summary.manifest.snapshot}) to ${target.name}: read ${mib(summary.bytesRead)} MiB, wrote ${mib(summary.bytesWritten)} MiB `
+    + `(${summary.objectsWritten} new objects, ${summary.objectsReused} reused); backup key ${key}`);
+}
+
+/** The newest snapshot production recorded, if this data directory has one. */
+export async function recordedNewest(dataDir: string): Promise<{ sequence: number; hash: string } | undefined> {
+  try {
+    const s = JSON.parse(await readFile(join(dataDir, STATE_FILE), 'utf8')) as { sequence?: unknown; hash?: unknown };
+    return typeof s.sequence === 'number' && typeof s.hash === 'string' ? { sequence: s.sequence, hash: s.hash } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function backupVerify(
+  o: { target: string; key: string; readData: number; newest?: { sequence: number; hash: string } }, out: (line: string) => void,
+): Promise<VerifyReport> {
+  const report = await verifyTarget(targetOf(o.target), o.key, { readData: o.readData, random: systemRandom, ...(o.newest ? { newest: o.newest } : {}) });
+  for (const b of report.badManifests) out(`BAD manifest ${b.name}: ${b.problem}`);
+  for (const c of report.chain) out(`CHAIN manifest ${c.sequence} (${c.snapshot}): ${c.problem}`);
+  for (const m of report.missing) out(`MISSING object ${m.id} (snapshots ${m.sequences.join(', ')})`);
+  for (const d of report.damaged) out(`DAMAGED object ${d.id} (snapshots ${d.sequences.join(', ')})`);
+  out(`${report.ok ? 'backup verified' : 'backup FAILED verification'}: ${report.manifests} manifests, ${report.objects} objects, `
+    + `${report.objectsRead} read (${(report.bytesRead / 1048576).toFixed(1)} MiB) at ${report.target}`);
+  return report;
+}
