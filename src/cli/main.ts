@@ -11,6 +11,7 @@ import { demo } from './commands/demo.js';
 import { importFile } from './commands/import.js';
 import { keyringEscrow, keyringRestore } from './commands/keyring.js';
 import { backup, backupKey, backupVerify, recordedNewest } from './commands/backup.js';
+import { restore } from './commands/restore.js';
 import { init } from './commands/init.js';
 import { login, logout } from './commands/login.js';
 import { proof } from './commands/proof.js';
@@ -214,6 +215,18 @@ export function program(): Command {
       const newest = await recordedNewest(ps.dataDir);
       const report = await backupVerify({ target, key, readData: o.readData, ...(newest ? { newest } : {}) }, out);
       if (!report.ok) throw new ExitError('backup FAILED verification (see above)', 1);
+    });
+
+  p.command('restore')
+    .description('restore a snapshot into a new data directory with an empty store (either backend), with the offline identity and the keyring')
+    .requiredOption('--from <target>', 'dir:/path or a receiver URL')
+    .requiredOption('--identity <file>', 'the offline age identity file (AGE-SECRET-KEY-1…)')
+    .option('--snapshot <n>', 'the snapshot by sequence number (default: the newest)', (v: string) => (/^\d{1,8}$/.test(v) ? Number(v) : Number.NaN))
+    .addOption(new Option('--store <kind>', 'storage backend of the restored vault').choices(['sqlite', 'postgres']).default('sqlite'))
+    .option('--pg-url <url>', 'PostgreSQL URL (better: LABKLUIS_PG_URL)')
+    .action(async (o: { from: string; identity: string; snapshot?: number; store: 'sqlite' | 'postgres'; pgUrl?: string }, cmd: Command) => {
+      if (o.snapshot !== undefined && !Number.isInteger(o.snapshot)) throw new ExitError('--snapshot is a sequence number', 2);
+      await restore(paths(cmd), o, out);
     });
 
   // Keyring escrow (issue 5): apart from the data backups, sealed to offline recipients.

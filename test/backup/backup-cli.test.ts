@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
+import { createTestDatabase } from '../support/postgres.js';
 import { createTempDir, type TempDir } from '../support/tmp.js';
 
 describe('labkluis backup', () => {
@@ -17,6 +18,7 @@ describe('labkluis backup', () => {
   let keyring: string;
   let backups: string;
   let recipient: string;
+  let identityFile: string;
   const cli = (...args: string[]) => runCli(['--data', data, '--keyring', keyring, ...args]);
 
   beforeAll(async () => {
@@ -24,13 +26,16 @@ describe('labkluis backup', () => {
     data = join(tmp.path, 'vault');
     keyring = join(tmp.path, 'keys', 'keyring.json');
     backups = join(tmp.path, 'backups');
-    recipient = await identityToRecipient(await generateX25519Identity());
+    const identity = await generateX25519Identity();
+    recipient = await identityToRecipient(identity);
+    identityFile = join(tmp.path, 'offline.key');
+    writeFileSync(identityFile, `# synthetic test identity\n${identity}\n`, { mode: 0o600 });
     const demo = await cli('demo', '--patients', '30');
     expect(demo.code).toBe(0);
   }, 120_000);
   afterAll(() => tmp.cleanup());
 
-  it('writes two snapshots and verifies them; names a flipped byte and a rolled-back chain, exit 1', async () => {
+  it('writes two snapshots, verifies and restores them (SQLite and PostgreSQL); names a flipped byte and a rolled-back chain, exit 1', async () => {
     const first = await cli('backup', '--to', `dir:${backups}`, '--recipient', recipient);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
@@ -41,6 +46,33 @@ describe('labkluis backup', () => {
     const ok = await cli('backup', 'verify', '--from', `dir:${backups}`);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/^backup verified: 2 manifests/m);
+
+    // Restore on the backup host into a new vault, SQLite and PostgreSQL; its audit log verifies.
+    const db = await createTestDatabase();
+    try {
+      for (const [store, extra] of [['sqlite', []], ['postgres', ['--pg-url', db.connectionString]]] as const) {
+        const restored = join(tmp.path, `restored-${store}`);
+        const r = await runCli(['--data', restored, '--keyring', keyring, 'restore', '--from', `dir:${backups}`, '--identity', identityFile, '--store', store, ...extra]);
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(/^restored snapshot 2 \([a-z2-7]{26}, taken .*\) from dir:.*: \d+ rows, .*as in the manifest/m);
+        const verified = await runCli(['--data', restored, '--keyring', keyring, 'audit', 'verify'], store === 'postgres' ? { LABKLUIS_PG_URL: db.connectionString } : {});
+        expect(verified.code).toBe(0);
+        expect(verified.stdout).toMatch(/^audit log verified/m);
+      }
+      // A restore into a data directory that holds something is refused, one line, exit 2.
+      const again = await runCli(['--data', join(tmp.path, 'restored-sqlite'), '--keyring', keyring, 'restore', '--from', `dir:${backups}`, '--identity', identityFile]);
+      expect(again.code).toBe(2);
+      expect(again.stderr).toMatch(/not empty/);
+      // The wrong identity restores nothing and leaves no data directory behind.
+      const stranger = join(tmp.path, 'stranger.key');
+      writeFileSync(stranger, `${await generateX25519Identity()}\n`);
+      const wrong = await runCli(['--data', join(tmp.path, 'restored-wrong'), '--keyring', keyring, 'restore', '--from', `dir:${backups}`, '--identity', stranger]);
+      expect(wrong.code).not.toBe(0);
+      expect(readdirSync(join(tmp.path, 'restored-wrong'))).toEqual([]);
+    } finally {
+      await db.drop();
+    }
 
     const dir = join(backups, 'objects', readdirSync(join(backups, 'objects'))[0]!);
     const file = join(dir, readdirSync(dir)[0]!);
