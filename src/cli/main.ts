@@ -12,6 +12,7 @@ import { importFile } from './commands/import.js';
 import { keyringEscrow, keyringRestore } from './commands/keyring.js';
 import { backup, backupKey, backupVerify, recordedNewest } from './commands/backup.js';
 import { restore } from './commands/restore.js';
+import { backupAdminKey, backupPrune, backupReceiver } from './commands/receiver.js';
 import { init } from './commands/init.js';
 import { login, logout } from './commands/login.js';
 import { proof } from './commands/proof.js';
@@ -212,9 +213,34 @@ export function program(): Command {
       const target = o.from ?? config?.backup?.target;
       if (target === undefined) throw new ExitError('say which target: --from, or backup.target in labkluis.json', 2);
       const key = o.key ?? backupKey(loadLocalKeyring({ path: ps.keyringPath, dataDir: ps.dataDir, random: systemRandom }));
-      const newest = await recordedNewest(ps.dataDir);
+      const newest = await recordedNewest(ps.dataDir, target);
       const report = await backupVerify({ target, key, readData: o.readData, ...(newest ? { newest } : {}) }, out);
       if (!report.ok) throw new ExitError('backup FAILED verification (see above)', 1);
+    });
+
+  backupCmd.command('admin-key')
+    .description("create the receiver's offline admin key (the only key that prunes) in a new file; prints its public half")
+    .requiredOption('--out <file>', 'the key file to create')
+    .action(async (o: { out: string }) => {
+      await backupAdminKey(o, out);
+    });
+  backupCmd.command('prune')
+    .description('ask a receiver to drop snapshots received before a time, signed with the offline admin key (never inside its retention floor)')
+    .requiredOption('--at <url>', "the receiver's URL")
+    .requiredOption('--admin-key-file <file>', 'the admin key file')
+    .requiredOption('--before <time>', 'ISO-8601: snapshots received before it go')
+    .action(async (o: { at: string; adminKeyFile: string; before: string }) => {
+      await backupPrune(o, out);
+    });
+  p.command('backup-receiver')
+    .description('serve an append-only backup receiver (for another host); the upload token is LABKLUIS_RECEIVER_TOKEN')
+    .requiredOption('--root <dir>', 'where it keeps what it receives')
+    .requiredOption('--admin-key <vkey>', "the admin key's public half, as 'backup admin-key' printed it")
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port', port, 8440)
+    .option('--retention-days <n>', 'nothing received within this many days is pruned', (v: string) => (/^\d{1,5}$/.test(v) ? Number(v) : Number.NaN), 35)
+    .action(async (o: { root: string; adminKey: string; host: string; port: number; retentionDays: number }) => {
+      await backupReceiver(o, out);
     });
 
   p.command('restore')

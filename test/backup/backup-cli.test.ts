@@ -4,7 +4,9 @@
  * a flipped byte and a deleted newest manifest are each named, with exit code 1; a target that
  * is neither dir: nor a receiver URL gets one line and exit code 2.
  */
-import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,6 +92,42 @@ describe('labkluis backup', () => {
     expect(rolled.code).toBe(1);
     expect(rolled.stdout).toMatch(/rolled back/);
   });
+
+  it('backs up to a receiver started from the CLI; a prune with the admin key is refused inside the floor', async () => {
+    const keyFile = join(tmp.path, 'receiver-admin.key');
+    const adminKey = await runCli(['backup', 'admin-key', '--out', keyFile]);
+    expect(adminKey.code).toBe(0);
+    expect(statSync(keyFile).mode & 0o077).toBe(0);
+    const vkey = adminKey.stdout.trim();
+    expect(vkey).toMatch(/^labkluis-backup-admin\+[0-9a-f]{8}\+/);
+    const token = randomBytes(32).toString('base64url');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'backup-receiver', '--root', join(tmp.path, 'receiver'), '--admin-key', vkey, '--port', '0'], {
+      env: { ...process.env, LABKLUIS_RECEIVER_TOKEN: token, LABKLUIS_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        child.stdout.on('data', (d: Buffer) => {
+          text += d.toString('utf8');
+          const m = /listening on (http:\/\/[^;\s]+)/.exec(text);
+          if (m) resolve(m[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`the receiver exited (${code})`)));
+      });
+      const env = { LABKLUIS_BACKUP_TOKEN: token };
+      const b = await runCli(['--data', data, '--keyring', keyring, 'backup', '--to', url, '--recipient', recipient], env);
+      expect(b.stderr).toBe('');
+      expect(b.stdout).toMatch(/^snapshot 1 .* to http:/m);
+      const v = await runCli(['--data', data, '--keyring', keyring, 'backup', 'verify', '--from', url], env);
+      expect(v.code).toBe(0);
+      expect((await runCli(['--data', data, '--keyring', keyring, 'backup', 'verify', '--from', url], { LABKLUIS_BACKUP_TOKEN: 'wrong'.repeat(8) })).code).not.toBe(0);
+      const prune = await runCli(['backup', 'prune', '--at', url, '--admin-key-file', keyFile, '--before', new Date().toISOString()]);
+      expect(prune.code).not.toBe(0);
+      expect(prune.stderr).toMatch(/refused the prune: nothing received in the last 35 days/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 60_000);
 
   it('refuses a target that is neither dir: nor a receiver URL, with one line and exit 2', async () => {
     const r = await cli('backup', '--to', 'ftp://somewhere', '--recipient', recipient);

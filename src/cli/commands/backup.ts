@@ -9,7 +9,7 @@ import type { Kms } from '../../crypto/index.js';
 import { LabkluisError, systemClock, systemRandom } from '../../kernel/index.js';
 import { progress } from '../progress.js';
 
-/** The file in the data directory where production records its newest snapshot (against a rollback). */
+/** The file in the data directory where production records its newest snapshot per target (against a rollback). */
 const STATE_FILE = 'backup-state.json';
 
 /** `dir:/path` or a receiver's http(s) URL (its token from LABKLUIS_BACKUP_TOKEN). */
@@ -21,6 +21,11 @@ export function targetOf(spec: string, env: NodeJS.ProcessEnv = process.env): Ba
     return new HttpTarget(spec, token);
   }
   throw new LabkluisError('ERR_CONFIG', `a backup target is dir:/path or a receiver's https URL, not ${spec.slice(0, 40)}`);
+}
+
+/** A target's name as its BackupTarget gives it, without opening it (no token needed). */
+function targetName(spec: string): string {
+  return spec.startsWith('dir:') ? spec : spec.replace(/\/+$/, '');
 }
 
 export function backupKey(kms: Kms): string {
@@ -61,20 +66,29 @@ export async function backup(
     bar.stop();
     await close();
   }
-  await writeFile(join(dataDir, STATE_FILE), `${JSON.stringify({ sequence: summary.manifest.sequence, hash: summary.hash, snapshot: summary.manifest.snapshot })}\n`, { mode: 0o600 });
+  const state = await readState(dataDir);
+  state[target.name] = { sequence: summary.manifest.sequence, hash: summary.hash, snapshot: summary.manifest.snapshot };
+  await writeFile(join(dataDir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   const mib = (n: number) => (n / 1048576).toFixed(1);
   out(`snapshot ${summary.manifest.sequence} (${summary.manifest.snapshot}) to ${target.name}: read ${mib(summary.bytesRead)} MiB, wrote ${mib(summary.bytesWritten)} MiB `
     + `(${summary.objectsWritten} new objects, ${summary.objectsReused} reused); backup key ${key}`);
 }
 
-/** The newest snapshot production recorded, if this data directory has one. */
-export async function recordedNewest(dataDir: string): Promise<{ sequence: number; hash: string } | undefined> {
+type State = Record<string, { sequence: number; hash: string; snapshot: string }>;
+
+async function readState(dataDir: string): Promise<State> {
   try {
-    const s = JSON.parse(await readFile(join(dataDir, STATE_FILE), 'utf8')) as { sequence?: unknown; hash?: unknown };
-    return typeof s.sequence === 'number' && typeof s.hash === 'string' ? { sequence: s.sequence, hash: s.hash } : undefined;
+    const s = JSON.parse(await readFile(join(dataDir, STATE_FILE), 'utf8')) as unknown;
+    return typeof s === 'object' && s !== null && !Array.isArray(s) ? (s as State) : {};
   } catch {
-    return undefined;
+    return {};
   }
+}
+
+/** The newest snapshot production recorded for this target, if this data directory has one. */
+export async function recordedNewest(dataDir: string, targetSpec: string): Promise<{ sequence: number; hash: string } | undefined> {
+  const s = (await readState(dataDir))[targetName(targetSpec)];
+  return s !== undefined && typeof s.sequence === 'number' && typeof s.hash === 'string' ? { sequence: s.sequence, hash: s.hash } : undefined;
 }
 
 export async function backupVerify(

@@ -1,0 +1,69 @@
+import { randomBytes, sign } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { parseVerifierKey, verifierKeyString } from '../../audit/index.js';
+import { buildReceiver, PRUNE_CONTEXT } from '../../backup/index.js';
+import { ed25519FromSeed } from '../../crypto/index.js';
+import { LabkluisError, systemClock } from '../../kernel/index.js';
+
+const ADMIN_NAME = 'labkluis-backup-admin';
+
+/**
+ * `labkluis backup admin-key --out <file>`: the receiver's offline admin key (an Ed25519 seed,
+ * mode 0600, in a new file, for the backup host's administrator, not production). Prints the
+ * public half to start the receiver with.
+ */
+export async function backupAdminKey(o: { out: string }, out: (line: string) => void): Promise<void> {
+  const seed = randomBytes(32);
+  try {
+    await writeFile(o.out, `${seed.toString('base64')}\n`, { flag: 'wx', mode: 0o600 });
+  } catch {
+    throw new LabkluisError('ERR_INVALID_INPUT', `cannot create ${o.out} (it must not exist)`);
+  }
+  out(verifierKeyString(ADMIN_NAME, ed25519FromSeed(seed).publicKey));
+}
+
+/**
+ * `labkluis backup-receiver --root <dir> --admin-key <vkey>`: the append-only receiver, until
+ * SIGINT/SIGTERM. The upload token (what production gets) is LABKLUIS_RECEIVER_TOKEN.
+ */
+export async function backupReceiver(
+  o: { root: string; adminKey: string; host: string; port: number; retentionDays: number }, out: (line: string) => void,
+): Promise<void> {
+  const token = process.env.LABKLUIS_RECEIVER_TOKEN ?? '';
+  if (token.length < 32) throw new LabkluisError('ERR_CONFIG', 'set LABKLUIS_RECEIVER_TOKEN (at least 32 characters): the upload token production will hold');
+  const key = parseVerifierKey(o.adminKey);
+  const adminKey = Buffer.from(key.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
+  const app = buildReceiver({ root: o.root, uploadToken: token, adminKey, retentionDays: o.retentionDays, clock: systemClock });
+  await app.listen({ host: o.host, port: o.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : o.port;
+  out(`backup receiver listening on http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}; keeping ${o.root}; retention floor ${o.retentionDays} days`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await app.close();
+}
+
+/** `labkluis backup prune --at <url> --admin-key-file <file> --before <time>`: a prune request signed with the admin key. */
+export async function backupPrune(o: { at: string; adminKeyFile: string; before: string }, out: (line: string) => void): Promise<void> {
+  let seed: Buffer;
+  try {
+    seed = Buffer.from((await readFile(o.adminKeyFile, 'utf8')).trim(), 'base64');
+  } catch {
+    throw new LabkluisError('ERR_INVALID_INPUT', `cannot read the admin key file ${o.adminKeyFile}`);
+  }
+  if (seed.length !== 32) throw new LabkluisError('ERR_INVALID_INPUT', 'the admin key file does not hold an admin key');
+  if (Number.isNaN(Date.parse(o.before))) throw new LabkluisError('ERR_INVALID_INPUT', '--before is an ISO-8601 time');
+  const body = JSON.stringify({ before: new Date(o.before).toISOString(), at: systemClock.now().toISOString() });
+  const signature = sign(null, Buffer.from(PRUNE_CONTEXT + body, 'utf8'), ed25519FromSeed(seed).privateKey).toString('base64');
+  let res: Response;
+  try {
+    res = await fetch(`${o.at.replace(/\/+$/, '')}/v1/prune`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-labkluis-admin-signature': signature }, body });
+  } catch {
+    throw new LabkluisError('ERR_STORE', `the receiver at ${o.at} did not answer`);
+  }
+  const answer = (await res.json().catch(() => ({}))) as { manifests?: number; objects?: number; error?: string };
+  if (!res.ok) throw new LabkluisError(res.status === 403 ? 'ERR_FORBIDDEN' : 'ERR_INVALID_INPUT', `the receiver refused the prune: ${answer.error ?? res.status}`);
+  out(`pruned ${answer.manifests ?? 0} snapshots and ${answer.objects ?? 0} objects no remaining snapshot needs`);
+}
