@@ -129,6 +129,25 @@ describe('labkluis backup', () => {
     }
   }, 60_000);
 
+  it('after the production data directory is deleted, restore brings every row back and the audit log verifies', async () => {
+    const target = `dir:${join(tmp.path, 'backups-last')}`;
+    const b = await cli('backup', '--to', target, '--recipient', recipient);
+    expect(b.code).toBe(0);
+    const verifiedBefore = await cli('audit', 'verify');
+    expect(verifiedBefore.code).toBe(0);
+    rmSync(data, { recursive: true, force: true }); // ransomware, or a disk gone
+    const r = await cli('restore', '--from', target, '--identity', identityFile);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const rows = Number(/: (\d+) rows,/.exec(r.stdout)![1]);
+    expect(rows).toBeGreaterThan(100);
+    const verified = await cli('audit', 'verify');
+    expect(verified.code).toBe(0);
+    // Every entry the snapshot held, and the restore's own entry after them.
+    const held = Number(/audit log of (\d+) entries/.exec(r.stdout)![1]);
+    expect(Number(/verified: (\d+) entries/.exec(verified.stdout)![1])).toBe(held + 1);
+  }, 60_000);
+
   it('refuses a target that is neither dir: nor a receiver URL, with one line and exit 2', async () => {
     const r = await cli('backup', '--to', 'ftp://somewhere', '--recipient', recipient);
     expect(r.code).toBe(2);

@@ -10,6 +10,8 @@ import { LabkluisError, systemClock, systemRandom } from '../../kernel/index.js'
 import type { Paths } from '../paths.js';
 import { backupKey, targetOf } from './backup.js';
 import { VKEY_FILE } from './init.js';
+import { auditOperatorAction } from '../operator.js';
+import { openApp } from '../open-app.js';
 
 export interface RestoreOptions {
   readonly from: string;
@@ -59,7 +61,6 @@ export async function restore(paths: Paths, o: RestoreOptions, out: (line: strin
     const rows = Object.values(summary.rows).reduce((s, n) => s + n, 0);
     out(`restored snapshot ${manifest.sequence} (${manifest.snapshot}, taken ${manifest.createdAt}) from ${target.name}: ${rows} rows, `
       + `${(summary.bytes / 1048576).toFixed(1)} MiB; audit log of ${summary.audit.size} entries, root ${summary.audit.root.slice(0, 16)}… as in the manifest`);
-    out('next: labkluis audit verify, then labkluis serve');
   } catch (e) {
     await store.close();
     // Nothing of the restore was kept (it is one transaction); the new data directory goes too.
@@ -67,4 +68,12 @@ export async function restore(paths: Paths, o: RestoreOptions, out: (line: strin
     throw e;
   }
   await store.close();
+  // The restore itself is in the restored vault's audit log, after everything it brought back.
+  const app = await openApp(paths);
+  try {
+    await auditOperatorAction(app, 'E', 'restore', [{ type: 'Backup', id: manifest.snapshot }]);
+  } finally {
+    await app.close();
+  }
+  out('next: labkluis audit verify, then labkluis serve');
 }
