@@ -53,6 +53,19 @@ export async function verifyTarget(target: BackupTarget, key: string | VerifierK
       badManifests.push({ name, problem: e instanceof Error ? e.message : 'unreadable' });
     }
   }
+  // Pruned snapshots' manifests: links of the chain whose objects are gone on purpose.
+  const links: OpenedManifest[] = [];
+  for (const name of (await target.listPrunedManifests?.()) ?? []) {
+    const note = await target.getPrunedManifest?.(name);
+    try {
+      if (note === null || note === undefined) throw new Error('listed but not there');
+      const m = openManifest(note, key);
+      if (manifestName(m.manifest.sequence, m.manifest.snapshot) !== name) throw new Error('its name does not match its sequence and snapshot');
+      links.push(m);
+    } catch (e) {
+      badManifests.push({ name: `pruned/${name}`, problem: e instanceof Error ? e.message : 'unreadable' });
+    }
+  }
   // Every object a manifest names (its chunks and its table of contents), with who needs it.
   const needed = new Map<string, number[]>();
   for (const { manifest: m } of opened) {
@@ -76,7 +89,7 @@ export async function verifyTarget(target: BackupTarget, key: string | VerifierK
     bytesRead += bytes.length;
     if (objectId(bytes) !== id) damaged.push({ id, sequences: unique(needed.get(id)!) });
   }
-  const chain = checkChain(opened, o.newest);
+  const chain = checkChain([...links, ...opened], o.newest);
   return {
     target: target.name, manifests: opened.length, badManifests, chain, objects: needed.size, objectsRead: toRead.length, bytesRead,
     missing: missing.sort(byId), damaged: damaged.sort(byId),

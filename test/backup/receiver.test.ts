@@ -5,6 +5,7 @@
  * retention floor. Payloads are synthetic (random rows), no records.
  */
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
@@ -110,8 +111,12 @@ describe('the backup receiver', () => {
     expect(res.status).toBe(200);
     expect(((await res.json()) as { manifests: number }).manifests).toBe(1);
     expect(await target.listManifests()).toHaveLength(1);
-    const left = await verifyTarget(target, vkey, { readData: 1, random: systemRandom });
-    expect(left.missing).toEqual([]);
-    expect(left.damaged).toEqual([]);
+    // The pruned snapshot's manifest stays as a link: the chain is whole, nothing is missing.
+    expect(await target.listPrunedManifests()).toHaveLength(1);
+    const left = await verifyTarget(target, vkey, { readData: 1, random: systemRandom, newest: { sequence: 2, hash: opened[1]!.hash } });
+    expect(left).toMatchObject({ ok: true, manifests: 1, missing: [], damaged: [], chain: [] });
+    // A pruned link removed behind the receiver's back shows as a gap.
+    await rm(join(tmp.path, 'store', 'pruned', `${(await target.listPrunedManifests())[0]!}.note`));
+    expect((await verifyTarget(target, vkey, { readData: 0, random: systemRandom })).chain[0]!.problem).toBe('manifests 1..1 are missing');
   });
 });

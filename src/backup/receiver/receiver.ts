@@ -10,11 +10,12 @@
  * Routes (all under /v1, the upload token as `Authorization: Bearer <token>`):
  *   PUT/GET /objects/<sha256>     GET /objects
  *   PUT/GET /manifests/<name>     GET /manifests
+ *   GET /pruned/<name>            GET /pruned      (pruned snapshots' manifests, kept as links)
  *   POST /prune {before, at}      signed: `X-Labkluis-Admin-Signature: <base64 Ed25519>` over
  *                                 "labkluis-backup-prune\n" + the body; no token needed
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ed25519Verify } from '../../crypto/index.js';
@@ -97,6 +98,12 @@ export function buildReceiver(o: ReceiverOptions): FastifyInstance {
     return note === null ? reply.code(404).send({ error: 'no such manifest' }) : reply.type('text/plain; charset=utf-8').send(note);
   });
   app.get('/v1/manifests', async (req, reply) => ((await guard(req, reply)) ? { manifests: await store.listManifests() } : reply));
+  app.get('/v1/pruned', async (req, reply) => ((await guard(req, reply)) ? { manifests: await store.listPrunedManifests() } : reply));
+  app.get<{ Params: { name: string } }>('/v1/pruned/:name', async (req, reply) => {
+    if (!(await guard(req, reply))) return reply;
+    const note = await store.getPrunedManifest(req.params.name);
+    return note === null ? reply.code(404).send({ error: 'no such pruned manifest' }) : reply.type('text/plain; charset=utf-8').send(note);
+  });
 
   app.post('/v1/prune', async (req, reply) => {
     // The signature is over the bytes sent: the body stays text (text/plain), parsed here.
@@ -129,8 +136,10 @@ async function pruneBefore(root: string, store: DirTarget, before: number): Prom
     }
     for (const id of namedObjects((await store.getManifest(name)) ?? '')) keep.add(id);
   }
+  // A pruned snapshot's manifest stays, apart, as a link of the chain (a few hundred bytes).
+  await mkdir(join(root, 'pruned'), { recursive: true });
   for (const name of doomed) {
-    await rm(join(root, 'manifests', `${name}.note`), { force: true });
+    await rename(join(root, 'manifests', `${name}.note`), join(root, 'pruned', `${name}.note`));
     await rm(join(root, 'manifests', `${name}.received`), { force: true });
   }
   let objects = 0;

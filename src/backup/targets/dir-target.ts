@@ -6,7 +6,8 @@
  * still can: against that, the receiver on another host, and `backup verify` names what
  * changed.
  *
- * Layout: objects/<first two hex digits>/<sha256>, manifests/<sequence>-<snapshot>.note.
+ * Layout: objects/<first two hex digits>/<sha256>, manifests/<sequence>-<snapshot>.note, and at
+ * a receiver pruned/<sequence>-<snapshot>.note (a pruned snapshot's manifest, kept as a link).
  */
 import { constants } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
@@ -57,6 +58,16 @@ export class DirTarget implements BackupTarget {
   async listManifests(): Promise<string[]> {
     return (await listOrEmpty(join(this.#root, 'manifests')))
       .filter((f) => f.endsWith('.note') && MANIFEST_NAME.test(f.slice(0, -5))).map((f) => f.slice(0, -5)).sort();
+  }
+
+  async listPrunedManifests(): Promise<string[]> {
+    return (await listOrEmpty(join(this.#root, 'pruned')))
+      .filter((f) => f.endsWith('.note') && MANIFEST_NAME.test(f.slice(0, -5))).map((f) => f.slice(0, -5)).sort();
+  }
+
+  async getPrunedManifest(name: string): Promise<string | null> {
+    if (!MANIFEST_NAME.test(name)) return null;
+    return (await readOrNull(join(this.#root, 'pruned', `${name}.note`)))?.toString('utf8') ?? null;
   }
 
   async #writeOnce(dir: string, file: string, bytes: Uint8Array): Promise<'written' | 'exists'> {

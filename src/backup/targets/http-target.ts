@@ -54,6 +54,20 @@ export class HttpTarget implements BackupTarget {
     return ((await res.json()) as { manifests: string[] }).manifests;
   }
 
+  async listPrunedManifests(): Promise<string[]> {
+    const res = await this.#fetch('/v1/pruned');
+    await this.#ok(res);
+    return ((await res.json()) as { manifests: string[] }).manifests;
+  }
+
+  async getPrunedManifest(name: string): Promise<string | null> {
+    if (!MANIFEST_NAME.test(name)) return null;
+    const res = await this.#fetch(`/v1/pruned/${name}`);
+    if (res.status === 404) return null;
+    await this.#ok(res);
+    return res.text();
+  }
+
   async #put(path: string, type: string, body: Uint8Array): Promise<'written' | 'exists'> {
     const res = await this.#fetch(path, { method: 'PUT', headers: { 'content-type': type }, body });
     if (res.status === 409) throw new LabkluisError('ERR_CONFLICT', `the receiver holds other bytes under ${path.split('/').pop()!.slice(0, 24)}…`);

@@ -20,6 +20,12 @@ export interface BackupTarget {
   getManifest(name: string): Promise<string | null>;
   /** Manifest names, in name order (so in sequence order). */
   listManifests(): Promise<string[]>;
+  /**
+   * Manifests of snapshots pruned at the receiver (their objects gone), kept so the chain
+   * stays whole: verify checks them as links, not their objects. Absent: none pruned.
+   */
+  listPrunedManifests?(): Promise<string[]>;
+  getPrunedManifest?(name: string): Promise<string | null>;
 }
 
 export const OBJECT_NAME = /^[0-9a-f]{64}$/;
