@@ -58,8 +58,14 @@ export interface Episode {
 /** A lab episode through the real API: registrar intake, analyst result and preliminary report. */
 export async function episode(f: VaultFixture, tenant: string, enteredBy: Who = 'analyst'): Promise<Episode> {
   const api = apiClient(f);
-  const intake = fhir.intakeBundle();
-  const tx = await api.post('registrar', '/fhir', intake.bundle, { tenant });
+  // Synthetic BSNs come from about 90,000 numbers: two episodes of one tenant may draw the same
+  // one (1 in 400 runs for 20 episodes), which the vault rightly refuses (409). Draw again then.
+  let intake = fhir.intakeBundle();
+  let tx = await api.post('registrar', '/fhir', intake.bundle, { tenant });
+  for (let again = 0; tx.status === 409 && again < 3; again++) {
+    intake = fhir.intakeBundle();
+    tx = await api.post('registrar', '/fhir', intake.bundle, { tenant });
+  }
   if (tx.status !== 200) throw new Error(`intake failed: ${tx.status} ${tx.text}`);
   const [patient, order, specimen] = (tx.body.entry as { response: { location: string } }[]).map((e) => e.response.location.split('/_history/')[0]!);
   const obs = await api.post(enteredBy, '/fhir/Observation', fhir.hpvObservation(patient!, specimen!, { positive: true }), { tenant });
