@@ -1,10 +1,10 @@
 /**
  * Restores a snapshot from a target into an empty store of either backend (issue 5), with the
  * offline identity: the table of contents, then each table's chunks in order, decrypted,
- * decoded and written in one all-or-nothing restore. Afterwards the row counts must match the
- * manifest's and the restored audit log's Merkle root the one the manifest vouches for.
+ * decoded and written in one all-or-nothing restore, which fails (keeping nothing) unless the
+ * row counts match the manifest's and the audit log's Merkle root the one it vouches for.
  */
-import { frontierRoot } from '../audit/index.js';
+import { frontierAppend, frontierRoot, leafHash } from '../audit/index.js';
 import { LabkluisError } from '../kernel/index.js';
 import { snapshotSpec, type Store } from '../store/index.js';
 import type { Manifest } from './manifest.js';
@@ -57,14 +57,35 @@ export async function restoreFromTarget(
       };
     }
   })();
-  const rows = await store.restoreSnapshot(decodeTables(tables));
-  for (const [table, n] of Object.entries(manifest.counts)) {
-    if ((rows[table] ?? 0) !== n) throw new LabkluisError('ERR_INTEGRITY', `restored ${rows[table] ?? 0} rows of ${table}; the manifest says ${n}`);
-  }
-  const head = await store.auditHead();
-  const root = frontierRoot(head.frontier, head.size).toString('hex');
-  if (head.size !== manifest.audit.size || root !== manifest.audit.root) {
-    throw new LabkluisError('ERR_INTEGRITY', 'the restored audit log does not match the checkpoint in the manifest');
-  }
-  return { snapshot: manifest.snapshot, rows, bytes, audit: { size: head.size, root } };
+  // Checked as the rows stream, so a mismatch fails the restore before it commits (nothing kept):
+  // each table's row count against the manifest's, and the audit log's Merkle root, recomputed
+  // from the restored entries themselves, against the one the signed manifest vouches for.
+  let [size, frontier] = [0, [] as Buffer[]];
+  const checked = (async function* () {
+    for await (const t of decodeTables(tables)) {
+      const expected = manifest.counts[t.spec.name];
+      const leafAt = t.spec.name === 'audit_entries' ? t.spec.columns.findIndex((c) => c.name === 'leaf') : -1;
+      yield {
+        spec: t.spec,
+        rows: (async function* () {
+          let n = 0;
+          for await (const row of t.rows) {
+            if (leafAt >= 0) {
+              frontier = frontierAppend(frontier, size, leafHash(row[leafAt] as Buffer));
+              size += 1;
+            }
+            n += 1;
+            yield row;
+          }
+          if (expected !== undefined && n !== expected) throw new LabkluisError('ERR_INTEGRITY', `the snapshot holds ${n} rows of ${t.spec.name}; its manifest says ${expected}`);
+          if (leafAt >= 0 && (size !== manifest.audit.size || frontierRoot(frontier, size).toString('hex') !== manifest.audit.root)) {
+            throw new LabkluisError('ERR_INTEGRITY', 'the snapshot\'s audit log does not match the checkpoint in its manifest');
+          }
+        })(),
+      };
+    }
+  })();
+  const rows = await store.restoreSnapshot(checked);
+  if (rows.audit_entries === undefined) throw new LabkluisError('ERR_INTEGRITY', 'the snapshot holds no audit log');
+  return { snapshot: manifest.snapshot, rows, bytes, audit: { size, root: frontierRoot(frontier, size).toString('hex') } };
 }

@@ -61,10 +61,12 @@ export interface WriteSummary {
 export async function writeSnapshot(source: SnapshotSource, o: WriteOptions): Promise<WriteSummary> {
   const sealer = new ObjectSealer(o.recipients, o.macKey);
   // By MAC: what the previous snapshot stored and the target still has (a chunk whose object
-  // has gone is sealed and stored afresh).
-  const present = o.previous === null ? new Set<string>() : new Set(await o.target.listObjects());
+  // has gone is sealed and stored afresh). Only while the recipients are the same: after a key
+  // is replaced (lost, or in other hands) every chunk is sealed again, to the new keys only.
+  const sameRecipients = o.previous !== null && [...o.previous.manifest.recipients].sort().join() === [...o.recipients].sort().join();
+  const present = sameRecipients ? new Set(await o.target.listObjects()) : new Set<string>();
   const known = new Map<string, ManifestObject>();
-  for (const obj of o.previous?.manifest.objects ?? []) if (present.has(obj.id)) known.set(obj.mac, obj);
+  for (const obj of sameRecipients ? o.previous!.manifest.objects : []) if (present.has(obj.id)) known.set(obj.mac, obj);
   const snapshot = randomId(o.random);
   const objects = new Map<string, ManifestObject>(); // by object id
   const index: { table: string; rows: number; chunks: string[] }[] = [];

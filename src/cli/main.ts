@@ -218,6 +218,12 @@ export function program(): Command {
       if (!report.ok) throw new ExitError('backup FAILED verification (see above)', 1);
     });
 
+  backupCmd.command('key')
+    .description("print the vault's backup key (its public half): for the receiver's --backup-key and for backup verify --key elsewhere")
+    .action(async (_o: unknown, cmd: Command) => {
+      const ps = paths(cmd);
+      out(backupKey(loadLocalKeyring({ path: ps.keyringPath, dataDir: ps.dataDir, random: systemRandom })));
+    });
   backupCmd.command('admin-key')
     .description("create the receiver's offline admin key (the only key that prunes) in a new file; prints its public half")
     .requiredOption('--out <file>', 'the key file to create')
@@ -236,10 +242,11 @@ export function program(): Command {
     .description('serve an append-only backup receiver (for another host); the upload token is LABKLUIS_RECEIVER_TOKEN')
     .requiredOption('--root <dir>', 'where it keeps what it receives')
     .requiredOption('--admin-key <vkey>', "the admin key's public half, as 'backup admin-key' printed it")
+    .requiredOption('--backup-key <vkey>', "the vault's backup key, as 'backup key' prints it: manifests signed with anything else are refused")
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port', port, 8440)
     .option('--retention-days <n>', 'nothing received within this many days is pruned', (v: string) => (/^\d{1,5}$/.test(v) ? Number(v) : Number.NaN), 35)
-    .action(async (o: { root: string; adminKey: string; host: string; port: number; retentionDays: number }) => {
+    .action(async (o: { root: string; adminKey: string; backupKey: string; host: string; port: number; retentionDays: number }) => {
       await backupReceiver(o, out);
     });
 

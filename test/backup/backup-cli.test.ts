@@ -91,6 +91,10 @@ describe('labkluis backup', () => {
     const rolled = await cli('backup', 'verify', '--from', `dir:${backups}`, '--read-data', '0');
     expect(rolled.code).toBe(1);
     expect(rolled.stdout).toMatch(/rolled back/);
+    // Nor does the next backup chain on from the cut-back end.
+    const onTop = await cli('backup', '--to', `dir:${backups}`, '--recipient', recipient);
+    expect(onTop.code).not.toBe(0);
+    expect(onTop.stderr).toMatch(/ends at snapshot 1, but this server wrote snapshot 2 there/);
   });
 
   it('backs up to a receiver started from the CLI; a prune with the admin key is refused inside the floor', async () => {
@@ -101,7 +105,9 @@ describe('labkluis backup', () => {
     const vkey = adminKey.stdout.trim();
     expect(vkey).toMatch(/^labkluis-backup-admin\+[0-9a-f]{8}\+/);
     const token = randomBytes(32).toString('base64url');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'backup-receiver', '--root', join(tmp.path, 'receiver'), '--admin-key', vkey, '--port', '0'], {
+    const backupKey = (await cli('backup', 'key')).stdout.trim();
+    expect(backupKey).toMatch(/\/backup\+[0-9a-f]{8}\+/);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'backup-receiver', '--root', join(tmp.path, 'receiver'), '--admin-key', vkey, '--backup-key', backupKey, '--port', '0'], {
       env: { ...process.env, LABKLUIS_RECEIVER_TOKEN: token, LABKLUIS_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'inherit'],
     });
     try {

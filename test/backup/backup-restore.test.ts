@@ -106,6 +106,21 @@ describe.each(BACKENDS)('backup and restore of a %s vault', (from: Backend) => {
     }
   });
 
+  it('restores nothing when the rows do not add up to what the signed manifest says', async () => {
+    const env: StoreEnv = await createStoreEnv(to, systemClock);
+    try {
+      const m = opened.at(-1)!.manifest;
+      const lying = { ...m, counts: { ...m.counts, clinical_resources: m.counts.clinical_resources! + 1 } };
+      await expect(restoreFromTarget(target, lying, [identity], env.store)).rejects.toMatchObject({ code: 'ERR_INTEGRITY', message: expect.stringMatching(/clinical_resources/) });
+      const wrongRoot = { ...m, audit: { ...m.audit, root: 'ee'.repeat(32) } };
+      await expect(restoreFromTarget(target, wrongRoot, [identity], env.store)).rejects.toMatchObject({ code: 'ERR_INTEGRITY', message: expect.stringMatching(/audit log/) });
+      expect((await dump(env.store)).clinical_resources).toEqual([]);
+      expect((await env.store.auditHead()).size).toBe(0);
+    } finally {
+      await env.cleanup();
+    }
+  });
+
   it('restores nothing with an identity the backup was not sealed to', async () => {
     const env: StoreEnv = await createStoreEnv(to, systemClock);
     try {

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ed25519NoteSigner, verifierKeyString } from '../../src/audit/index.js';
+import { ed25519NoteSigner, signNote, verifierKeyString } from '../../src/audit/index.js';
 import { objectId, openManifest, verifyTarget, writeSnapshot, type ChunkSizes, type OpenedManifest, type SnapshotSource } from '../../src/backup/index.js';
 import { buildReceiver, PRUNE_CONTEXT } from '../../src/backup/receiver/receiver.js';
 import { HttpTarget } from '../../src/backup/targets/http-target.js';
@@ -47,7 +47,7 @@ describe('the backup receiver', () => {
 
   beforeAll(async () => {
     tmp = await createTempDir('labkluis-receiver-');
-    receiver = buildReceiver({ root: join(tmp.path, 'store'), uploadToken: TOKEN, adminKey: adminPublic, clock });
+    receiver = buildReceiver({ root: join(tmp.path, 'store'), uploadToken: TOKEN, adminKey: adminPublic, backupKey: vkey, clock });
     await receiver.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}`;
     target = new HttpTarget(base, TOKEN);
@@ -88,7 +88,13 @@ describe('the backup receiver', () => {
     expect((await call('PUT', `/v1/objects/${objectId(reencrypted)}`, reencrypted, { 'content-type': 'application/octet-stream' })).status).toBe(201);
     expect((await target.getObject(id))!.equals(stored)).toBe(true);
     const name = (await target.listManifests())[0]!;
-    expect((await call('PUT', `/v1/manifests/${name}`, 'rolled back\n', { 'content-type': 'text/plain' })).status).toBe(409);
+    const note = (await target.getManifest(name))!;
+    // A manifest must be signed with the backup key and named after itself; the same one again is no change.
+    expect((await call('PUT', `/v1/manifests/${name}`, 'rolled back\n', { 'content-type': 'text/plain' })).status).toBe(400);
+    expect((await call('PUT', `/v1/manifests/99999999-${'a'.repeat(26)}`, note, { 'content-type': 'text/plain' })).status).toBe(400);
+    const stranger = ed25519NoteSigner(signer.name, generateKeyPairSync('ed25519').privateKey);
+    expect((await call('PUT', `/v1/manifests/${name}`, await signNote(note.slice(0, note.indexOf('\n') + 1), stranger), { 'content-type': 'text/plain' })).status).toBe(400);
+    expect((await call('PUT', `/v1/manifests/${name}`, note, { 'content-type': 'text/plain' })).status).toBe(200);
     expect((await call('DELETE', `/v1/manifests/${name}`)).status).toBe(404);
     expect((await fetch(`${base}/v1/objects`)).status).toBe(401); // no token, nothing
     expect((await fetch(`${base}/v1/objects/${id}`, { method: 'PUT', headers: { authorization: 'Bearer wrong', 'content-type': 'application/octet-stream' }, body: stored })).status).toBe(401);
@@ -107,10 +113,16 @@ describe('the backup receiver', () => {
     expect((await prune(day2)).status).toBe(403); // inside 35 days
     clock.advance(40 * 86_400_000);
     // 40 days on: the first snapshot (received on day 1) goes, the second (day 2) stays with its objects.
+    // An object of a backup still being written (no manifest yet) is kept: it arrived after the cut.
+    const inFlight = randomBytes(64);
+    expect((await call('PUT', `/v1/objects/${objectId(inFlight)}`, inFlight, { 'content-type': 'application/octet-stream' })).status).toBe(201);
     const res = await prune(new Date(Date.parse('2026-01-02T00:00:00Z')).toISOString());
     expect(res.status).toBe(200);
     expect(((await res.json()) as { manifests: number }).manifests).toBe(1);
+    expect(await target.getObject(objectId(inFlight))).not.toBeNull();
     expect(await target.listManifests()).toHaveLength(1);
+    // A pruned snapshot's name cannot be taken again, not even by its own manifest.
+    expect((await call('PUT', `/v1/manifests/${(await target.listPrunedManifests())[0]!}`, (await target.getPrunedManifest((await target.listPrunedManifests())[0]!))!, { 'content-type': 'text/plain' })).status).toBe(409);
     // The pruned snapshot's manifest stays as a link: the chain is whole, nothing is missing.
     expect(await target.listPrunedManifests()).toHaveLength(1);
     const left = await verifyTarget(target, vkey, { readData: 1, random: systemRandom, newest: { sequence: 2, hash: opened[1]!.hash } });

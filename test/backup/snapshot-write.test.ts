@@ -133,4 +133,14 @@ describe('writing and verifying snapshots (dir: target)', () => {
     expect(rolled.badManifests.map((b) => b.name)).toEqual([forgedName]);
     expect(rolled.chain.some((p) => /rolled back/.test(p.problem))).toBe(true);
   });
+  it('seals every chunk again when the recipients change (a key lost or in other hands keeps nothing new)', async () => {
+    const fresh = await generateX25519Identity();
+    const s = await writeSnapshot(tablesOf(data), {
+      target, recipients: [await identityToRecipient(fresh)], macKey, signer, previous: opened.at(-1)!, clock, random: systemRandom, sizes: SIZES,
+    });
+    expect(s.objectsReused).toBe(0);
+    await expect(openObject(s.manifest.objects[0]!.id, (await target.getObject(s.manifest.objects[0]!.id))!, [identity])).rejects.toMatchObject({ code: 'ERR_INTEGRITY' });
+    expect((await openObject(s.manifest.index, (await target.getObject(s.manifest.index))!, [fresh])).length).toBeGreaterThan(0);
+    opened.push(openManifest((await target.getManifest(s.name))!, vkey));
+  });
 });

@@ -15,13 +15,15 @@
  *                                 "labkluis-backup-prune\n" + the body; no token needed
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { parseVerifierKey } from '../../audit/index.js';
 import { ed25519Verify } from '../../crypto/index.js';
 import { LabkluisError, type Clock } from '../../kernel/index.js';
 import { DirTarget } from '../targets/dir-target.js';
-import { OBJECT_NAME } from '../targets/target.js';
+import { manifestName, OBJECT_NAME } from '../targets/target.js';
+import { openManifest } from '../manifest.js';
 
 export interface ReceiverOptions {
   /** Where it keeps what it receives (its own disk, not production's). */
@@ -30,6 +32,12 @@ export interface ReceiverOptions {
   readonly uploadToken: string;
   /** The offline admin key's public half (raw 32-byte Ed25519): the only way to prune. */
   readonly adminKey: Buffer;
+  /**
+   * The backup key's verifier key (as `labkluis backup` prints it): a manifest is taken only
+   * when it is signed with it and named after its own sequence and snapshot, so the upload
+   * token alone cannot plant a "newest" manifest that stops every later backup.
+   */
+  readonly backupKey: string;
   readonly retentionDays?: number;
   readonly clock: Clock;
   /** Largest object accepted, in bytes (default 64 MiB). */
@@ -44,6 +52,11 @@ export function buildReceiver(o: ReceiverOptions): FastifyInstance {
   if (o.adminKey.length !== 32) throw new LabkluisError('ERR_CONFIG', 'the receiver admin key is a raw 32-byte Ed25519 public key');
   const retentionDays = o.retentionDays ?? 35;
   if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new LabkluisError('ERR_CONFIG', 'the retention floor is a whole number of days, at least 1');
+  try {
+    parseVerifierKey(o.backupKey);
+  } catch {
+    throw new LabkluisError('ERR_CONFIG', "the backup key is a verifier key, as 'labkluis backup key' prints it");
+  }
   const store = new DirTarget(o.root);
   const tokenHash = createHash('sha256').update(o.uploadToken).digest();
   const app = Fastify({ logger: false, bodyLimit: o.maxObjectBytes ?? 64 * 1024 * 1024 });
@@ -73,7 +86,15 @@ export function buildReceiver(o: ReceiverOptions): FastifyInstance {
   app.put<{ Params: { id: string } }>('/v1/objects/:id', async (req, reply) => {
     if (!(await guard(req, reply))) return reply;
     if (!Buffer.isBuffer(req.body)) return reply.code(415).send({ error: 'send the object as application/octet-stream' });
-    return put(reply, () => store.putObject(req.params.id, req.body as Buffer));
+    return put(reply, async () => {
+      const outcome = await store.putObject(req.params.id, req.body as Buffer);
+      // When it arrived, by this host's clock: a prune keeps what arrived after its cut.
+      if (outcome === 'written') {
+        const at = o.clock.now();
+        await utimes(join(o.root, 'objects', req.params.id.slice(0, 2), req.params.id), at, at);
+      }
+      return outcome;
+    });
   });
   app.get<{ Params: { id: string } }>('/v1/objects/:id', async (req, reply) => {
     if (!(await guard(req, reply))) return reply;
@@ -85,6 +106,13 @@ export function buildReceiver(o: ReceiverOptions): FastifyInstance {
     if (!(await guard(req, reply))) return reply;
     if (typeof req.body !== 'string') return reply.code(415).send({ error: 'send the manifest note as text/plain' });
     const note = req.body;
+    try {
+      const m = openManifest(note, o.backupKey).manifest;
+      if (manifestName(m.sequence, m.snapshot) !== req.params.name) throw new Error('misnamed');
+    } catch {
+      return reply.code(400).send({ error: 'not a manifest signed with the backup key, under its own name' });
+    }
+    if (await exists(join(o.root, 'pruned', `${req.params.name}.note`))) return reply.code(409).send({ error: 'that snapshot was pruned; its name is taken' });
     return put(reply, async () => {
       const outcome = await store.putManifest(req.params.name, note);
       // When it arrived, by this host's clock: what the retention floor counts from.
@@ -123,7 +151,11 @@ export function buildReceiver(o: ReceiverOptions): FastifyInstance {
   return app;
 }
 
-/** Drops the manifests received before `before` and every object no remaining manifest names. */
+/**
+ * Drops the manifests received before `before` and every object no remaining manifest names
+ * and that was itself received before `before` (an object of a backup still being written has
+ * no manifest yet: it is kept).
+ */
 async function pruneBefore(root: string, store: DirTarget, before: number): Promise<{ manifests: number; objects: number }> {
   const names = await store.listManifests();
   const doomed: string[] = [];
@@ -139,12 +171,18 @@ async function pruneBefore(root: string, store: DirTarget, before: number): Prom
   // A pruned snapshot's manifest stays, apart, as a link of the chain (a few hundred bytes).
   await mkdir(join(root, 'pruned'), { recursive: true });
   for (const name of doomed) {
-    await rename(join(root, 'manifests', `${name}.note`), join(root, 'pruned', `${name}.note`));
+    // Linked, then unlinked: a link already in pruned/ is never replaced.
+    await link(join(root, 'manifests', `${name}.note`), join(root, 'pruned', `${name}.note`)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    });
+    await rm(join(root, 'manifests', `${name}.note`), { force: true });
     await rm(join(root, 'manifests', `${name}.received`), { force: true });
   }
   let objects = 0;
   for (const id of await store.listObjects()) {
     if (keep.has(id)) continue;
+    const received = await stat(join(root, 'objects', id.slice(0, 2), id)).then((s) => s.mtimeMs, () => Number.POSITIVE_INFINITY);
+    if (received >= before) continue;
     await rm(join(root, 'objects', id.slice(0, 2), id), { force: true });
     objects += 1;
   }
@@ -157,6 +195,10 @@ function namedObjects(note: string): string[] {
   const m = safeJson(text) as { index?: unknown; objects?: { id?: unknown }[] } | null;
   const ids = [m?.index, ...(Array.isArray(m?.objects) ? m.objects.map((x) => x?.id) : [])];
   return ids.filter((x): x is string => typeof x === 'string' && OBJECT_NAME.test(x));
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
 }
 
 function safeJson(text: string): unknown {

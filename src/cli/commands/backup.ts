@@ -48,6 +48,13 @@ export async function backup(
   const target = targetOf(o.target);
   const key = backupKey(kms);
   const previous = await newestAt(target, key);
+  // The target must still end where this server's last backup to it ended: otherwise its
+  // newest snapshots were deleted or replaced, and chaining on would hide that.
+  const recorded = (await readState(dataDir))[target.name];
+  if (recorded !== undefined && (previous === null || previous.manifest.sequence < recorded.sequence
+    || (previous.manifest.sequence === recorded.sequence && previous.hash !== recorded.hash))) {
+    throw new LabkluisError('ERR_INTEGRITY', `${target.name} ends at snapshot ${previous?.manifest.sequence ?? 0}, but this server wrote snapshot ${recorded.sequence} there: it was cut back or replaced; run backup verify`);
+  }
   const { source, close } = await storeSource(app.store);
   // The bar's total: the last snapshot's size (the first backup shows no bar; the summary says it all).
   const bar = progress('backup', (previous?.manifest.objects ?? []).reduce((s, x) => s + x.size, 0));

@@ -27,13 +27,13 @@ export async function backupAdminKey(o: { out: string }, out: (line: string) => 
  * SIGINT/SIGTERM. The upload token (what production gets) is LABKLUIS_RECEIVER_TOKEN.
  */
 export async function backupReceiver(
-  o: { root: string; adminKey: string; host: string; port: number; retentionDays: number }, out: (line: string) => void,
+  o: { root: string; adminKey: string; backupKey: string; host: string; port: number; retentionDays: number }, out: (line: string) => void,
 ): Promise<void> {
   const token = process.env.LABKLUIS_RECEIVER_TOKEN ?? '';
   if (token.length < 32) throw new LabkluisError('ERR_CONFIG', 'set LABKLUIS_RECEIVER_TOKEN (at least 32 characters): the upload token production will hold');
   const key = parseVerifierKey(o.adminKey);
   const adminKey = Buffer.from(key.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
-  const app = buildReceiver({ root: o.root, uploadToken: token, adminKey, retentionDays: o.retentionDays, clock: systemClock });
+  const app = buildReceiver({ root: o.root, uploadToken: token, adminKey, backupKey: o.backupKey, retentionDays: o.retentionDays, clock: systemClock });
   await app.listen({ host: o.host, port: o.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : o.port;

@@ -7,6 +7,7 @@ import { openStore } from '../../app.js';
 import { writeNewConfig, type StoreConfig } from '../../config/index.js';
 import { loadLocalKeyring } from '../../crypto/index.js';
 import { LabkluisError, systemClock, systemRandom } from '../../kernel/index.js';
+import type { Store } from '../../store/index.js';
 import type { Paths } from '../paths.js';
 import { backupKey, targetOf } from './backup.js';
 import { VKEY_FILE } from './init.js';
@@ -52,19 +53,20 @@ export async function restore(paths: Paths, o: RestoreOptions, out: (line: strin
   const storeConfig: StoreConfig = o.store === 'sqlite'
     ? { kind: 'sqlite', file: 'labkluis.sqlite' }
     : { kind: 'postgres', ...(o.pgUrl && !/:[^:@/]+@/.test(o.pgUrl) ? { url: o.pgUrl } : {}) };
-  writeNewConfig(paths.dataDir, { format: 'labkluis-config/1', origin, store: storeConfig, createdAt: systemClock.now().toISOString() });
-  writeFileSync(join(paths.dataDir, VKEY_FILE), `${verifierKeyString(kms.auditSigner.name, kms.auditSigner.publicKey)}\n`, { mode: 0o644 });
-  const store = openStore(paths.dataDir, storeConfig, pgUrl);
+  let store: Store | null = null;
   try {
+    writeNewConfig(paths.dataDir, { format: 'labkluis-config/1', origin, store: storeConfig, createdAt: systemClock.now().toISOString() });
+    writeFileSync(join(paths.dataDir, VKEY_FILE), `${verifierKeyString(kms.auditSigner.name, kms.auditSigner.publicKey)}\n`, { mode: 0o644 });
+    store = openStore(paths.dataDir, storeConfig, pgUrl);
     await store.migrate();
     const summary = await restoreFromTarget(target, manifest, identities, store);
     const rows = Object.values(summary.rows).reduce((s, n) => s + n, 0);
     out(`restored snapshot ${manifest.sequence} (${manifest.snapshot}, taken ${manifest.createdAt}) from ${target.name}: ${rows} rows, `
       + `${(summary.bytes / 1048576).toFixed(1)} MiB; audit log of ${summary.audit.size} entries, root ${summary.audit.root.slice(0, 16)}… as in the manifest`);
   } catch (e) {
-    await store.close();
-    // Nothing of the restore was kept (it is one transaction); the new data directory goes too.
-    for (const f of readdirSync(paths.dataDir)) rmSync(join(paths.dataDir, f), { recursive: true, force: true });
+    await store?.close();
+    // Nothing of the restore was kept (one transaction, checked before it commits); the new data directory goes too.
+    if (existsSync(paths.dataDir)) for (const f of readdirSync(paths.dataDir)) rmSync(join(paths.dataDir, f), { recursive: true, force: true });
     throw e;
   }
   await store.close();
