@@ -117,19 +117,21 @@ export class Leases {
    * null when, with `lease`, the release waited for the key's call under way and then fit the
    * lease that call took (concurrent reads of one principal share one renewal).
    */
-  async record(c: Counted, now: number, lease: boolean): Promise<ReleaseOutcome | null> {
-    const key = keyOf(c.row);
-    for (let under = this.#busy.get(key); under !== undefined; under = this.#busy.get(key)) {
-      await under.catch(() => {});
-      if (lease && !this.#busy.has(key) && this.take(c, now)) return null;
-    }
-    return this.#exclusive(key, () => this.#renew(key, c, now, lease));
+  record(c: Counted, now: number, lease: boolean): Promise<ReleaseOutcome | null> {
+    return this.#record(c, now, lease, lease);
   }
 
   /** As record(), always in the store (the totals are wanted, not a pass). */
   async recordNow(c: Counted, now: number, lease: boolean): Promise<ReleaseOutcome> {
+    return (await this.#record(c, now, lease, false))!;
+  }
+
+  async #record(c: Counted, now: number, lease: boolean, mayTake: boolean): Promise<ReleaseOutcome | null> {
     const key = keyOf(c.row);
-    for (let under = this.#busy.get(key); under !== undefined; under = this.#busy.get(key)) await under.catch(() => {});
+    for (let under = this.#busy.get(key); under !== undefined; under = this.#busy.get(key)) {
+      await under.catch(() => {});
+      if (mayTake && !this.#busy.has(key) && this.take(c, now)) return null;
+    }
     return this.#exclusive(key, () => this.#renew(key, c, now, lease));
   }
 
@@ -282,11 +284,6 @@ export class Leases {
     if (now - at < this.#policy.seconds * 1000 + GRACE_MS) return true;
     this.#barred.delete(partId.split('#')[0]!);
     return false;
-  }
-
-  /** Leases held now (for tests and metrics). */
-  get size(): number {
-    return this.#held.size;
   }
 
   #holder(tenant: string): string {

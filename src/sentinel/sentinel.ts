@@ -122,9 +122,8 @@ export class Sentinel implements EgressGuard {
     for (const t of flushed.touched) this.#touched.set(t.principalId, t.tenant);
     let failed: unknown = null;
     for (const [principalId, tenant] of [...this.#touched]) {
-      const now = this.#d.clock.now().getTime();
       try {
-        await this.#contain({ principal: { id: principalId }, tenant, ip: null, userAgent: null }, 'canary', 'a canary patient was touched', now - 600_000);
+        await this.#containCanary({ principal: { id: principalId }, tenant, ip: null, userAgent: null }, this.#d.clock.now().getTime());
       } catch (e) {
         if (!isLabkluisError(e, 'ERR_FORBIDDEN')) {
           failed ??= e;
@@ -209,7 +208,7 @@ export class Sentinel implements EgressGuard {
       this.#mark(ctx.principal.id, outcome.containment.id);
       throw forbidden(CONTAINED_MESSAGE);
     }
-    if (outcome.canaries.length > 0) await this.#contain(ctx, 'canary', 'a canary patient was touched', now - 600_000);
+    if (outcome.canaries.length > 0) await this.#containCanary(ctx, now);
     if (undecided(c.limits, outcome)) outcome = await this.#settle(ctx, c, lease);
     await this.#check(ctx, c.limits, outcome.totals, prefix, strict, now);
   }
@@ -232,7 +231,7 @@ export class Sentinel implements EgressGuard {
     if (flushed.touched.length > 0) {
       this.#touched.set(ctx.principal.id, ctx.tenant); // retried by the next flush if this fails
       try {
-        await this.#contain(ctx, 'canary', 'a canary patient was touched', this.#d.clock.now().getTime() - 600_000);
+        await this.#containCanary(ctx, this.#d.clock.now().getTime());
       } catch (e) {
         if (isLabkluisError(e, 'ERR_FORBIDDEN')) this.#touched.delete(ctx.principal.id); // contained
         throw e;
@@ -438,6 +437,11 @@ export class Sentinel implements EgressGuard {
 
   #officer(by: Principal): void {
     if (by.role !== 'security-officer') throw forbidden('only a security officer manages containments');
+  }
+
+  /** A canary was touched: contained at once, the last ten minutes of its audit entries as evidence. */
+  #containCanary(ctx: Containing, now: number): Promise<never> {
+    return this.#contain(ctx, 'canary', 'a canary patient was touched', now - 600_000);
   }
 
   /**

@@ -14,6 +14,8 @@
  * - SQLite's clinical_tokens (the search index, rebuilt from the resources' tokens) and the
  *   schema's own bookkeeping (schema_migrations, sqlite_sequence).
  */
+import { LabkluisError } from '../kernel/index.js';
+
 export type SnapshotColumnType = 'text' | 'int' | 'bool' | 'bytes' | 'texts' | 'ints' | 'bytesList';
 export type SnapshotValue = string | number | boolean | Buffer | readonly string[] | readonly number[] | readonly Buffer[] | null;
 
@@ -81,4 +83,13 @@ export const SNAPSHOT_TABLES: readonly SnapshotTableSpec[] = Object.freeze([
 
 export function snapshotSpec(table: string): SnapshotTableSpec | undefined {
   return SNAPSHOT_TABLES.find((s) => s.name === table);
+}
+
+/** A snapshot table a restore may write: one of this version's, with exactly its columns (ERR_INVALID_INPUT otherwise). */
+export function checkRestorable(spec: SnapshotTableSpec): void {
+  const shape = (s: SnapshotTableSpec): string => s.columns.map((c) => `${c.name}:${c.type}`).join();
+  const known = snapshotSpec(spec.name);
+  if (known === undefined || shape(known) !== shape(spec)) {
+    throw new LabkluisError('ERR_INVALID_INPUT', `the snapshot's table ${spec.name} is not one this version restores`);
+  }
 }

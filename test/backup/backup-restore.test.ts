@@ -15,25 +15,12 @@ import { restoreFromTarget } from '../../src/backup/restore.js';
 import { storeSource } from '../../src/backup/snapshot-codec.js';
 import { DataKeys } from '../../src/crypto/index.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
-import type { SnapshotValue, Store } from '../../src/store/index.js';
+import { dumpStore } from '../support/store-dump.js';
 import { episode } from '../support/api.js';
 import { createStoreEnv, type StoreEnv } from '../support/store-env.js';
 import { createTempDir, type TempDir } from '../support/tmp.js';
 import { BACKENDS, createVaultFixture, type Backend, type VaultFixture } from '../support/vault-fixture.js';
 
-async function dump(store: Store): Promise<Record<string, (readonly SnapshotValue[])[]>> {
-  const snap = await store.snapshot();
-  const out: Record<string, (readonly SnapshotValue[])[]> = {};
-  try {
-    for await (const t of snap.tables) {
-      out[t.spec.name] = [];
-      for await (const r of t.rows) out[t.spec.name]!.push(r);
-    }
-  } finally {
-    await snap.close();
-  }
-  return out;
-}
 
 describe.each(BACKENDS)('backup and restore of a %s vault', (from: Backend) => {
   const to: Backend = from === 'sqlite' ? 'postgres' : 'sqlite';
@@ -90,7 +77,7 @@ describe.each(BACKENDS)('backup and restore of a %s vault', (from: Backend) => {
       const m = opened.at(-1)!.manifest;
       const summary = await restoreFromTarget(target, m, [identity], env.store);
       expect(summary.audit).toEqual(m.audit);
-      const [restored, source] = [await dump(env.store), await dump(f.app.store)];
+      const [restored, source] = [await dumpStore(env.store), await dumpStore(f.app.store)];
       // The source went on (the audit log grows with every request); the restore is the snapshot.
       expect(restored.clinical_resources).toEqual(source.clinical_resources);
       expect(restored.identity_persons).toEqual(source.identity_persons);
@@ -114,7 +101,7 @@ describe.each(BACKENDS)('backup and restore of a %s vault', (from: Backend) => {
       await expect(restoreFromTarget(target, lying, [identity], env.store)).rejects.toMatchObject({ code: 'ERR_INTEGRITY', message: expect.stringMatching(/clinical_resources/) });
       const wrongRoot = { ...m, audit: { ...m.audit, root: 'ee'.repeat(32) } };
       await expect(restoreFromTarget(target, wrongRoot, [identity], env.store)).rejects.toMatchObject({ code: 'ERR_INTEGRITY', message: expect.stringMatching(/audit log/) });
-      expect((await dump(env.store)).clinical_resources).toEqual([]);
+      expect((await dumpStore(env.store)).clinical_resources).toEqual([]);
       expect((await env.store.auditHead()).size).toBe(0);
     } finally {
       await env.cleanup();
@@ -125,7 +112,7 @@ describe.each(BACKENDS)('backup and restore of a %s vault', (from: Backend) => {
     const env: StoreEnv = await createStoreEnv(to, systemClock);
     try {
       await expect(restoreFromTarget(target, opened.at(-1)!.manifest, [await generateX25519Identity()], env.store)).rejects.toMatchObject({ code: 'ERR_INTEGRITY' });
-      expect((await dump(env.store)).clinical_resources).toEqual([]);
+      expect((await dumpStore(env.store)).clinical_resources).toEqual([]);
       expect((await env.store.auditHead()).size).toBe(0);
     } finally {
       await env.cleanup();

@@ -13,6 +13,17 @@ const refused = (p: Partial<SentinelPolicy>) => {
   throw new Error('expected the policy to be refused');
 };
 
+/** The ERR_CONFIG message a policy is refused with (fails the test if it is taken). */
+function bad(input: SentinelPolicyInput): string {
+  try {
+    resolveSentinelPolicy(input);
+  } catch (e) {
+    expect(isLabkluisError(e, 'ERR_CONFIG')).toBe(true);
+    return (e as Error).message;
+  }
+  throw new Error('expected the policy to be refused');
+}
+
 describe('sentinel policy', () => {
   it('accepts the defaults: a burst stops at 20 patients in 10 minutes, a drip at 60 an hour and 300 a day', () => {
     const p = checkSentinelPolicy(DEFAULT_SENTINEL_POLICY);
@@ -38,15 +49,6 @@ describe('sentinel policy', () => {
     expect(p.baseline).toMatchObject({ multiplier: 3, days: DEFAULT_SENTINEL_POLICY.baseline.days });
     expect(p.signals.factors).toMatchObject({ walking: 4, offHours: DEFAULT_SENTINEL_POLICY.signals.factors.offHours });
     expect(p.archive.windows).toEqual(DEFAULT_SENTINEL_POLICY.archive.windows);
-    const bad = (input: SentinelPolicyInput) => {
-      try {
-        resolveSentinelPolicy(input);
-      } catch (e) {
-        expect(isLabkluisError(e, 'ERR_CONFIG')).toBe(true);
-        return (e as Error).message;
-      }
-      throw new Error('expected the policy to be refused');
-    };
     expect(bad({ baseline: { multiplier: 0.5 } })).toMatch(/multiplier/);
     expect(bad({ baseline: { minOwnDays: 30 } })).toMatch(/minOwnDays/);
     expect(bad({ archive: { afterDays: 0 } })).toMatch(/afterDays/);
@@ -63,15 +65,6 @@ describe('sentinel policy', () => {
 
   it('lays leases over the defaults, and refuses a share over a half, a lease over 15 s or a list read less often than a minute', () => {
     expect(resolveSentinelPolicy({ leases: { seconds: 2 } }).leases).toMatchObject({ seconds: 2, share: DEFAULT_SENTINEL_POLICY.leases.share, enabled: true });
-    const bad = (input: SentinelPolicyInput): string => {
-      try {
-        resolveSentinelPolicy(input);
-      } catch (e) {
-        expect(isLabkluisError(e, 'ERR_CONFIG')).toBe(true);
-        return (e as Error).message;
-      }
-      throw new Error('expected the policy to be refused');
-    };
     expect(bad({ leases: { share: 0.75 } })).toMatch(/leases\.share/);
     expect(bad({ leases: { share: 0 } })).toMatch(/leases\.share/);
     expect(bad({ leases: { seconds: 30 } })).toMatch(/leases\.seconds/);

@@ -10,30 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifierKeyString, verifyAuditLog } from '../../src/audit/index.js';
 import { DataKeys } from '../../src/crypto/index.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
-import type { SnapshotTableRows, SnapshotValue, Store } from '../../src/store/index.js';
+import type { SnapshotTableRows, Store } from '../../src/store/index.js';
+import { dumpStore } from '../support/store-dump.js';
 import { episode, type Episode } from '../support/api.js';
 import { createStoreEnv, type StoreEnv } from '../support/store-env.js';
 import { created, resourceRow } from '../support/store-fixtures.js';
 import { testSealer } from '../support/test-sealer.js';
 import { BACKENDS, createVaultFixture, type Backend, type VaultFixture } from '../support/vault-fixture.js';
 
-type Dump = Record<string, (readonly SnapshotValue[])[]>;
-
-/** Every table's rows, read from a fresh snapshot of the store. */
-async function dump(store: Store): Promise<Dump> {
-  const snap = await store.snapshot();
-  const out: Dump = {};
-  try {
-    for await (const t of snap.tables) {
-      const rows: (readonly SnapshotValue[])[] = [];
-      for await (const r of t.rows) rows.push(r);
-      out[t.spec.name] = rows;
-    }
-  } finally {
-    await snap.close();
-  }
-  return out;
-}
 
 /** A dump as the rows of a snapshot again (the form a restore reads). */
 async function* replay(store: Store): AsyncIterable<SnapshotTableRows> {
@@ -64,14 +48,14 @@ describe.each(BACKENDS)('store snapshots from %s', (from: Backend) => {
   });
 
   it(`restores into an empty ${to} store with exactly the same rows, and its audit log verifies`, async () => {
-    const before = await dump(f.app.store);
+    const before = await dumpStore(f.app.store);
     expect(before.clinical_resources!.length).toBeGreaterThan(10);
     expect(before.audit_entries!.length).toBeGreaterThan(10);
     expect(before.identity_persons!.length).toBe(3);
     expect(before.audit_head).toHaveLength(1);
     const counts = await target.store.restoreSnapshot(replay(f.app.store));
     expect(counts.clinical_resources).toBe(before.clinical_resources!.length);
-    expect(await dump(target.store)).toEqual(before);
+    expect(await dumpStore(target.store)).toEqual(before);
     // The restored audit log: every entry, MAC chain and checkpoint, with the original keyring.
     const keys = new DataKeys({ store: target.store, kms: f.kms, clock: systemClock, random: systemRandom });
     const result = await verifyAuditLog({
@@ -93,16 +77,16 @@ describe.each(BACKENDS)('store snapshots from %s', (from: Backend) => {
     // New writes go on after the restored ones (PostgreSQL's position sequence moved past them).
     const next = resourceRow(f.tenants.a);
     await target.store.commit({ persons: [], resources: [created(next)] }, testSealer([]));
-    const after = (await dump(target.store)).clinical_resources!;
+    const after = (await dumpStore(target.store)).clinical_resources!;
     expect(after).toHaveLength(before.clinical_resources!.length + 1);
     expect(after[after.length - 1]![3]).toBe(next.id);
     expect(after[after.length - 1]![0] as number).toBeGreaterThan(before.clinical_resources![before.clinical_resources!.length - 1]![0] as number);
   });
 
   it('refuses a restore into a store that holds anything, and changes nothing', async () => {
-    const before = await dump(target.store);
+    const before = await dumpStore(target.store);
     await expect(target.store.restoreSnapshot(replay(f.app.store))).rejects.toMatchObject({ code: 'ERR_CONFLICT' });
-    expect(await dump(target.store)).toEqual(before);
+    expect(await dumpStore(target.store)).toEqual(before);
   });
 
   it('is one consistent view: what is written after it starts is not in it', async () => {

@@ -23,16 +23,12 @@ export class HttpTarget implements BackupTarget {
 
   async getObject(id: string): Promise<Buffer | null> {
     if (!OBJECT_NAME.test(id)) return null;
-    const res = await this.#fetch(`/v1/objects/${id}`);
-    if (res.status === 404) return null;
-    await this.#ok(res);
-    return Buffer.from(await res.arrayBuffer());
+    const res = await this.#get(`/v1/objects/${id}`);
+    return res === null ? null : Buffer.from(await res.arrayBuffer());
   }
 
   async listObjects(): Promise<string[]> {
-    const res = await this.#fetch('/v1/objects');
-    await this.#ok(res);
-    return ((await res.json()) as { objects: string[] }).objects;
+    return this.#list('/v1/objects', 'objects');
   }
 
   async putManifest(name: string, note: string): Promise<'written' | 'exists'> {
@@ -41,31 +37,32 @@ export class HttpTarget implements BackupTarget {
   }
 
   async getManifest(name: string): Promise<string | null> {
-    if (!MANIFEST_NAME.test(name)) return null;
-    const res = await this.#fetch(`/v1/manifests/${name}`);
-    if (res.status === 404) return null;
-    await this.#ok(res);
-    return res.text();
+    return MANIFEST_NAME.test(name) ? (await this.#get(`/v1/manifests/${name}`))?.text() ?? null : null;
   }
 
   async listManifests(): Promise<string[]> {
-    const res = await this.#fetch('/v1/manifests');
-    await this.#ok(res);
-    return ((await res.json()) as { manifests: string[] }).manifests;
+    return this.#list('/v1/manifests', 'manifests');
   }
 
   async listPrunedManifests(): Promise<string[]> {
-    const res = await this.#fetch('/v1/pruned');
-    await this.#ok(res);
-    return ((await res.json()) as { manifests: string[] }).manifests;
+    return this.#list('/v1/pruned', 'manifests');
   }
 
   async getPrunedManifest(name: string): Promise<string | null> {
-    if (!MANIFEST_NAME.test(name)) return null;
-    const res = await this.#fetch(`/v1/pruned/${name}`);
+    return MANIFEST_NAME.test(name) ? (await this.#get(`/v1/pruned/${name}`))?.text() ?? null : null;
+  }
+
+  /** The answer to a GET, or null for a 404. */
+  async #get(path: string): Promise<Response | null> {
+    const res = await this.#fetch(path);
     if (res.status === 404) return null;
     await this.#ok(res);
-    return res.text();
+    return res;
+  }
+
+  async #list(path: string, field: 'objects' | 'manifests'): Promise<string[]> {
+    const res = (await this.#get(path))!;
+    return ((await res.json()) as Record<string, string[]>)[field]!;
   }
 
   async #put(path: string, type: string, body: Uint8Array): Promise<'written' | 'exists'> {

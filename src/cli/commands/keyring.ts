@@ -1,9 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { escrowKeyring, openEscrow } from '../../backup/escrow.js';
 import { installKeyringText, readKeyringText } from '../../crypto/index.js';
 import { LabkluisError } from '../../kernel/index.js';
 import { auditOperatorAction } from '../operator.js';
 import { openApp } from '../open-app.js';
+import { readIdentityFile, readInputFile } from '../input-files.js';
 import type { Paths } from '../paths.js';
 
 /**
@@ -33,15 +34,7 @@ export async function keyringEscrow(ps: Paths, o: { to: readonly string[]; out: 
  * an existing one, never inside the data directory).
  */
 export async function keyringRestore(ps: Paths, o: { escrow: string; identity: string }, out: (line: string) => void): Promise<void> {
-  const read = async (file: string, what: string): Promise<string> => {
-    try {
-      return await readFile(file, 'utf8');
-    } catch {
-      throw new LabkluisError('ERR_INVALID_INPUT', `cannot read the ${what} file ${file}`);
-    }
-  };
-  const [armoured, identity] = [await read(o.escrow, 'escrow'), await read(o.identity, 'identity')];
-  const identities = identity.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const [armoured, identities] = [await readInputFile(o.escrow, 'escrow'), await readIdentityFile(o.identity)];
   const text = await openEscrow(armoured, identities);
   installKeyringText({ text, path: ps.keyringPath, dataDir: ps.dataDir });
   out(`keyring recovered to ${ps.keyringPath}`);

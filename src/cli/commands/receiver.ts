@@ -1,9 +1,10 @@
 import { randomBytes, sign } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { parseVerifierKey, verifierKeyString } from '../../audit/index.js';
 import { buildReceiver, PRUNE_CONTEXT } from '../../backup/index.js';
 import { ed25519FromSeed } from '../../crypto/index.js';
 import { LabkluisError, systemClock } from '../../kernel/index.js';
+import { readInputFile } from '../input-files.js';
 
 const ADMIN_NAME = 'labkluis-backup-admin';
 
@@ -47,12 +48,7 @@ export async function backupReceiver(
 
 /** `labkluis backup prune --at <url> --admin-key-file <file> --before <time>`: a prune request signed with the admin key. */
 export async function backupPrune(o: { at: string; adminKeyFile: string; before: string }, out: (line: string) => void): Promise<void> {
-  let seed: Buffer;
-  try {
-    seed = Buffer.from((await readFile(o.adminKeyFile, 'utf8')).trim(), 'base64');
-  } catch {
-    throw new LabkluisError('ERR_INVALID_INPUT', `cannot read the admin key file ${o.adminKeyFile}`);
-  }
+  const seed = Buffer.from((await readInputFile(o.adminKeyFile, 'admin key')).trim(), 'base64');
   if (seed.length !== 32) throw new LabkluisError('ERR_INVALID_INPUT', 'the admin key file does not hold an admin key');
   if (Number.isNaN(Date.parse(o.before))) throw new LabkluisError('ERR_INVALID_INPUT', '--before is an ISO-8601 time');
   const body = JSON.stringify({ before: new Date(o.before).toISOString(), at: systemClock.now().toISOString() });

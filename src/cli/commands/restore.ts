@@ -1,5 +1,4 @@
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifierKeyString } from '../../audit/index.js';
 import { openManifest, restoreFromTarget } from '../../backup/index.js';
@@ -13,6 +12,7 @@ import { backupKey, targetOf } from './backup.js';
 import { VKEY_FILE } from './init.js';
 import { auditOperatorAction } from '../operator.js';
 import { openApp } from '../open-app.js';
+import { readIdentityFile } from '../input-files.js';
 
 export interface RestoreOptions {
   readonly from: string;
@@ -36,13 +36,7 @@ export async function restore(paths: Paths, o: RestoreOptions, out: (line: strin
   }
   const pgUrl = o.pgUrl ?? process.env.LABKLUIS_PG_URL;
   if (o.store === 'postgres' && !pgUrl) throw new LabkluisError('ERR_CONFIG', 'postgres needs --pg-url or LABKLUIS_PG_URL');
-  let identityText: string;
-  try {
-    identityText = await readFile(o.identity, 'utf8');
-  } catch {
-    throw new LabkluisError('ERR_INVALID_INPUT', `cannot read the identity file ${o.identity}`);
-  }
-  const identities = identityText.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const identities = await readIdentityFile(o.identity);
   const target = targetOf(o.from);
   const names = await target.listManifests();
   const name = o.snapshot === undefined ? names[names.length - 1] : names.find((n) => Number(n.slice(0, 8)) === o.snapshot);

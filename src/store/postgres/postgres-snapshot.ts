@@ -7,7 +7,7 @@
  */
 import pg from 'pg';
 import { LabkluisError } from '../../kernel/index.js';
-import { SNAPSHOT_TABLES, snapshotSpec, type SnapshotColumnType, type SnapshotTableRows, type SnapshotTableSpec, type SnapshotValue, type StoreSnapshot } from '../snapshot-tables.js';
+import { checkRestorable, SNAPSHOT_TABLES, type SnapshotColumnType, type SnapshotTableRows, type SnapshotTableSpec, type SnapshotValue, type StoreSnapshot } from '../snapshot-tables.js';
 import { storeError } from '../batch-check.js';
 
 const FETCH = 500;
@@ -72,10 +72,7 @@ export async function postgresRestore(connectionString: string, source: AsyncIte
       if (Number(rows[0]?.n) > 0) throw new LabkluisError('ERR_CONFLICT', `restore needs an empty store: ${spec.name} has rows`);
     }
     for await (const { spec, rows } of source) {
-      const known = snapshotSpec(spec.name);
-      if (known === undefined || known.columns.map((c) => `${c.name}:${c.type}`).join() !== spec.columns.map((c) => `${c.name}:${c.type}`).join()) {
-        throw new LabkluisError('ERR_INVALID_INPUT', `the snapshot's table ${spec.name} is not one this version restores`);
-      }
+      checkRestorable(spec);
       const cols = spec.columns.map((c) => c.name);
       let n = 0;
       if (spec.name === 'audit_head') {

@@ -7,7 +7,7 @@
  */
 import Database from 'better-sqlite3';
 import { LabkluisError } from '../../kernel/index.js';
-import { SNAPSHOT_TABLES, snapshotSpec, type SnapshotColumnType, type SnapshotTableRows, type SnapshotTableSpec, type SnapshotValue, type StoreSnapshot } from '../snapshot-tables.js';
+import { checkRestorable, SNAPSHOT_TABLES, type SnapshotColumnType, type SnapshotTableRows, type SnapshotTableSpec, type SnapshotValue, type StoreSnapshot } from '../snapshot-tables.js';
 import { run } from './sqlite-run.js';
 
 /** Rows read between two turns of the event loop. */
@@ -53,10 +53,7 @@ export async function sqliteRestore(db: Database.Database, source: AsyncIterable
   db.prepare('BEGIN IMMEDIATE').run();
   try {
     for await (const { spec, rows } of source) {
-      const known = snapshotSpec(spec.name);
-      if (known === undefined || known.columns.map((c) => `${c.name}:${c.type}`).join() !== spec.columns.map((c) => `${c.name}:${c.type}`).join()) {
-        throw new LabkluisError('ERR_INVALID_INPUT', `the snapshot's table ${spec.name} is not one this version restores`);
-      }
+      checkRestorable(spec);
       const cols = spec.columns.map((c) => c.name);
       const insert = spec.name === 'audit_head'
         ? db.prepare(`UPDATE audit_head SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE id = 1`)
