@@ -11,7 +11,7 @@ import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
 import { round } from './stats.js';
 
-interface CallFrame { functionName: string; url: string; lineNumber: number }
+export interface CallFrame { functionName: string; url: string; lineNumber: number }
 interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
 export interface CpuProfile { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] }
 
@@ -55,7 +55,8 @@ export function saveProfile(profile: CpuProfile, path: string): void {
 
 const SQLITE_BEGIN_COMMIT = 'SQLite BEGIN IMMEDIATE / COMMIT (WAL write + fsync, checkpoints)';
 
-type Rule = readonly [centre: string, test: (f: CallFrame) => boolean];
+/** A cost centre and the frames that mark it (innermost match on a sample's stack wins). */
+export type Rule = readonly [centre: string, test: (f: CallFrame) => boolean];
 
 const has = (f: CallFrame, s: string) => f.url.includes(s);
 const fn = (f: CallFrame, ...names: string[]) => names.includes(f.functionName);
@@ -86,7 +87,8 @@ function shortFrame(f: CallFrame): string {
   return `${f.functionName || '(anonymous)'} ${url || '(native)'}${url ? `:${f.lineNumber + 1}` : ''}`;
 }
 
-export function summariseProfile(profile: CpuProfile, label: string, wallMs: number, units: number, unit: string): ProfileSummary {
+/** `rules`: the cost centres (default: the vault's, for ingest and reads; the backup bench brings its own). */
+export function summariseProfile(profile: CpuProfile, label: string, wallMs: number, units: number, unit: string, rules: readonly Rule[] = RULES): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -125,7 +127,7 @@ export function summariseProfile(profile: CpuProfile, label: string, wallMs: num
           break;
         }
       }
-      const rule = RULES.find(([, test]) => test(frame));
+      const rule = rules.find(([, test]) => test(frame));
       if (rule) {
         found = rule[0];
         break;

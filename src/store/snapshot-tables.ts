@@ -11,8 +11,13 @@
  *   a restored vault starts with no one signed in, and no half-done sign-in or invitation;
  * - sentinel leases (seconds of node state) and export chunks (an export file awaiting its
  *   download: a restored job has to run again);
- * - SQLite's clinical_tokens (the search index, rebuilt from the resources' tokens) and the
- *   schema's own bookkeeping (schema_migrations, sqlite_sequence).
+ * - what is derived, and rebuilt by a restore: SQLite's clinical_tokens (the search index, from
+ *   the resources' tokens) and audit_entry_patients (which entries name a patient, from each
+ *   entry's patients); and the schema's own bookkeeping (schema_migrations, sqlite_sequence).
+ *
+ * Rows are read in primary-key order, except where `order` says otherwise: a table whose key
+ * is random (a pseudonym) is read in order of change, so that new rows come at its end and a
+ * nightly backup finds the chunks before them unchanged (content-defined chunking, issue 5).
  */
 import { LabkluisError } from '../kernel/index.js';
 
@@ -23,8 +28,10 @@ export interface SnapshotTableSpec {
   /** `<part>_<table>`: SQLite's name; PostgreSQL's is `<part>.<table>`. */
   readonly name: string;
   readonly columns: readonly { readonly name: string; readonly type: SnapshotColumnType }[];
-  /** The columns rows are ordered by (the primary key). */
+  /** The primary key. */
   readonly key: readonly string[];
+  /** The columns rows are read in: the key, or columns ending with the key (unique, so the order is total). */
+  readonly order: readonly string[];
 }
 
 /** A table of a snapshot as it is read: its spec and its rows (values in the spec's column order). */
@@ -39,9 +46,10 @@ export interface StoreSnapshot {
   close(): Promise<void>;
 }
 
-const t = (name: string, key: readonly string[], columns: string): SnapshotTableSpec => ({
+const t = (name: string, key: readonly string[], columns: string, order: readonly string[] = key): SnapshotTableSpec => ({
   name,
   key,
+  order,
   columns: columns.trim().split(/\s+/).map((c) => {
     const [col, type = 'text'] = c.split(':') as [string, SnapshotColumnType?];
     return { name: col, type };
@@ -70,12 +78,12 @@ export const SNAPSHOT_TABLES: readonly SnapshotTableSpec[] = Object.freeze([
   t('core_export_jobs', ['id'], `id tenant status export_view scope recipient recipient_label purpose_of_use reason:bytes requested_by
     requested_role requested_at expires_at decided_by decided_at run_started_at records:int patients:int bytes:int sha256 watermark
     ready_at download_expires_at closed_by closed_at failure`),
-  t('identity_persons', ['tenant', 'pseudonym', 'version'], 'tenant pseudonym version:int bsn_token body:bytes entered_by last_updated is_current:bool'),
+  t('identity_persons', ['tenant', 'pseudonym', 'version'], 'tenant pseudonym version:int bsn_token body:bytes entered_by last_updated is_current:bool',
+    ['last_updated', 'tenant', 'pseudonym', 'version']),
   t('clinical_resources', ['pos'], `pos:int tenant type id version:int pseudonym status date tokens:texts unique_tokens:texts body:bytes
     entered_by last_updated is_current:bool`),
   t('clinical_unique_tokens', ['tenant', 'token'], 'tenant token type id'),
   t('audit_entries', ['seq'], 'seq:int time action principal_id tenant patients:texts leaf:bytes leaf_hash:bytes mac:bytes root_after:bytes'),
-  t('audit_entry_patients', ['pseudonym', 'seq'], 'pseudonym seq:int'),
   t('audit_checkpoints', ['size'], 'size:int root:bytes note created_at'),
   // The single head row (its key column differs per backend and is left out).
   t('audit_head', ['size'], 'size:int frontier:bytesList last_mac:bytes'),

@@ -95,7 +95,7 @@ describe('labkluis backup', () => {
     const onTop = await cli('backup', '--to', `dir:${backups}`, '--recipient', recipient);
     expect(onTop.code).not.toBe(0);
     expect(onTop.stderr).toMatch(/ends at snapshot 1, but this server wrote snapshot 2 there/);
-  });
+  }, 90_000); // nine CLI processes (each loads the app): about 20 s on a quiet 2-core box
 
   it('backs up to a receiver started from the CLI; a prune with the admin key is refused inside the floor', async () => {
     const keyFile = join(tmp.path, 'receiver-admin.key');

@@ -74,6 +74,10 @@ describe.each(BACKENDS)('store snapshots from %s', (from: Backend) => {
     const hits = await target.store.searchResources({ tenant: probe[1], type: probe[2] as never, tokens: [[probe[8][0]!]], limit: 1000 });
     expect(hits.map((h) => h.id)).toContain(probe[3]);
     expect(episodes).toHaveLength(3);
+    // Found again by patient in the audit log (the entries' patient index is rebuilt, not copied).
+    const audited = await f.app.store.searchAudit({ patient: person[1], limit: 1000 });
+    expect(audited.length).toBeGreaterThan(0);
+    expect((await target.store.searchAudit({ patient: person[1], limit: 1000 })).map((e) => e.seq)).toEqual(audited.map((e) => e.seq));
     // New writes go on after the restored ones (PostgreSQL's position sequence moved past them).
     const next = resourceRow(f.tenants.a);
     await target.store.commit({ persons: [], resources: [created(next)] }, testSealer([]));

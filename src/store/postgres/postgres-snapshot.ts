@@ -2,8 +2,8 @@
  * Snapshots of the PostgreSQL backend (snapshot-tables.ts), on a connection of their own as
  * the connecting (owning) user. A snapshot is one REPEATABLE READ, READ ONLY transaction, read
  * table by table through a cursor: one consistent view while the nodes go on writing. A restore
- * writes into an empty, migrated database in one transaction (all or nothing), then moves the
- * resources' position sequence past the restored rows.
+ * writes into an empty, migrated database in one transaction (all or nothing), rebuilds the
+ * audit entries' patient index, then moves the resources' position sequence past the restored rows.
  */
 import pg from 'pg';
 import { LabkluisError } from '../../kernel/index.js';
@@ -40,7 +40,7 @@ export async function postgresSnapshot(connectionString: string): Promise<StoreS
   };
   async function* rowsOf(spec: SnapshotTableSpec): AsyncIterable<readonly SnapshotValue[]> {
     const cols = spec.columns.map((c) => c.name);
-    await client.query(`DECLARE snap NO SCROLL CURSOR FOR SELECT ${cols.join(', ')} FROM ${pgName(spec.name)} ORDER BY ${spec.key.map((k) => `${k}${isText(spec, k) ? ' COLLATE "C"' : ''}`).join(', ')}`);
+    await client.query(`DECLARE snap NO SCROLL CURSOR FOR SELECT ${cols.join(', ')} FROM ${pgName(spec.name)} ORDER BY ${spec.order.map((k) => `${k}${isText(spec, k) ? ' COLLATE "C"' : ''}`).join(', ')}`);
     try {
       for (;;) {
         const res = await client.query({ text: `FETCH ${FETCH} FROM snap`, rowMode: 'array' });
@@ -66,10 +66,10 @@ export async function postgresRestore(connectionString: string, source: AsyncIte
   const counts: Record<string, number> = {};
   try {
     await client.query('BEGIN');
-    for (const spec of SNAPSHOT_TABLES) {
-      const where = spec.name === 'audit_head' ? ' WHERE size > 0' : '';
-      const { rows } = await client.query(`SELECT count(*)::int AS n FROM ${pgName(spec.name)}${where}`);
-      if (Number(rows[0]?.n) > 0) throw new LabkluisError('ERR_CONFLICT', `restore needs an empty store: ${spec.name} has rows`);
+    for (const name of [...SNAPSHOT_TABLES.map((s) => s.name), 'audit_entry_patients']) {
+      const where = name === 'audit_head' ? ' WHERE size > 0' : '';
+      const { rows } = await client.query(`SELECT count(*)::int AS n FROM ${pgName(name)}${where}`);
+      if (Number(rows[0]?.n) > 0) throw new LabkluisError('ERR_CONFLICT', `restore needs an empty store: ${name} has rows`);
     }
     for await (const { spec, rows } of source) {
       checkRestorable(spec);
@@ -98,6 +98,8 @@ export async function postgresRestore(connectionString: string, source: AsyncIte
       }
       counts[spec.name] = n;
     }
+    // Which entries name which patient (left out of the snapshot): each entry's distinct patients.
+    await client.query('INSERT INTO audit.entry_patients (pseudonym, seq) SELECT DISTINCT p, e.seq FROM audit.entries e, unnest(e.patients) p');
     await client.query(`SELECT setval(pg_get_serial_sequence('clinical.resources', 'pos'), coalesce(max(pos), 0) + 1, false) FROM clinical.resources`);
     await client.query('COMMIT');
   } catch (e) {

@@ -2,13 +2,16 @@
  * Snapshots of the SQLite backend (snapshot-tables.ts). A snapshot reads through a second,
  * read-only connection in one read transaction: WAL gives it one consistent view while the
  * server goes on writing (it holds back the WAL checkpoint until it ends). A restore writes into
- * an empty, migrated store in one transaction: all or nothing; the search index is rebuilt
- * from the resources' tokens at the end.
+ * an empty, migrated store in one transaction: all or nothing; the search index and the audit
+ * entries' patient index are rebuilt at the end.
  */
 import Database from 'better-sqlite3';
 import { LabkluisError } from '../../kernel/index.js';
 import { checkRestorable, SNAPSHOT_TABLES, type SnapshotColumnType, type SnapshotTableRows, type SnapshotTableSpec, type SnapshotValue, type StoreSnapshot } from '../snapshot-tables.js';
 import { run } from './sqlite-run.js';
+
+/** Tables a restore rebuilds from others (snapshot-tables.ts); they must be empty too. */
+const DERIVED = ['clinical_tokens', 'audit_entry_patients'];
 
 /** Rows read between two turns of the event loop. */
 const BATCH = 500;
@@ -30,7 +33,7 @@ export function sqliteSnapshot(path: string): StoreSnapshot {
   }
   async function* rowsOf(spec: SnapshotTableSpec): AsyncIterable<readonly SnapshotValue[]> {
     const cols = spec.columns.map((c) => c.name);
-    const stmt = db.prepare(`SELECT ${cols.join(', ')} FROM ${spec.name} ORDER BY ${spec.key.join(', ')}`).raw();
+    const stmt = db.prepare(`SELECT ${cols.join(', ')} FROM ${spec.name} ORDER BY ${spec.order.join(', ')}`).raw();
     let n = 0;
     for (const raw of stmt.iterate() as Iterable<unknown[]>) {
       yield spec.columns.map((c, i) => fromSqlite(raw[i], c.type));
@@ -45,9 +48,9 @@ export function sqliteSnapshot(path: string): StoreSnapshot {
  * table, an empty audit log). Returns the rows written per table.
  */
 export async function sqliteRestore(db: Database.Database, source: AsyncIterable<SnapshotTableRows>): Promise<Record<string, number>> {
-  for (const spec of SNAPSHOT_TABLES) {
-    const { n } = db.prepare(`SELECT count(*) AS n FROM ${spec.name}${spec.name === 'audit_head' ? ' WHERE size > 0' : ''}`).get() as { n: number };
-    if (n > 0) throw new LabkluisError('ERR_CONFLICT', `restore needs an empty store: ${spec.name} has rows`);
+  for (const name of [...SNAPSHOT_TABLES.map((s) => s.name), ...DERIVED]) {
+    const { n } = db.prepare(`SELECT count(*) AS n FROM ${name}${name === 'audit_head' ? ' WHERE size > 0' : ''}`).get() as { n: number };
+    if (n > 0) throw new LabkluisError('ERR_CONFLICT', `restore needs an empty store: ${name} has rows`);
   }
   const counts: Record<string, number> = {};
   db.prepare('BEGIN IMMEDIATE').run();
@@ -68,6 +71,9 @@ export async function sqliteRestore(db: Database.Database, source: AsyncIterable
     // The search index: every token of every current resource (as writes keep it).
     db.prepare(`INSERT INTO clinical_tokens (tenant, token, pos)
       SELECT r.tenant, j.value, r.pos FROM clinical_resources r, json_each(r.tokens) j WHERE r.is_current = 1`).run();
+    // Which entries name which patient: each entry's distinct patients (as appends write them).
+    db.prepare(`INSERT INTO audit_entry_patients (pseudonym, seq)
+      SELECT DISTINCT j.value, e.seq FROM audit_entries e, json_each(e.patients) j`).run();
     db.prepare('COMMIT').run();
   } catch (e) {
     if (db.inTransaction) db.prepare('ROLLBACK').run();
