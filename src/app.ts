@@ -15,6 +15,7 @@ import { Vault, type AccountEvent } from './vault/index.js';
 import { AccountAdmin, DeviceGrant, Factors, OwnSessions, PasskeyFactors, PasswordChange, SignIn, SignInThrottle } from './accounts/index.js';
 import { Passkeys } from './passkeys/index.js';
 import { ExportService, type ExportPolicy } from './export/index.js'; // four-eyes bulk export (issue 4)
+import { DrillWatch, type DrillPolicy } from './backup/index.js'; // restore drills (issue 5)
 
 /**
  * The composition root (STYLE.md §1): the one place that builds every part and hands it down.
@@ -57,6 +58,8 @@ export interface AppOptions {
   readonly alertDelivery?: AlertDeliveryConfigInput;
   /** Four-eyes bulk export: how long a request, a ready file and a run may take (export/export-policy.ts). */
   readonly exportPolicy?: Partial<ExportPolicy>;
+  /** Restore drills: the drill key, the allowed age, whether to alert (backup/drill/drill-watch.ts). */
+  readonly drillPolicy?: DrillPolicy;
 }
 
 export interface App {
@@ -72,6 +75,8 @@ export interface App {
   readonly canaries: Canaries;
   /** Four-eyes bulk export jobs (issue 4): the only way many patients' records leave together. */
   readonly exports: ExportService;
+  /** Restore drills' reports and the alert when the last good one is too old (issue 5). */
+  readonly drills: DrillWatch;
   /** The alert outbox: `serve` starts its loop; runDue() sends what is due now. */
   readonly alertDelivery: AlertDelivery;
   readonly signIn: SignIn;
@@ -231,17 +236,39 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...(options.exportPolicy ? { policy: options.exportPolicy } : {}),
   });
 
+  // Restore drills (issue 5): reports taken with the drill key; the officer is alerted when the
+  // last drill failed or the last good one is too old (checked hourly and on each report).
+  const drills = new DrillWatch({
+    store, clock, random, origin, ...(options.drillPolicy ? { policy: options.drillPolicy } : {}),
+    raise: async (a) => {
+      await store.safeguards.insertAlert({
+        id: a.id, kind: a.kind, principalId: null, tenant: null, subject: a.subject, createdAt: a.createdAt, acknowledgedAt: null, acknowledgedBy: null,
+      });
+      await alertDelivery.enqueue({ id: a.id, kind: a.kind, principalId: null, tenant: null, subject: a.subject, createdAt: a.createdAt, severity: 'high', summary: a.summary, evidence: [] });
+    },
+    received: (e) => vault.recordAccountEvent({
+      kind: 'backup-drill-received', ...(e.reason ? { reason: e.reason } : {}), principalId: null, sessionId: null,
+      ...(e.drillId ? { subject: { type: 'BackupDrill' as const, id: e.drillId } } : {}), outcome: e.outcome, ip: e.ip, userAgent: e.userAgent,
+    }),
+  });
+  const drillCheck = setInterval(() => {
+    drills.check().catch((e: unknown) => logger.warn({ code: isLabkluisError(e) ? e.code : 'unknown' }, 'restore drill check failed; retried'));
+  }, 3_600_000);
+  drillCheck.unref();
+
   return {
-    store, vault, audit, keys, logger, sessions, sentinel, canaries, alertDelivery, signIn, accounts, device, factors, publicUrl,
+    store, vault, audit, keys, logger, sessions, sentinel, canaries, alertDelivery, drills, signIn, accounts, device, factors, publicUrl,
     server: ({ baseUrl = publicUrl, version = VERSION } = {}) => buildServer({
       vault, sentinel, canaries, auth: { signIn, admin: accounts, sessions, device, factors, passkeyFactors, passwordChange, ownSessions }, authenticate: authenticateRequest,
       onRefusedCredential: (facts, error) => vault.recordRefusedCredential(facts, error), logger, baseUrl, version, publicLimiter,
       exports, // four-eyes bulk export routes (issue 4)
+      backups: { drills, audit, store }, // restore drills and the audit log's public proofs (issue 5)
       ...(options.authBodyLimitBytes === undefined ? {} : { authBodyLimitBytes: options.authBodyLimitBytes }),
     }),
     exports, // four-eyes bulk export (issue 4)
     close: async () => {
       clearInterval(leaseFlush);
+      clearInterval(drillCheck);
       await alertDelivery.stop();
       await exports.settled(); // an export run still writing finishes (or fails) before the store closes
       await sentinel.flushLeases(true).catch(() => {}); // counts are detection state: a closed store loses the last second

@@ -9,14 +9,16 @@ const has = (f: CallFrame, s: string) => f.url.includes(s);
 
 export const BACKUP_RULES: readonly Rule[] = [
   ['GC', (f) => f.functionName === '(garbage collector)'],
-  ['idle (waiting: file writes and fsync in the thread pool)', (f) => f.functionName === '(idle)'],
+  ['idle (waiting: file reads, writes and fsync in the thread pool)', (f) => f.functionName === '(idle)'],
   ['object ids (SHA-256 of the sealed bytes)', (f) => f.functionName === 'objectId'],
   ['chunk MACs (HMAC-SHA256 of the plaintext)', (f) => f.functionName === 'mac' && has(f, '/src/backup/objects.ts')],
-  ['age encryption (X25519 per object, ChaCha20-Poly1305)', (f) => has(f, '/node_modules/age-encryption/') || has(f, '/node_modules/@noble/')
-    || (f.functionName === 'seal' && has(f, '/src/backup/objects.ts'))],
+  ['age (X25519 per object, ChaCha20-Poly1305)', (f) => has(f, '/node_modules/age-encryption/') || has(f, '/node_modules/@noble/')
+    || (['seal', 'openObject'].includes(f.functionName) && has(f, '/src/backup/objects.ts'))],
   ['content-defined chunking (FastCDC)', (f) => has(f, '/src/backup/chunker.ts')],
-  ['row encoding (JSON lines, base64)', (f) => has(f, '/src/backup/snapshot-codec.ts')],
-  ['reading the store (SQLite snapshot)', (f) => has(f, '/src/store/sqlite/') || has(f, '/better-sqlite3/')],
-  ['target writes (files, fsync, link)', (f) => has(f, '/src/backup/targets/') || f.url.startsWith('node:internal/fs')],
-  ['writer (dedup, index, manifest)', (f) => has(f, '/src/backup/')],
+  ['row encoding / decoding (JSON lines, base64)', (f) => has(f, '/src/backup/snapshot-codec.ts')],
+  ['the store: snapshot reads, restore inserts (SQLite)', (f) => has(f, '/src/store/sqlite/') || has(f, '/better-sqlite3/')],
+  ['the store: restore (PostgreSQL)', (f) => has(f, '/src/store/postgres/') || has(f, '/node_modules/pg')],
+  ['audit log check on restore (Merkle frontier)', (f) => has(f, '/src/audit/')],
+  ['target reads and writes (files, fsync, link)', (f) => has(f, '/src/backup/targets/') || f.url.startsWith('node:internal/fs')],
+  ['writer / restore bookkeeping (dedup, index, manifest, row checks)', (f) => has(f, '/src/backup/')],
 ];

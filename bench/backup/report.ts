@@ -89,7 +89,8 @@ export function renderResults(r: BackupResults, resultsFile: string): string {
           `\`${n}\``, int(t?.rows ?? 0), int(t?.chunks ?? 0), mib(t?.bytes ?? 0),
           ...r.incrementals.map((i) => {
             const x = i.tables.find((y) => y.table === n);
-            return x && x.chunks > 0 ? `${int(x.newChunks)} of ${int(x.chunks)} (${mib(x.newBytes)} MiB, ${((x.newChunks / x.chunks) * 100).toFixed(0)}%)` : '-';
+            if (x === undefined || x.chunks === 0) return '-';
+            return x.newChunks === 0 ? '0' : `${int(x.newChunks)} of ${int(x.chunks)} (${mib(x.newBytes)} MiB, ${((x.newChunks / x.chunks) * 100).toFixed(0)}%)`;
           }),
         ];
       }),
@@ -119,9 +120,8 @@ export function renderResults(r: BackupResults, resultsFile: string): string {
     o.push('');
   }
 
-  const p = r.profile;
-  if (p) {
-    o.push(`**Profile: ${p.label}** (one more full backup to a fresh target; ${int(p.wallMs)} ms wall under the profiler; main-thread busy CPU ${p.busyMsPerUnit} ms per MiB of snapshot)`);
+  for (const p of r.profiles) {
+    o.push(`**Profile: ${p.label}** (once more, after the measured runs; ${int(p.wallMs)} ms wall under the profiler; main-thread busy CPU ${p.busyMsPerUnit.toFixed(1)} ms per MiB of snapshot stream)`);
     o.push('');
     o.push(table(['cost centre', 'ms', 'share'], p.centres.filter((c) => c.percent >= 0.5).map((c) => [c.centre, int(c.ms), `${c.percent}%`]), ['l', 'r', 'r']));
     o.push('');

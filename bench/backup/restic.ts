@@ -47,13 +47,22 @@ function resticVersion(): string | null {
   }
 }
 
+/** Clock ticks per second, the unit of /proc's CPU times. */
+export const CLK_TCK: number = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
 /** CPU seconds of this process's reaped children (utime + stime of the ones waited for). */
 function childCpuSeconds(): number {
   try {
     const stat = readFileSync('/proc/self/stat', 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // Fields 16 and 17 (cutime, cstime), counted from 1 with pid; f starts at field 3.
-    return (Number(f[13]) + Number(f[14])) / 100;
+    return (Number(f[13]) + Number(f[14])) / CLK_TCK;
   } catch {
     return Number.NaN;
   }

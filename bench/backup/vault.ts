@@ -33,6 +33,8 @@ const KEY_SOURCES = ['src/demo', 'src/store/sqlite/sqlite-schema.ts', 'src/vault
 /** Synthetic BSNs come from ~90,000 valid numbers: a tenant takes at most this many patients. */
 const PATIENTS_PER_TENANT = 20_000;
 const SLICE = 64;
+/** Resources in a demo episode, on average (bench/README.md: ~6.7). */
+const EPISODE_RESOURCES = 6.7;
 
 export const STORE_CONFIG: StoreConfig = Object.freeze({ kind: 'sqlite', file: 'labkluis.sqlite' }) as StoreConfig;
 const ORIGIN = 'backup-bench.labkluis.local/audit';
@@ -146,6 +148,9 @@ export async function prepareVault(
 
 const mib = (n: number) => (n / 1048576).toFixed(1);
 
+/** SQLite commits synchronously: without this, a long write loop never lets Ctrl-C's handler run. */
+const turnOfTheLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** The demo's organisations: a GP practice, a hospital, the screening organisation, then again with a number. */
 function organizations(n: number): Organization[] {
   return generateDemo({ random: systemRandom, clock: systemClock, tenants: n, patientsPerTenant: 0 }).organizations;
@@ -207,6 +212,7 @@ async function buildVault(dir: string, key: string, sizeMiB: number, log: (s: st
       resources += bundles.reduce((s, b) => s + (b.entry?.length ?? 0), 0);
       const outcome = await app.vault.transactions(app.vault.context(importer, { tenant: t.id, ...FACTS }), bundles);
       if (outcome.refused) throw outcome.refused.error;
+      await turnOfTheLoop();
       if (turn % 8 === 0) known = size();
       if (performance.now() - lastLog > 15_000) {
         lastLog = performance.now();
@@ -244,6 +250,8 @@ export async function appendEpisodes(app: App, meta: VaultMeta, resources: numbe
   const importer = localImporter('backup-bench');
   const prng = Prng.from(systemRandom);
   const sets = new Map(meta.tenants.map((t) => [t.id, new Set(meta.bsns[t.id] ?? [])]));
+  // Every tenant gets its part of the night's work: slices small enough to go round them all.
+  const slice = Math.max(1, Math.min(SLICE, Math.ceil(resources / EPISODE_RESOURCES / meta.tenants.length)));
   let [written, transactions, turn] = [0, 0, 0];
   while (written < resources) {
     const t = meta.tenants[turn++ % meta.tenants.length]!;
@@ -251,13 +259,14 @@ export async function appendEpisodes(app: App, meta: VaultMeta, resources: numbe
     const bundles: Bundle[] = [];
     let n = 0;
     // A slice, or what is left to write (at least one episode).
-    while (bundles.length < SLICE && (bundles.length === 0 || written + n < resources)) {
+    while (bundles.length < slice && (bundles.length === 0 || written + n < resources)) {
       const b = episode(prng, t, set, meta.serial++);
       bundles.push(b);
       n += b.entry?.length ?? 0;
     }
     const outcome = await app.vault.transactions(app.vault.context(importer, { tenant: t.id, ...FACTS }), bundles);
     if (outcome.refused) throw outcome.refused.error;
+    await turnOfTheLoop();
     written += n;
     transactions += bundles.length;
   }
@@ -266,31 +275,41 @@ export async function appendEpisodes(app: App, meta: VaultMeta, resources: numbe
 }
 
 /**
- * Corrections: `count` released Observations, drawn at random from the whole vault, each read
- * and then updated to status `corrected` by a validator (a new version; the old one stops
- * being current): scattered updates, where a nightly delta only appends.
+ * Corrections, as a lab makes them: a validator reopens an authorised report (back to
+ * `preliminary`), corrects one of its results (`corrected`), and a second validator (four eyes)
+ * authorises it again as `amended`. Reports drawn at random from the whole vault, `reports` of
+ * them: two resources each get new versions (three versions in all), and the versions they
+ * replace stop being current. Scattered updates, where a nightly delta only appends.
  */
-export async function correctResults(app: App, dataDir: string, count: number): Promise<ChangeResult & { read: number }> {
+export async function correctResults(app: App, dataDir: string, reports: number): Promise<ChangeResult & { versions: number }> {
   const started = performance.now();
   const deps = { store: app.store, clock: systemClock, random: systemRandom };
-  const row = await createPrincipal(deps, { role: 'validator', tenants: ['*'], displayName: 'backup-bench-validator', kind: 'service' });
-  const validator = principalFromRow(row, 'backup-bench');
-  const picks = pickObservations(join(dataDir, STORE_CONFIG.kind === 'sqlite' ? STORE_CONFIG.file : ''), count);
-  let done = 0;
-  for (const p of picks) {
-    const ctx = app.vault.context(validator, { tenant: p.tenant, ...FACTS });
-    const obs = await app.vault.read(ctx, 'Observation', p.id);
-    await app.vault.update(ctx, 'Observation', p.id, { ...obs, status: 'corrected' });
-    done += 1;
+  const validator = async (name: string) => principalFromRow(
+    await createPrincipal(deps, { role: 'validator', tenants: ['*'], displayName: name, kind: 'service' }), 'backup-bench');
+  const [first, second] = [await validator('backup-bench-corrector'), await validator('backup-bench-authoriser')];
+  let [resources, versions] = [0, 0];
+  for (const p of pickReports(join(dataDir, STORE_CONFIG.kind === 'sqlite' ? STORE_CONFIG.file : ''), reports)) {
+    const a = app.vault.context(first, { tenant: p.tenant, ...FACTS });
+    const report = await app.vault.read(a, 'DiagnosticReport', p.id) as { result?: { reference?: string }[] };
+    const result = report.result?.[0]?.reference?.split('/')[1];
+    if (result === undefined) continue;
+    await app.vault.update(a, 'DiagnosticReport', p.id, { ...report, status: 'preliminary' });
+    const obs = await app.vault.read(a, 'Observation', result);
+    await app.vault.update(a, 'Observation', result, { ...obs, status: 'corrected' });
+    const b = app.vault.context(second, { tenant: p.tenant, ...FACTS });
+    const reopened = await app.vault.read(b, 'DiagnosticReport', p.id);
+    await app.vault.update(b, 'DiagnosticReport', p.id, { ...reopened, status: 'amended' });
+    resources += 2;
+    versions += 3;
   }
-  return { resources: done, transactions: done, read: picks.length, seconds: (performance.now() - started) / 1000 };
+  return { resources, versions, transactions: versions, seconds: (performance.now() - started) / 1000 };
 }
 
-/** Random current, released Observations (the harness picks; the vault reads and writes). */
-function pickObservations(sqliteFile: string, count: number): { tenant: string; id: string }[] {
+/** Random current, authorised reports (the harness picks; the vault reads and writes). */
+function pickReports(sqliteFile: string, count: number): { tenant: string; id: string }[] {
   const db = new Database(sqliteFile, { readonly: true, fileMustExist: true });
   try {
-    return db.prepare(`SELECT tenant, id FROM clinical_resources WHERE type = 'Observation' AND is_current = 1 AND status = 'final'
+    return db.prepare(`SELECT tenant, id FROM clinical_resources WHERE type = 'DiagnosticReport' AND is_current = 1 AND status = 'final'
       ORDER BY random() LIMIT ?`).all(count) as { tenant: string; id: string }[];
   } finally {
     db.close();

@@ -14,8 +14,11 @@
  */
 import { clientNetwork, RateLimitedError, type Clock } from '../kernel/index.js';
 
-export const PUBLIC_ROUTE_GROUPS = ['enrol', 'sign-in', 'token', 'device', 'auth'] as const;
-/** 'auth' is every public /auth route not in another group (a route added later is limited too). */
+export const PUBLIC_ROUTE_GROUPS = ['enrol', 'sign-in', 'token', 'device', 'auth', 'proofs'] as const;
+/**
+ * 'auth' is every public /auth route not in another group (a route added later is limited too);
+ * 'proofs' the audit log's public checkpoint and consistency proofs, and drill reports (backup-routes.ts).
+ */
 export type PublicRouteGroup = (typeof PUBLIC_ROUTE_GROUPS)[number];
 
 export interface RateLimitRules {
@@ -36,10 +39,11 @@ export interface RateLimitOptions {
 /**
  * 30 a minute for enrolment and sign-in (a person needs two or three requests per sign-in);
  * 60 for refreshes (each session refreshes every few minutes, and a lab's staff often share
- * one NAT address) and for the CLI's device grant (polling every 5 s, RFC 8628 §3.5).
+ * one NAT address) and for the CLI's device grant (polling every 5 s, RFC 8628 §3.5); 30 for
+ * the audit log's public proofs and drill reports (a drill asks for three).
  */
 export const DEFAULT_RATE_LIMITS: RateLimitRules = Object.freeze({
-  limits: Object.freeze({ enrol: 30, 'sign-in': 30, token: 60, device: 60, auth: 30 }),
+  limits: Object.freeze({ enrol: 30, 'sign-in': 30, token: 60, device: 60, auth: 30, proofs: 30 }),
   windowSeconds: 60,
   maxTracked: 100_000,
 });

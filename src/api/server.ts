@@ -13,6 +13,10 @@ import { safeguardRoutes } from './safeguard-routes.js';
 import { registerExportRoutes } from './export-routes.js'; // four-eyes bulk export (issue 4)
 import type { ExportService } from '../export/index.js';
 import { registerCanaryRoutes } from './canary-routes.js';
+import { registerBackupRoutes } from './backup-routes.js';
+import type { DrillWatch } from '../backup/index.js';
+import type { AuditLog } from '../audit/index.js';
+import type { Store } from '../store/index.js';
 import type { Canaries, Sentinel } from '../sentinel/index.js';
 import { facts, routes, type Caller } from './routes.js';
 
@@ -49,6 +53,8 @@ export interface ServerDeps {
   readonly authBodyLimitBytes?: number;
   /** Four-eyes bulk export jobs (the /export routes); none: those routes are absent. */
   readonly exports?: ExportService;
+  /** Restore drills and the audit log's public proofs (backup-routes.ts); none: those routes are absent. */
+  readonly backups?: { readonly drills: DrillWatch; readonly audit: AuditLog; readonly store: Store };
 }
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -140,6 +146,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   // Four-eyes bulk export (issue 4): /export/jobs…, authenticated like the routes above.
   if (deps.exports) registerExportRoutes(app, { exports: deps.exports, bodyLimit: authBodyLimit, authenticate: async (req) => void callers.set(req, await authenticate(req, deps)), caller: (req) => callers.get(req)! });
+
+  // Restore drills (issue 5): the audit log's checkpoint and proofs, drill reports and their state.
+  if (deps.backups) registerBackupRoutes(app, { ...deps.backups, publicLimiter: deps.publicLimiter, authenticate: (req) => authenticate(req, deps), callers });
 
   registerWebPages(app, { baseUrl: deps.baseUrl });
 

@@ -3,8 +3,8 @@
  * chunking, chunks sealed to offline age recipients, signed and chained manifests, the dir:
  * target, the append-only receiver and its HTTP target, a store's snapshot written as a backup
  * and restored into an empty store of either backend, verify without the decryption key, and
- * keyring escrow. Not yet: the `backup`, `backup verify`, `restore` and `restore-drill`
- * commands, the server's drill status, the benchmark.
+ * keyring escrow, and restore drills (drill/: the drill on the backup host, its signed report,
+ * and production's watch over the last one).
  */
 export { Chunker, chunksOf, checkChunkSizes, DEFAULT_CHUNK_SIZES } from './chunker.js';
 export type { ChunkSizes } from './chunker.js';
@@ -22,7 +22,15 @@ export { verifyTarget } from './verify.js';
 export type { ObjectProblem, VerifyOptions, VerifyReport } from './verify.js';
 export { writeSnapshot } from './writer.js';
 export { restoreFromTarget } from './restore.js';
-export type { RestoreSummary } from './restore.js';
+export type { RestoreSummary, RestoreWatch } from './restore.js';
 export { decodeTables, storeSource } from './snapshot-codec.js';
 export { escrowKeyring, openEscrow } from './escrow.js';
+export { DRILL_CHECKS, DRILL_FORMAT, DRILL_KEY_NAME, openDrillReport, signDrillReport } from './drill/drill-report.js';
+export type { DrillCheck, DrillCheckName, DrillReport } from './drill/drill-report.js';
+export { DEFAULT_DRILL_MAX_AGE_DAYS, DrillWatch } from './drill/drill-watch.js';
+export type { DrillAlert, DrillPolicy, DrillState, DrillStatus, DrillSummary } from './drill/drill-watch.js';
+export { httpProductionLog } from './drill/production-log.js';
+export type { ProductionLog } from './drill/production-log.js';
+export { runRestoreDrill } from './drill/restore-drill.js';
+export type { DrillOptions, DrillResult } from './drill/restore-drill.js';
 export type { SnapshotIndex, SnapshotSource, SnapshotTable, WriteOptions, WriteSummary } from './writer.js';

@@ -6,7 +6,7 @@
  */
 import { frontierAppend, frontierRoot, leafHash } from '../audit/index.js';
 import { LabkluisError } from '../kernel/index.js';
-import { snapshotSpec, type Store } from '../store/index.js';
+import { snapshotSpec, type SnapshotValue, type Store } from '../store/index.js';
 import type { Manifest } from './manifest.js';
 import { openObject } from './objects.js';
 import { decodeTables } from './snapshot-codec.js';
@@ -20,9 +20,14 @@ export interface RestoreSummary {
   readonly audit: { readonly size: number; readonly root: string };
 }
 
+/** What a restore tells its caller as it goes: bytes decrypted so far, and each row as it is written (a drill samples them). */
+export interface RestoreWatch {
+  readonly progress?: (bytes: number) => void;
+  readonly row?: (table: string, row: readonly SnapshotValue[]) => void;
+}
+
 export async function restoreFromTarget(
-  target: BackupTarget, manifest: Manifest, identities: readonly string[], store: Store,
-  progress?: (bytes: number) => void,
+  target: BackupTarget, manifest: Manifest, identities: readonly string[], store: Store, watch: RestoreWatch = {},
 ): Promise<RestoreSummary> {
   const named = new Set([manifest.index, ...manifest.objects.map((o) => o.id)]);
   const open = async (id: string): Promise<Buffer> => {
@@ -50,7 +55,7 @@ export async function restoreFromTarget(
           for (const id of t.chunks) {
             const plain = await open(id);
             bytes += plain.length;
-            progress?.(bytes);
+            watch.progress?.(bytes);
             yield plain;
           }
         })(),
@@ -75,6 +80,7 @@ export async function restoreFromTarget(
               size += 1;
             }
             n += 1;
+            watch.row?.(t.spec.name, row);
             yield row;
           }
           if (expected !== undefined && n !== expected) throw new LabkluisError('ERR_INTEGRITY', `the snapshot holds ${n} rows of ${t.spec.name}; its manifest says ${expected}`);

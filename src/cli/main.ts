@@ -12,6 +12,7 @@ import { importFile } from './commands/import.js';
 import { keyringEscrow, keyringRestore } from './commands/keyring.js';
 import { backup, backupKey, backupVerify, recordedNewest } from './commands/backup.js';
 import { restore } from './commands/restore.js';
+import { restoreDrill, restoreDrillKey } from './commands/restore-drill.js';
 import { backupAdminKey, backupPrune, backupReceiver } from './commands/receiver.js';
 import { init } from './commands/init.js';
 import { login, logout } from './commands/login.js';
@@ -23,6 +24,8 @@ import { openApp } from './open-app.js';
 import { resolvePaths, type PathOptions } from './paths.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
+
+type DrillCommandArgs = { from: string; identity: string; escrow: string; escrowIdentity?: string; drillKey: string; production: string; report?: string; scratch?: string };
 
 /** Exit codes: 0 done, 1 verification failed or the vault could not do it, 2 bad input or usage. */
 class ExitError extends Error {
@@ -260,6 +263,32 @@ export function program(): Command {
     .action(async (o: { from: string; identity: string; snapshot?: number; store: 'sqlite' | 'postgres'; pgUrl?: string }, cmd: Command) => {
       if (o.snapshot !== undefined && !Number.isInteger(o.snapshot)) throw new ExitError('--snapshot is a sequence number', 2);
       await restore(paths(cmd), o, out);
+    });
+
+  // Restore drills (issue 5): on the backup host, never on production.
+  const drill = p.command('restore-drill')
+    .description('on the backup host: restore the newest snapshot into a scratch store, check it and production\'s log, write a signed report and hand it to production; exit 1 if it failed')
+    .option('--from <target>', 'dir:/path or a receiver URL')
+    .option('--identity <file>', 'the offline age identity file the snapshots are sealed to')
+    .option('--escrow <file>', "the keyring escrow file ('keyring escrow')")
+    .option('--escrow-identity <file>', 'an age identity the escrow is sealed to (default: --identity)')
+    .option('--drill-key <file>', "the drill key file ('restore-drill key')")
+    .option('--production <url>', "the production server's public URL")
+    .option('--no-submit', 'write the report only; do not hand it to production')
+    .option('--report <file>', 'the signed report file to write (default: labkluis-drill-<time>.txt here)')
+    .option('--scratch <dir>', 'where the scratch store is made and removed (default: the temp directory)')
+    .option('--sample <n>', 'records to decrypt, of results and of identities each', positiveInt('--sample'), 100)
+    .action(async (o: Partial<DrillCommandArgs> & { submit: boolean; sample: number }) => {
+      const missing = (['from', 'identity', 'escrow', 'drillKey', 'production'] as const).filter((k) => o[k] === undefined);
+      if (missing.length > 0) throw new ExitError(`restore-drill needs ${missing.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`, 2);
+      const report = await restoreDrill(o as DrillCommandArgs & { submit: boolean; sample: number }, out);
+      if (report.outcome !== 'passed') throw new ExitError('restore drill FAILED (see above)', 1);
+    });
+  drill.command('key')
+    .description("create the drill key (on the backup host) in a new file; prints its public half for production's backup.drill.key")
+    .requiredOption('--out <file>', 'the key file to write (must not exist)')
+    .action(async (o: { out: string }) => {
+      await restoreDrillKey(o, out);
     });
 
   // Keyring escrow (issue 5): apart from the data backups, sealed to offline recipients.

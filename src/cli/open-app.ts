@@ -24,6 +24,8 @@ export async function openApp(paths: Paths, options: { logLevel?: string; node?:
     ...(options.node ? { node: options.node } : {}),
     ...(config.alerts ? { alertDelivery: withWebhookSecret(config.alerts) } : {}),
     ...(config.sentinel ? { sentinelPolicy: config.sentinel as SentinelPolicyInput } : {}),
+    // A vault with backups watches its restore drills (the alert comes also when no drill key is set).
+    ...(config.backup ? { drillPolicy: { watch: true, key: config.backup.drill?.key, maxAgeDays: config.backup.drill?.maxAgeDays } } : {}),
   });
 }
 

@@ -31,9 +31,16 @@ const ConfigFile = z.strictObject({
   /**
    * Backups (issue 5): the offline age recipients every snapshot is sealed to, and where
    * snapshots go: `dir:/path`, or a backup receiver's URL (its upload token comes from
-   * LABKLUIS_BACKUP_TOKEN, never from here).
+   * LABKLUIS_BACKUP_TOKEN, never from here). A server with backups watches its restore drills:
+   * `drill.key` is the drill key's public half (`restore-drill key` prints it), the only key
+   * whose reports it takes; `drill.maxAgeDays` how old the last passed drill may be before the
+   * security officer gets an alert (default 7).
    */
-  backup: z.strictObject({ recipients: z.array(z.string()).min(1), target: z.string().min(1) }).optional(),
+  backup: z.strictObject({
+    recipients: z.array(z.string()).min(1),
+    target: z.string().min(1),
+    drill: z.strictObject({ key: z.string().min(1).optional(), maxAgeDays: z.number().positive().max(366).optional() }).optional(),
+  }).optional(),
   createdAt: z.string(),
 });
 export type VaultConfig = z.infer<typeof ConfigFile>;

@@ -15,7 +15,7 @@ export { MAX_EXPORT_CHUNK_BYTES, MAX_EXPORT_JOBS, MAX_EXPORT_PERSONS } from './e
 export { SLOW_DOWN_STEP_SECONDS } from './device-types.js';
 export type { DeviceGrantRow, DeviceGrantStore, DevicePoll } from './device-types.js';
 export type {
-  AlertRow, BreakGlassRow, NewAlertRow, RecertificationRow, SafeguardStore, TotpRow, TrainingRow,
+  AlertRow, BreakGlassRow, DrillRow, NewAlertRow, RecertificationRow, SafeguardStore, TotpRow, TrainingRow,
 } from './safeguard-types.js';
 export { MAX_CONTAINMENTS, MAX_DELIVERIES, MAX_RELEASE_WINDOWS } from './sentinel-rows.js';
 export type {

@@ -5,7 +5,7 @@
  * through Number() because PostgreSQL keeps it as a bigint.
  */
 import { buf, bufOrNull, str, strOrNull, type ColumnDecoders, type DbRow } from './row-mapping.js';
-import type { AlertRow, BreakGlassRow, NewAlertRow, RecertificationRow, TotpRow, TrainingRow } from './safeguard-types.js';
+import type { AlertRow, BreakGlassRow, DrillRow, NewAlertRow, RecertificationRow, TotpRow, TrainingRow } from './safeguard-types.js';
 
 
 /** The most alerts one listAlerts call returns: a security officer's screen, not an export. */
@@ -34,11 +34,21 @@ export function safeguardRowMappers({ strings, numbers }: Pick<ColumnDecoders, '
       principalId: str(r.principal_id), completedAt: str(r.completed_at), expiresAt: str(r.expires_at),
       recordedBy: str(r.recorded_by), recordedAt: str(r.recorded_at),
     }),
+    toDrill: (r: DbRow): DrillRow => ({
+      id: str(r.id), finishedAt: str(r.finished_at), outcome: str(r.outcome) === 'passed' ? 'passed' : 'failed',
+      snapshot: r.snapshot === null ? null : Number(r.snapshot), report: str(r.report), receivedAt: str(r.received_at),
+    }),
     toRecertification: (r: DbRow): RecertificationRow => ({
       principalId: str(r.principal_id), role: str(r.role), tenants: Object.freeze(strings(r.tenants)),
       certifiedBy: str(r.certified_by), certifiedAt: str(r.certified_at), expiresAt: str(r.expires_at),
     }),
   });
+}
+
+/** A drill row both backends will store: a known outcome and a positive snapshot number or none (a TypeError otherwise). */
+export function checkDrill(row: DrillRow): void {
+  if (row.outcome !== 'passed' && row.outcome !== 'failed') throw new TypeError("a drill's outcome is 'passed' or 'failed'");
+  if (row.snapshot !== null && (!Number.isSafeInteger(row.snapshot) || row.snapshot < 1)) throw new TypeError("a drill's snapshot is a positive integer or null");
 }
 
 /** A TOTP time step (RFC 6238 §4.2: T = floor(unixtime / 30)) is a non-negative integer. */

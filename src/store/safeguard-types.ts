@@ -74,6 +74,23 @@ export interface RecertificationRow {
   readonly expiresAt: string;
 }
 
+/**
+ * A restore drill's report as production received it (issue 5): signed on the backup host,
+ * checked by the server before it is stored. Reports are never changed or deleted.
+ */
+export interface DrillRow {
+  /** The drill's id, from its report: a report is stored once. */
+  readonly id: string;
+  /** When the drill ended, by the backup host's clock (in the signed report). */
+  readonly finishedAt: string;
+  readonly outcome: 'passed' | 'failed';
+  /** The sequence number of the snapshot the drill restored; null when it found none to restore. */
+  readonly snapshot: number | null;
+  /** The signed report itself (a C2SP signed note), for an auditor. */
+  readonly report: string;
+  readonly receivedAt: string;
+}
+
 export interface SafeguardStore {
   /** Sets (or replaces) a person's TOTP factor. */
   setTotp(row: TotpRow): Promise<void>;
@@ -114,4 +131,9 @@ export interface SafeguardStore {
   recordRecertification(row: RecertificationRow): Promise<void>;
   /** The newest confirmation, or null. */
   latestRecertification(principalId: string): Promise<RecertificationRow | null>;
+
+  /** Stores a drill's report; ERR_CONFLICT when its id is known. */
+  insertDrill(row: DrillRow): Promise<void>;
+  /** The drill that finished last, and the last one that passed (either null). */
+  lastDrills(): Promise<{ last: DrillRow | null; lastPassed: DrillRow | null }>;
 }

@@ -78,6 +78,7 @@ export const SNAPSHOT_TABLES: readonly SnapshotTableSpec[] = Object.freeze([
   t('core_export_jobs', ['id'], `id tenant status export_view scope recipient recipient_label purpose_of_use reason:bytes requested_by
     requested_role requested_at expires_at decided_by decided_at run_started_at records:int patients:int bytes:int sha256 watermark
     ready_at download_expires_at closed_by closed_at failure`),
+  t('core_backup_drills', ['id'], 'id finished_at outcome snapshot:int report received_at'),
   t('identity_persons', ['tenant', 'pseudonym', 'version'], 'tenant pseudonym version:int bsn_token body:bytes entered_by last_updated is_current:bool',
     ['last_updated', 'tenant', 'pseudonym', 'version']),
   t('clinical_resources', ['pos'], `pos:int tenant type id version:int pseudonym status date tokens:texts unique_tokens:texts body:bytes

@@ -1,4 +1,5 @@
 export { Vault } from './vault.js';
+export { RecordCodec } from './records.js'; // a restore drill opens sampled records with it
 export type { AccountEvent, VaultDeps } from './vault.js';
 export type { BreakGlassGrant } from './break-glass.js';
 export { BREAK_GLASS_DEFAULT_MINUTES, BREAK_GLASS_MAX_MINUTES } from './break-glass.js';

@@ -25,7 +25,7 @@ export interface AccountEvent {
   readonly principalId: string | null;
   readonly sessionId: string | null;
   /** What the event was done to, when that is not the actor: the account an admin disabled, the alert acknowledged, the passkey removed. */
-  readonly subject?: { readonly type: 'Account' | 'Alert' | 'Passkey' | 'Containment' | 'Canary' | 'Tenant' | 'ExportJob'; readonly id: string };
+  readonly subject?: { readonly type: 'Account' | 'Alert' | 'Passkey' | 'Containment' | 'Canary' | 'Tenant' | 'ExportJob' | 'BackupDrill'; readonly id: string };
   readonly outcome: 'success' | 'denied' | 'failed';
   readonly errorCode?: ErrorCode;
   readonly ip?: string | null;

@@ -2,13 +2,14 @@
  * Contract cases for the safeguards part: a TOTP factor whose time steps are accepted once and
  * only forwards (also under concurrency), recovery codes spent once and voided by a new set,
  * break-glass grants live until they end or expire (expiry exclusive), alerts newest first and
- * acknowledged once, closed once (with their evidence), and the latest training and recertification. Rows need a known principal
+ * acknowledged once, closed once (with their evidence), the latest training and recertification,
+ * and restore drills' reports (the last one and the last that passed). Rows need a known principal
  * (ERR_CONFLICT quoting nothing otherwise), except an alert's.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
-  AlertRow, BreakGlassRow, RecertificationRow, SafeguardStore, TotpRow, TrainingRow,
+  AlertRow, BreakGlassRow, DrillRow, RecertificationRow, SafeguardStore, TotpRow, TrainingRow,
 } from '../../src/store/index.js';
 import { principalRow, rid, T0 } from '../support/store-fixtures.js';
 import type { ContractContext, MadeStore } from './contract.js';
@@ -54,6 +55,10 @@ function recertification(principalId: string, overrides: Partial<Recertification
     principalId, role: 'analyst', tenants: [rid('org')], certifiedBy: rid('prn'), certifiedAt: T0,
     expiresAt: '2026-07-01T00:00:00.000Z', ...overrides,
   };
+}
+
+function drill(overrides: Partial<DrillRow> = {}): DrillRow {
+  return { id: rid('drill'), finishedAt: T1, outcome: 'passed', snapshot: 3, report: 'signed report text\n', receivedAt: T2, ...overrides };
 }
 
 const codes = (n: number): Buffer[] => Array.from({ length: n }, () => randomBytes(32));
@@ -453,6 +458,44 @@ export function describeSafeguardContract(ctx: ContractContext): void {
       expect(await sg().latestRecertification(principal)).toEqual(r);
       const unknown = rid('prn');
       await expectCode(sg().recordRecertification(recertification(unknown)), 'ERR_CONFLICT', [unknown]);
+    });
+  });
+
+  describe('restore drills', () => {
+    // The last drill is the store's last: these cases get a store of their own.
+    let made: MadeStore | null = null;
+    const own = (): SafeguardStore => {
+      if (made === null) throw new Error('store not ready');
+      return made.store.safeguards;
+    };
+    beforeAll(async () => {
+      made = await ctx.fresh();
+    });
+    afterAll(async () => {
+      await made?.cleanup();
+    });
+
+    it('give the last drill and the last that passed, by when they finished (then by id)', async () => {
+      expect(await own().lastDrills()).toEqual({ last: null, lastPassed: null });
+      const passed = drill({ id: 'drill-a', finishedAt: T1 });
+      const laterPassed = drill({ id: 'drill-b', finishedAt: T2, snapshot: 2 ** 40 });
+      const failedLast = drill({ id: 'drill-c', finishedAt: T3, outcome: 'failed', snapshot: null });
+      // Received out of order: the order is by finishedAt, not by arrival.
+      for (const d of [failedLast, laterPassed, passed]) await own().insertDrill(d);
+      expect(await own().lastDrills()).toEqual({ last: failedLast, lastPassed: laterPassed });
+      const tie = drill({ id: 'drill-d', finishedAt: T3, outcome: 'passed' });
+      await own().insertDrill(tie);
+      expect(await own().lastDrills()).toEqual({ last: tie, lastPassed: tie });
+    });
+
+    it('store a report once (ERR_CONFLICT quoting no value) and refuse a bad outcome or snapshot with a TypeError', async () => {
+      const d = drill({ finishedAt: '2030-01-01T00:00:00.000Z' });
+      await own().insertDrill(d);
+      await expectCode(own().insertDrill({ ...d, outcome: 'failed', finishedAt: '2031-01-01T00:00:00.000Z' }), 'ERR_CONFLICT', [d.id]);
+      await expect(own().insertDrill(drill({ outcome: 'maybe' as never }))).rejects.toThrow(TypeError);
+      for (const snapshot of [0, -1, 1.5]) await expect(own().insertDrill(drill({ snapshot }))).rejects.toThrow(TypeError);
+      // Nothing changed: the refused second report (later, failed) would be the last one otherwise.
+      expect(await own().lastDrills()).toEqual({ last: d, lastPassed: d });
     });
   });
 }

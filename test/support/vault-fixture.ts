@@ -4,6 +4,7 @@
  * through the same code the CLI uses. rawSql() reaches under the vault for tests that tamper
  * with the database or break it, as an attacker or a failing disk would.
  */
+import type { DrillPolicy } from '../../src/backup/index.js';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { join } from 'node:path';
@@ -80,6 +81,8 @@ export async function createVaultFixture(
     sentinelPolicy?: SentinelPolicyInput;
     /** Alert channels (webhook, syslog); default none. */
     alertDelivery?: AlertDeliveryConfigInput;
+    /** Restore drills: the drill key production takes reports from, the allowed age (default: none, not watched). */
+    drillPolicy?: DrillPolicy;
   } = {},
 ): Promise<VaultFixture> {
   const tmp: TempDir = await createTempDir('labkluis-vault-');
@@ -101,6 +104,7 @@ export async function createVaultFixture(
     dataDir, storeConfig, kms, origin, publicUrl: options.publicUrl ?? PUBLIC_URL, clock: systemClock, random: systemRandom, logger: options.logger ?? createLogger('silent'),
     sentinelPolicy: options.sentinelPolicy ?? FUNCTIONAL_SENTINEL,
     ...(options.alertDelivery ? { alertDelivery: options.alertDelivery } : {}),
+    ...(options.drillPolicy ? { drillPolicy: options.drillPolicy } : {}),
     ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
   });
   const server = app.server();

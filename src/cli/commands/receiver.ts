@@ -1,10 +1,9 @@
-import { randomBytes, sign } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { parseVerifierKey, verifierKeyString } from '../../audit/index.js';
+import { sign } from 'node:crypto';
+import { parseVerifierKey } from '../../audit/index.js';
 import { buildReceiver, PRUNE_CONTEXT } from '../../backup/index.js';
 import { ed25519FromSeed } from '../../crypto/index.js';
-import { LabkluisError, systemClock } from '../../kernel/index.js';
-import { readInputFile } from '../input-files.js';
+import { LabkluisError, systemClock, systemRandom } from '../../kernel/index.js';
+import { createSeedKeyFile, readSeedKeyFile } from '../key-files.js';
 
 const ADMIN_NAME = 'labkluis-backup-admin';
 
@@ -14,13 +13,7 @@ const ADMIN_NAME = 'labkluis-backup-admin';
  * public half to start the receiver with.
  */
 export async function backupAdminKey(o: { out: string }, out: (line: string) => void): Promise<void> {
-  const seed = randomBytes(32);
-  try {
-    await writeFile(o.out, `${seed.toString('base64')}\n`, { flag: 'wx', mode: 0o600 });
-  } catch {
-    throw new LabkluisError('ERR_INVALID_INPUT', `cannot create ${o.out} (it must not exist)`);
-  }
-  out(verifierKeyString(ADMIN_NAME, ed25519FromSeed(seed).publicKey));
+  out(await createSeedKeyFile(o.out, ADMIN_NAME, systemRandom));
 }
 
 /**
@@ -48,8 +41,7 @@ export async function backupReceiver(
 
 /** `labkluis backup prune --at <url> --admin-key-file <file> --before <time>`: a prune request signed with the admin key. */
 export async function backupPrune(o: { at: string; adminKeyFile: string; before: string }, out: (line: string) => void): Promise<void> {
-  const seed = Buffer.from((await readInputFile(o.adminKeyFile, 'admin key')).trim(), 'base64');
-  if (seed.length !== 32) throw new LabkluisError('ERR_INVALID_INPUT', 'the admin key file does not hold an admin key');
+  const seed = await readSeedKeyFile(o.adminKeyFile, 'admin key');
   if (Number.isNaN(Date.parse(o.before))) throw new LabkluisError('ERR_INVALID_INPUT', '--before is an ISO-8601 time');
   const body = JSON.stringify({ before: new Date(o.before).toISOString(), at: systemClock.now().toISOString() });
   const signature = sign(null, Buffer.from(PRUNE_CONTEXT + body, 'utf8'), ed25519FromSeed(seed).privateKey).toString('base64');

@@ -12,6 +12,8 @@ export async function serve(app: App, opts: ServeOptions, out: (line: string) =>
   const server = app.server();
   await server.listen({ host: opts.host, port: opts.port });
   app.alertDelivery.start(); // alerts to the webhook and syslog, if configured
+  // A failed or overdue restore drill is the officer's to know at once, not only at the hourly check.
+  await app.drills.check().catch(() => app.logger.warn('restore drill check failed; retried hourly'));
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   out(`labkluis listening on http://${shownHost}:${port}; public URL ${app.publicUrl} (FHIR R4 at ${app.publicUrl}/fhir, sign-in at ${app.publicUrl}/sign-in)`);

@@ -5,13 +5,13 @@
  * statement each; under READ COMMITTED a second concurrent UPDATE of the same row waits and
  * re-checks its WHERE clause against the first one's result, so exactly one of them wins.
  */
-import { alertToInsert, checkAlertListing, checkTotpStep, safeguardRowMappers } from '../safeguard-rows.js';
+import { alertToInsert, checkAlertListing, checkDrill, checkTotpStep, safeguardRowMappers } from '../safeguard-rows.js';
 import type {
-  AlertRow, BreakGlassRow, NewAlertRow, RecertificationRow, SafeguardStore, TotpRow, TrainingRow,
+  AlertRow, BreakGlassRow, DrillRow, NewAlertRow, RecertificationRow, SafeguardStore, TotpRow, TrainingRow,
 } from '../safeguard-types.js';
 import { coreRead, coreWrite, firstRow, type Named, type PgRunner } from './postgres-tx.js';
 
-const { toTotp, toBreakGlass, toAlert, toTraining, toRecertification } = safeguardRowMappers({
+const { toTotp, toBreakGlass, toAlert, toTraining, toRecertification, toDrill } = safeguardRowMappers({
   strings: (v) => v as string[],
   numbers: (v) => (v as string[]).map(Number), // int8[] arrives as strings
 });
@@ -61,6 +61,10 @@ const SQL = {
     (principal_id, role, tenants, certified_by, certified_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`),
   latestRecertification: q('latest_recertification', `SELECT * FROM core.recertifications WHERE principal_id = $1
     ORDER BY certified_at DESC LIMIT 1`),
+  insertDrill: q('insert_drill', `INSERT INTO core.backup_drills (id, finished_at, outcome, snapshot, report, received_at)
+    VALUES ($1, $2, $3, $4, $5, $6)`),
+  lastDrill: q('last_drill', 'SELECT * FROM core.backup_drills ORDER BY finished_at DESC, id DESC LIMIT 1'),
+  lastPassedDrill: q('last_passed_drill', `SELECT * FROM core.backup_drills WHERE outcome = 'passed' ORDER BY finished_at DESC, id DESC LIMIT 1`),
 } as const;
 
 
@@ -140,5 +144,15 @@ export class PostgresSafeguards implements SafeguardStore {
   }
   async latestRecertification(principalId: string): Promise<RecertificationRow | null> {
     return firstRow(await coreRead(this.#runner, SQL.latestRecertification, [principalId]), toRecertification);
+  }
+
+  async insertDrill(row: DrillRow): Promise<void> {
+    checkDrill(row);
+    await coreWrite(this.#runner, SQL.insertDrill, [row.id, row.finishedAt, row.outcome, row.snapshot, row.report, row.receivedAt]);
+  }
+  async lastDrills(): Promise<{ last: DrillRow | null; lastPassed: DrillRow | null }> {
+    const [last] = await coreRead(this.#runner, SQL.lastDrill, []);
+    const [passed] = await coreRead(this.#runner, SQL.lastPassedDrill, []);
+    return { last: last ? toDrill(last) : null, lastPassed: passed ? toDrill(passed) : null };
   }
 }

@@ -276,6 +276,13 @@ const MIGRATIONS: readonly string[] = [
     patients bigint NOT NULL, bytes bigint NOT NULL,
     PRIMARY KEY (principal_id, holder));
   `,
+  // 12: restore drills' signed reports as production received them (issue 5); never changed.
+  `
+  CREATE TABLE core.backup_drills (
+    id text PRIMARY KEY, finished_at text NOT NULL, outcome text NOT NULL CHECK (outcome IN ('passed', 'failed')),
+    snapshot bigint, report text NOT NULL, received_at text NOT NULL);
+  CREATE INDEX backup_drills_finished ON core.backup_drills (outcome, finished_at);
+  `,
 ];
 
 /** Roles and schemas; run on every migrate, before the tables. */
@@ -336,6 +343,8 @@ function grants(roles: RoleNames): string {
   GRANT UPDATE (status, decided_by, decided_at, run_started_at, records, patients, bytes, sha256, watermark, ready_at,
     download_expires_at, closed_by, closed_at, failure) ON core.export_jobs TO ${r.core};
   GRANT SELECT, INSERT, DELETE ON core.export_chunks TO ${r.core};
+  -- Restore drills' reports (migration 12): only ever added.
+  GRANT SELECT, INSERT ON core.backup_drills TO ${r.core};
 
   GRANT USAGE ON SCHEMA identity TO ${r.identity};
   GRANT SELECT, INSERT ON identity.persons TO ${r.identity};

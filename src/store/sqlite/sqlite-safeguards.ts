@@ -5,14 +5,14 @@
  * in their WHERE clause, so they are atomic even with a second process on the same file.
  */
 import type { Database, Statement } from 'better-sqlite3';
-import { alertToInsert, checkAlertListing, checkTotpStep, safeguardRowMappers } from '../safeguard-rows.js';
+import { alertToInsert, checkAlertListing, checkDrill, checkTotpStep, safeguardRowMappers } from '../safeguard-rows.js';
 import type {
-  AlertRow, BreakGlassRow, NewAlertRow, RecertificationRow, SafeguardStore, TotpRow, TrainingRow,
+  AlertRow, BreakGlassRow, DrillRow, NewAlertRow, RecertificationRow, SafeguardStore, TotpRow, TrainingRow,
 } from '../safeguard-types.js';
 import { lazyStatements, one, run } from './sqlite-run.js';
 import type { Raw } from './sqlite-rows.js';
 
-const { toTotp, toBreakGlass, toAlert, toTraining, toRecertification } = safeguardRowMappers({
+const { toTotp, toBreakGlass, toAlert, toTraining, toRecertification, toDrill } = safeguardRowMappers({
   strings: (v) => JSON.parse(v as string) as string[],
   numbers: (v) => JSON.parse(v as string) as number[],
 });
@@ -49,6 +49,9 @@ const SQL = {
   insertRecertification: `INSERT INTO core_recertifications (principal_id, role, tenants, certified_by, certified_at, expires_at)
     VALUES (?, ?, ?, ?, ?, ?)`,
   latestRecertification: 'SELECT * FROM core_recertifications WHERE principal_id = ? ORDER BY certified_at DESC LIMIT 1',
+  insertDrill: `INSERT INTO core_backup_drills (id, finished_at, outcome, snapshot, report, received_at) VALUES (?, ?, ?, ?, ?, ?)`,
+  lastDrill: 'SELECT * FROM core_backup_drills ORDER BY finished_at DESC, id DESC LIMIT 1',
+  lastPassedDrill: "SELECT * FROM core_backup_drills WHERE outcome = 'passed' ORDER BY finished_at DESC, id DESC LIMIT 1",
 } as const;
 
 type Statements = { readonly [K in keyof typeof SQL]: Statement };
@@ -134,5 +137,15 @@ export class SqliteSafeguards implements SafeguardStore {
   }
   async latestRecertification(principalId: string): Promise<RecertificationRow | null> {
     return one(run(() => this.#s.latestRecertification.get(principalId)), toRecertification);
+  }
+
+  async insertDrill(row: DrillRow): Promise<void> {
+    checkDrill(row);
+    run(() => this.#s.insertDrill.run(row.id, row.finishedAt, row.outcome, row.snapshot, row.report, row.receivedAt));
+  }
+  async lastDrills(): Promise<{ last: DrillRow | null; lastPassed: DrillRow | null }> {
+    const last = run(() => this.#s.lastDrill.get() as Raw | undefined);
+    const passed = run(() => this.#s.lastPassedDrill.get() as Raw | undefined);
+    return { last: last ? toDrill(last) : null, lastPassed: passed ? toDrill(passed) : null };
   }
 }

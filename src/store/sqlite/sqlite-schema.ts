@@ -299,6 +299,16 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (principal_id, holder)
   ) STRICT, WITHOUT ROWID;
   `,
+  // 13: restore drills' signed reports as production received them (issue 5); never changed.
+  `
+  CREATE TABLE core_backup_drills (
+    id TEXT PRIMARY KEY, finished_at TEXT NOT NULL, outcome TEXT NOT NULL CHECK (outcome IN ('passed', 'failed')),
+    snapshot INTEGER, report TEXT NOT NULL, received_at TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX core_backup_drills_finished ON core_backup_drills (outcome, finished_at);
+  CREATE TRIGGER core_backup_drills_no_update BEFORE UPDATE ON core_backup_drills
+    BEGIN SELECT RAISE(ABORT, 'drill reports are append-only'); END;
+  `,
 ];
 
 /** Connection settings; applied on every open, before anything else runs. */

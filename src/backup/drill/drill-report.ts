@@ -1,0 +1,91 @@
+/**
+ * A restore drill's report (issue 5): what the drill restored, each check it ran and how it
+ * went, signed on the backup host with the drill key as a C2SP signed note (the format of the
+ * audit log's checkpoints and of the backup manifests). Production stores a report only when
+ * it verifies with the drill key it was configured with. It holds no personal data: counts,
+ * hashes, sizes, times and the checks' plain-word outcomes.
+ */
+import { z } from 'zod';
+import { canonicalJson, openNote, signNote, type NoteSigner } from '../../audit/index.js';
+import { LabkluisError } from '../../kernel/index.js';
+
+export const DRILL_FORMAT = 'labkluis-drill/1';
+/** The name the drill key signs under (its verifier key string starts with it). */
+export const DRILL_KEY_NAME = 'labkluis-restore-drill';
+
+/** The checks a drill runs, in order. */
+export const DRILL_CHECKS = ['chain', 'restore', 'audit', 'decrypt', 'production'] as const;
+export type DrillCheckName = (typeof DRILL_CHECKS)[number];
+
+const CheckSchema = z.object({
+  name: z.enum(DRILL_CHECKS),
+  ok: z.boolean(),
+  /** One line in plain words; never personal data. */
+  detail: z.string().max(2000),
+}).strict();
+
+const ReportSchema = z.object({
+  format: z.literal(DRILL_FORMAT),
+  id: z.string().regex(/^[a-z2-7]{26}$/),
+  /** The vault's origin (its audit log's name). */
+  origin: z.string().min(1).max(200),
+  target: z.string().min(1).max(500),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime(),
+  outcome: z.enum(['passed', 'failed']),
+  /** The snapshot restored; null when the drill could not get that far. */
+  snapshot: z.object({
+    sequence: z.number().int().positive(),
+    id: z.string().regex(/^[a-z2-7]{26}$/),
+    manifest: z.string().regex(/^[0-9a-f]{64}$/),
+    createdAt: z.iso.datetime(),
+  }).strict().nullable(),
+  checks: z.array(CheckSchema).max(DRILL_CHECKS.length),
+  figures: z.object({
+    rows: z.number().int().nonnegative(),
+    bytes: z.number().int().nonnegative(),
+    restoreMs: z.number().int().nonnegative(),
+    auditEntries: z.number().int().nonnegative(),
+    decrypted: z.number().int().nonnegative(),
+    /** The production log's size the drill found consistent with the snapshot's (0: not reached). */
+    productionSize: z.number().int().nonnegative(),
+  }).strict(),
+}).strict().refine((r) => (r.outcome === 'passed') === (r.checks.length === DRILL_CHECKS.length && r.checks.every((c) => c.ok)), {
+  message: 'a drill passes exactly when every check ran and passed',
+});
+
+export type DrillReport = z.infer<typeof ReportSchema>;
+export type DrillCheck = z.infer<typeof CheckSchema>;
+
+/** The signed text: the report as canonical JSON on one line. */
+function reportText(r: DrillReport): string {
+  return `${canonicalJson(r)}\n`;
+}
+
+export async function signDrillReport(r: DrillReport, signer: NoteSigner): Promise<string> {
+  const checked = ReportSchema.safeParse(r);
+  if (!checked.success) throw new LabkluisError('ERR_INVALID_INPUT', `drill report: ${checked.error.issues[0]?.message ?? 'malformed'}`);
+  return signNote(reportText(checked.data), signer);
+}
+
+/**
+ * A report note whose signature verifies with the drill key, in canonical form (nothing added
+ * or reordered); ERR_INVALID_INPUT for anything else (it comes from outside).
+ */
+export function openDrillReport(note: string, key: string): DrillReport {
+  let text: string;
+  try {
+    text = openNote(note, key);
+  } catch {
+    throw new LabkluisError('ERR_INVALID_INPUT', 'the drill report does not verify with the configured drill key');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new LabkluisError('ERR_INVALID_INPUT', 'the drill report is not JSON');
+  }
+  const checked = ReportSchema.safeParse(parsed);
+  if (!checked.success || reportText(checked.data) !== text) throw new LabkluisError('ERR_INVALID_INPUT', 'not a labkluis drill report in canonical form');
+  return checked.data;
+}
