@@ -154,6 +154,19 @@ describe('labkluis backup', () => {
     expect(Number(/verified: (\d+) entries/.exec(verified.stdout)![1])).toBe(held + 1);
   }, 60_000);
 
+  it('refuses to back up while its record of the last snapshots is damaged (a cut-back target would pass as new)', async () => {
+    const state = join(data, 'backup-state.json');
+    writeFileSync(state, '{"dir:/x": {"sequence": 3', { mode: 0o600 });
+    try {
+      const r = await cli('backup', '--to', `dir:${join(tmp.path, 'backups-state')}`, '--recipient', recipient);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/backup-state.json in the data directory is damaged/);
+      expect(() => readdirSync(join(tmp.path, 'backups-state'))).toThrow(); // nothing written
+    } finally {
+      rmSync(state, { force: true });
+    }
+  }, 60_000);
+
   it('refuses a target that is neither dir: nor a receiver URL, with one line and exit 2', async () => {
     const r = await cli('backup', '--to', 'ftp://somewhere', '--recipient', recipient);
     expect(r.code).toBe(2);

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifierKeyString } from '../../audit/index.js';
 import {
@@ -14,7 +14,7 @@ const STATE_FILE = 'backup-state.json';
 
 /** `dir:/path` or a receiver's http(s) URL (its token from LABKLUIS_BACKUP_TOKEN). */
 export function targetOf(spec: string, env: NodeJS.ProcessEnv = process.env): BackupTarget {
-  if (spec.startsWith('dir:') && spec.length > 4) return new DirTarget(spec.slice(4));
+  if (spec.startsWith('dir:') && spec.length > 4) return new DirTarget(spec.slice(4).replace(/(.)\/+$/, '$1'));
   if (/^https?:\/\//.test(spec)) {
     const token = env.LABKLUIS_BACKUP_TOKEN ?? '';
     if (token === '') throw new LabkluisError('ERR_CONFIG', 'a receiver target needs its upload token in LABKLUIS_BACKUP_TOKEN');
@@ -25,7 +25,7 @@ export function targetOf(spec: string, env: NodeJS.ProcessEnv = process.env): Ba
 
 /** A target's name as its BackupTarget gives it, without opening it (no token needed). */
 function targetName(spec: string): string {
-  return spec.startsWith('dir:') ? spec : spec.replace(/\/+$/, '');
+  return spec.startsWith('dir:') ? spec.replace(/(.)\/+$/, '$1') : spec.replace(/\/+$/, '');
 }
 
 export function backupKey(kms: Kms): string {
@@ -55,6 +55,9 @@ export async function backup(
     || (previous.manifest.sequence === recorded.sequence && previous.hash !== recorded.hash))) {
     throw new LabkluisError('ERR_INTEGRITY', `${target.name} ends at snapshot ${previous?.manifest.sequence ?? 0}, but this server wrote snapshot ${recorded.sequence} there: it was cut back or replaced; run backup verify`);
   }
+  // The MAC key first: made now on a first backup, it is then in the snapshot it keys (a restored
+  // vault goes on with the same key, so its next backup still finds the chunks it shares).
+  const macKey = (await app.keys.current('*', 'backup-mac')).key;
   const { source, close } = await storeSource(app.store);
   // The bar's total: the last snapshot's size (the first backup shows no bar; the summary says it all).
   const bar = progress('backup', (previous?.manifest.objects ?? []).reduce((s, x) => s + x.size, 0));
@@ -62,7 +65,7 @@ export async function backup(
   let summary;
   try {
     summary = await writeSnapshot(source, {
-      target, recipients: o.recipients, macKey: (await app.keys.current('*', 'backup-mac')).key, signer: kms.backupSigner,
+      target, recipients: o.recipients, macKey, signer: kms.backupSigner,
       previous, clock: systemClock, random: systemRandom,
       progress: (read) => {
         bar.advance(read - shown);
@@ -75,7 +78,10 @@ export async function backup(
   }
   const state = await readState(dataDir);
   state[target.name] = { sequence: summary.manifest.sequence, hash: summary.hash, snapshot: summary.manifest.snapshot };
-  await writeFile(join(dataDir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  // Written whole or not at all: a crash mid-write must not leave a record that reads as none.
+  const tmp = join(dataDir, `${STATE_FILE}.${process.pid}.tmp`);
+  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  await rename(tmp, join(dataDir, STATE_FILE));
   const mib = (n: number) => (n / 1048576).toFixed(1);
   out(`snapshot ${summary.manifest.sequence} (${summary.manifest.snapshot}) to ${target.name}: read ${mib(summary.bytesRead)} MiB, wrote ${mib(summary.bytesWritten)} MiB `
     + `(${summary.objectsWritten} new objects, ${summary.objectsReused} reused); backup key ${key}`);
@@ -83,13 +89,25 @@ export async function backup(
 
 type State = Record<string, { sequence: number; hash: string; snapshot: string }>;
 
+/** None yet: empty. Unreadable: refused, not taken as none (that would let a cut-back target pass). */
 async function readState(dataDir: string): Promise<State> {
+  let text: string;
   try {
-    const s = JSON.parse(await readFile(join(dataDir, STATE_FILE), 'utf8')) as unknown;
-    return typeof s === 'object' && s !== null && !Array.isArray(s) ? (s as State) : {};
-  } catch {
-    return {};
+    text = await readFile(join(dataDir, STATE_FILE), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new LabkluisError('ERR_CONFIG', `cannot read ${STATE_FILE} in the data directory`);
   }
+  let s: unknown;
+  try {
+    s = JSON.parse(text);
+  } catch {
+    s = null;
+  }
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) {
+    throw new LabkluisError('ERR_CONFIG', `${STATE_FILE} in the data directory is damaged: restore it, or check the targets with backup verify before removing it`);
+  }
+  return s as State;
 }
 
 /** The newest snapshot production recorded for this target, if this data directory has one. */
