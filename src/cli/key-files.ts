@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
+import { generateHybridIdentity, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { ed25519NoteSigner, verifierKeyString, type NoteSigner } from '../audit/index.js';
 import { ed25519FromSeed } from '../crypto/index.js';
-import { LabkluisError, type Random } from '../kernel/index.js';
+import { LabkluisError, systemClock, type Random } from '../kernel/index.js';
 import { readInputFile } from './input-files.js';
 
 /**
@@ -29,4 +30,19 @@ export async function readSeedKeyFile(file: string, what: string): Promise<Buffe
 /** A note signer over the key in a key file. */
 export async function seedKeySigner(file: string, name: string, what: string): Promise<NoteSigner> {
   return ed25519NoteSigner(name, ed25519FromSeed(await readSeedKeyFile(file, what)).privateKey);
+}
+
+/**
+ * An offline age identity (X25519, or the post-quantum hybrid) in a new file, mode 0600, as
+ * age-keygen writes one; returns its recipient. For the backup host and the security officers.
+ */
+export async function createIdentityFile(file: string, postQuantum: boolean): Promise<string> {
+  const identity = postQuantum ? await generateHybridIdentity() : await generateX25519Identity();
+  const recipient = await identityToRecipient(identity);
+  try {
+    await writeFile(file, `# created: ${systemClock.now().toISOString()}\n# public key: ${recipient}\n${identity}\n`, { flag: 'wx', mode: 0o600 });
+  } catch {
+    throw new LabkluisError('ERR_INVALID_INPUT', `cannot create ${file} (it must not exist)`);
+  }
+  return recipient;
 }

@@ -12,6 +12,7 @@ import { importFile } from './commands/import.js';
 import { keyringEscrow, keyringRestore } from './commands/keyring.js';
 import { backup, backupKey, backupVerify, recordedNewest } from './commands/backup.js';
 import { restore } from './commands/restore.js';
+import { createIdentityFile } from './key-files.js';
 import { restoreDrill, restoreDrillKey } from './commands/restore-drill.js';
 import { backupAdminKey, backupPrune, backupReceiver } from './commands/receiver.js';
 import { init } from './commands/init.js';
@@ -226,6 +227,13 @@ export function program(): Command {
     .action(async (_o: unknown, cmd: Command) => {
       const ps = paths(cmd);
       out(backupKey(loadLocalKeyring({ path: ps.keyringPath, dataDir: ps.dataDir, random: systemRandom })));
+    });
+  backupCmd.command('identity')
+    .description('create an offline age identity in a new file (mode 0600); prints its recipient (age1…) for --recipient, backup.recipients or keyring escrow --to')
+    .requiredOption('--out <file>', 'the identity file to write (must not exist)')
+    .option('--post-quantum', 'the ML-KEM-768 + X25519 hybrid (age1pq1…) instead of X25519')
+    .action(async (o: { out: string; postQuantum?: boolean }) => {
+      out(await createIdentityFile(o.out, o.postQuantum === true));
     });
   backupCmd.command('admin-key')
     .description("create the receiver's offline admin key (the only key that prunes) in a new file; prints its public half")

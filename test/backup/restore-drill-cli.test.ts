@@ -1,14 +1,13 @@
 /**
  * `labkluis restore-drill` as the backup host runs it (issue 5), against a production server
- * started with `labkluis serve` on a demo vault (synthetic data): production's keyring goes to
- * an officer in escrow, a backup is written to a dir: target, the drill key is made on the
+ * started with `labkluis serve` on a demo vault (synthetic data): identities made with `backup
+ * identity` (the officer's post-quantum), production's keyring goes to the officer in escrow, a backup is written to a dir: target, the drill key is made on the
  * backup host and configured on production; the drill passes, writes its signed report and
  * hands it to production. Missing options and a bad production URL get one line and exit 2.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { createTempDir, type TempDir } from '../support/tmp.js';
@@ -26,14 +25,19 @@ describe('labkluis restore-drill', () => {
     data = join(tmp.path, 'vault');
     keyring = join(tmp.path, 'keys', 'keyring.json');
     expect((await cli('demo', '--patients', '20')).code).toBe(0);
-    const [offline, officer] = [await generateX25519Identity(), await generateX25519Identity()];
+    // The backup host's identity (X25519) and a security officer's (the post-quantum hybrid), made by the CLI.
     files.identity = join(tmp.path, 'offline.key');
     files.officer = join(tmp.path, 'officer.key');
-    writeFileSync(files.identity, `# synthetic test identity\n${offline}\n`, { mode: 0o600 });
-    writeFileSync(files.officer, `# synthetic test identity\n${officer}\n`, { mode: 0o600 });
+    const offline = await runCli(['backup', 'identity', '--out', files.identity]);
+    const officer = await runCli(['backup', 'identity', '--post-quantum', '--out', files.officer]);
+    expect([offline.code, officer.code]).toEqual([0, 0]);
+    expect(offline.stdout.trim()).toMatch(/^age1[0-9a-z]{58}$/);
+    expect(officer.stdout.trim()).toMatch(/^age1pq1[0-9a-z]+$/);
+    expect(statSync(files.officer).mode & 0o077).toBe(0);
+    expect((await runCli(['backup', 'identity', '--out', files.officer])).code).toBe(2); // never over an existing identity
     files.escrow = join(tmp.path, 'keyring.escrow');
-    expect((await cli('keyring', 'escrow', '--to', await identityToRecipient(officer), '--out', files.escrow)).code).toBe(0);
-    expect((await cli('backup', '--to', `dir:${join(tmp.path, 'backups')}`, '--recipient', await identityToRecipient(offline))).code).toBe(0);
+    expect((await cli('keyring', 'escrow', '--to', officer.stdout.trim(), '--out', files.escrow)).code).toBe(0);
+    expect((await cli('backup', '--to', `dir:${join(tmp.path, 'backups')}`, '--recipient', offline.stdout.trim())).code).toBe(0);
   }, 120_000);
   afterAll(async () => {
     server?.kill('SIGTERM');
