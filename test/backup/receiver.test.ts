@@ -102,11 +102,14 @@ describe('the backup receiver', () => {
   });
 
   it('prunes only with the offline admin key, and nothing received within the retention floor', async () => {
-    const prune = (before: string, key = admin.privateKey) => {
-      const body = JSON.stringify({ before, at: clock.now().toISOString() });
-      const signature = sign(null, Buffer.from(PRUNE_CONTEXT + body), key).toString('base64');
-      return call('POST', '/v1/prune', body, { 'content-type': 'text/plain', 'x-labkluis-admin-signature': signature });
+    const receiver = ((await (await fetch(`${base}/v1/id`)).json()) as { receiver: string }).receiver;
+    expect(receiver).toMatch(/^[0-9a-f]{32}$/);
+    const signed = (before: string, key = admin.privateKey, forReceiver = receiver) => {
+      const body = JSON.stringify({ before, at: clock.now().toISOString(), receiver: forReceiver });
+      return { body, signature: sign(null, Buffer.from(PRUNE_CONTEXT + body), key).toString('base64') };
     };
+    const send = (r: { body: string; signature: string }) => call('POST', '/v1/prune', r.body, { 'content-type': 'text/plain', 'x-labkluis-admin-signature': r.signature });
+    const prune = (before: string, key = admin.privateKey) => send(signed(before, key));
     const day2 = new Date(Date.parse('2026-01-02T03:00:00Z') + 1).toISOString();
     expect((await call('POST', '/v1/prune', JSON.stringify({ before: day2, at: clock.now().toISOString() }), { 'content-type': 'text/plain' })).status).toBe(401);
     expect((await prune(day2, generateKeyPairSync('ed25519').privateKey)).status).toBe(401); // production's or anyone's key but the admin's
@@ -116,8 +119,16 @@ describe('the backup receiver', () => {
     // An object of a backup still being written (no manifest yet) is kept: it arrived after the cut.
     const inFlight = randomBytes(64);
     expect((await call('PUT', `/v1/objects/${objectId(inFlight)}`, inFlight, { 'content-type': 'application/octet-stream' })).status).toBe(201);
-    const res = await prune(new Date(Date.parse('2026-01-02T00:00:00Z')).toISOString());
+    const cut = new Date(Date.parse('2026-01-02T00:00:00Z')).toISOString();
+    // A request signed for another receiver (replayed from there) is refused here.
+    const elsewhere = await send(signed(cut, admin.privateKey, 'f'.repeat(32)));
+    expect(elsewhere.status).toBe(400);
+    expect(await target.listManifests()).toHaveLength(2);
+    const request = signed(cut);
+    const res = await send(request);
     expect(res.status).toBe(200);
+    // The same signed request a second time: a replay, refused.
+    expect((await send(request)).status).toBe(409);
     expect(((await res.json()) as { manifests: number }).manifests).toBe(1);
     expect(await target.getObject(objectId(inFlight))).not.toBeNull();
     expect(await target.listManifests()).toHaveLength(1);

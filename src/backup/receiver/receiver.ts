@@ -11,10 +11,14 @@
  *   PUT/GET /objects/<sha256>     GET /objects
  *   PUT/GET /manifests/<name>     GET /manifests
  *   GET /pruned/<name>            GET /pruned      (pruned snapshots' manifests, kept as links)
- *   POST /prune {before, at}      signed: `X-Labkluis-Admin-Signature: <base64 Ed25519>` over
- *                                 "labkluis-backup-prune\n" + the body; no token needed
+ *   GET /id                       this receiver's id (random, made at its first start); no token needed
+ *   POST /prune {before, at, receiver}  signed: `X-Labkluis-Admin-Signature: <base64 Ed25519>` over
+ *                                 "labkluis-backup-prune\n" + the body; no token needed. A request
+ *                                 names the receiver it is for and is taken once, within 5 minutes
+ *                                 of `at`: it cannot be replayed here or at another receiver.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { link, mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -58,6 +62,9 @@ export function buildReceiver(o: ReceiverOptions): FastifyInstance {
     throw new LabkluisError('ERR_CONFIG', "the backup key is a verifier key, as 'labkluis backup key' prints it");
   }
   const store = new DirTarget(o.root);
+  const receiverId = ownId(o.root);
+  /** Prune signatures taken within the last window: a second use is a replay. */
+  const usedPrunes = new Map<string, number>();
   const tokenHash = createHash('sha256').update(o.uploadToken).digest();
   const app = Fastify({ logger: false, bodyLimit: o.maxObjectBytes ?? 64 * 1024 * 1024 });
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -133,17 +140,23 @@ export function buildReceiver(o: ReceiverOptions): FastifyInstance {
     return note === null ? reply.code(404).send({ error: 'no such pruned manifest' }) : reply.type('text/plain; charset=utf-8').send(note);
   });
 
+  app.get('/v1/id', async () => ({ receiver: receiverId }));
   app.post('/v1/prune', async (req, reply) => {
     // The signature is over the bytes sent: the body stays text (text/plain), parsed here.
     if (typeof req.body !== 'string') return reply.code(415).send({ error: 'send the prune request as text/plain JSON' });
     const raw = req.body;
     const sig = Buffer.from(String(req.headers['x-labkluis-admin-signature'] ?? ''), 'base64');
     if (!ed25519Verify(o.adminKey, Buffer.from(PRUNE_CONTEXT + raw, 'utf8'), sig)) return reply.code(401).send({ error: 'prune needs a request signed with the offline admin key' });
-    const body = safeJson(raw) as { before?: unknown; at?: unknown } | null;
+    const body = safeJson(raw) as { before?: unknown; at?: unknown; receiver?: unknown } | null;
     const now = o.clock.now().getTime();
     const [before, at] = [Date.parse(String(body?.before)), Date.parse(String(body?.at))];
-    if (Number.isNaN(before) || Number.isNaN(at)) return reply.code(400).send({ error: 'prune takes {before, at}: ISO-8601 times' });
+    if (Number.isNaN(before) || Number.isNaN(at)) return reply.code(400).send({ error: 'prune takes {before, at, receiver}: ISO-8601 times and this receiver\'s id' });
+    if (body?.receiver !== receiverId) return reply.code(400).send({ error: 'the prune request is for another receiver' });
     if (Math.abs(now - at) > SKEW_MS) return reply.code(400).send({ error: 'the prune request is stale or from the future (at)' });
+    for (const [s, t] of usedPrunes) if (now - t > 2 * SKEW_MS) usedPrunes.delete(s);
+    const sigKey = sig.toString('base64');
+    if (usedPrunes.has(sigKey)) return reply.code(409).send({ error: 'that prune request was taken before; sign a new one' });
+    usedPrunes.set(sigKey, now);
     const floor = now - retentionDays * 86_400_000;
     if (before > floor) return reply.code(403).send({ error: `nothing received in the last ${retentionDays} days is pruned` });
     return pruneBefore(o.root, store, before);
@@ -207,4 +220,18 @@ function safeJson(text: string): unknown {
   } catch {
     return null;
   }
+}
+
+/** The receiver's id, kept in its root: made once (random), read at every start after. */
+function ownId(root: string): string {
+  const file = join(root, 'receiver-id');
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  try {
+    writeFileSync(file, `${randomBytes(16).toString('hex')}\n`, { flag: 'wx', mode: 0o444 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new LabkluisError('ERR_CONFIG', `cannot write the receiver's id in ${root}`);
+  }
+  const id = readFileSync(file, 'utf8').trim();
+  if (!/^[0-9a-f]{32}$/.test(id)) throw new LabkluisError('ERR_CONFIG', `${file} is damaged`);
+  return id;
 }

@@ -43,11 +43,20 @@ export async function backupReceiver(
 export async function backupPrune(o: { at: string; adminKeyFile: string; before: string }, out: (line: string) => void): Promise<void> {
   const seed = await readSeedKeyFile(o.adminKeyFile, 'admin key');
   if (Number.isNaN(Date.parse(o.before))) throw new LabkluisError('ERR_INVALID_INPUT', '--before is an ISO-8601 time');
-  const body = JSON.stringify({ before: new Date(o.before).toISOString(), at: systemClock.now().toISOString() });
+  const base = o.at.replace(/\/+$/, '');
+  // The request names the receiver it is for (its id), so it cannot be replayed at another.
+  let receiver: unknown;
+  try {
+    receiver = ((await (await fetch(`${base}/v1/id`)).json()) as { receiver?: unknown }).receiver;
+  } catch {
+    throw new LabkluisError('ERR_STORE', `the receiver at ${o.at} did not answer`);
+  }
+  if (typeof receiver !== 'string') throw new LabkluisError('ERR_STORE', `${o.at} does not answer as a labkluis backup receiver`);
+  const body = JSON.stringify({ before: new Date(o.before).toISOString(), at: systemClock.now().toISOString(), receiver });
   const signature = sign(null, Buffer.from(PRUNE_CONTEXT + body, 'utf8'), ed25519FromSeed(seed).privateKey).toString('base64');
   let res: Response;
   try {
-    res = await fetch(`${o.at.replace(/\/+$/, '')}/v1/prune`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-labkluis-admin-signature': signature }, body });
+    res = await fetch(`${base}/v1/prune`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-labkluis-admin-signature': signature }, body });
   } catch {
     throw new LabkluisError('ERR_STORE', `the receiver at ${o.at} did not answer`);
   }
