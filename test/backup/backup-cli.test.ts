@@ -154,6 +154,19 @@ describe('labkluis backup', () => {
     expect(Number(/verified: (\d+) entries/.exec(verified.stdout)![1])).toBe(held + 1);
   }, 60_000);
 
+  it('refuses to chain onto a snapshot of another vault with the same keyring (a restored copy running beside the original)', async () => {
+    const target = `dir:${join(tmp.path, 'backups-fork')}`;
+    expect((await cli('backup', '--to', target, '--recipient', recipient)).code).toBe(0);
+    const copy = join(tmp.path, 'vault-copy');
+    expect((await runCli(['--data', copy, '--keyring', keyring, 'restore', '--from', target, '--identity', identityFile])).code).toBe(0);
+    expect((await cli('backup', '--to', target, '--recipient', recipient)).code).toBe(0); // the original goes on: snapshot 2
+    const fork = await runCli(['--data', copy, '--keyring', keyring, 'backup', '--to', target, '--recipient', recipient]);
+    expect(fork.code).toBe(1);
+    expect(fork.stderr).toMatch(/snapshot at dir:.* \(2\) is not of this vault's audit log/);
+    expect(readdirSync(join(tmp.path, 'backups-fork', 'manifests')).filter((f) => f.endsWith('.note'))).toHaveLength(2);
+    expect((await cli('backup', '--to', target, '--recipient', recipient)).code).toBe(0); // the original's own chain goes on
+  }, 90_000);
+
   it('refuses to back up while its record of the last snapshots is damaged (a cut-back target would pass as new)', async () => {
     const state = join(data, 'backup-state.json');
     writeFileSync(state, '{"dir:/x": {"sequence": 3', { mode: 0o600 });

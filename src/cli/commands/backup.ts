@@ -55,6 +55,16 @@ export async function backup(
     || (previous.manifest.sequence === recorded.sequence && previous.hash !== recorded.hash))) {
     throw new LabkluisError('ERR_INTEGRITY', `${target.name} ends at snapshot ${previous?.manifest.sequence ?? 0}, but this server wrote snapshot ${recorded.sequence} there: it was cut back or replaced; run backup verify`);
   }
+  // The newest snapshot there must be of this vault's own log (its root at that size): else
+  // another vault with this keyring (a restored copy still running beside the original) writes
+  // there, or this vault's log was cut back since; chaining on would mix two histories.
+  if (previous !== null && previous.manifest.audit.size > 0) {
+    const at = previous.manifest.audit;
+    const [entry] = await app.store.readAudit(at.size - 1, 1);
+    if (entry === undefined || entry.seq !== at.size - 1 || entry.rootAfter.toString('hex') !== at.root) {
+      throw new LabkluisError('ERR_INTEGRITY', `the newest snapshot at ${target.name} (${previous.manifest.sequence}) is not of this vault's audit log: another vault with this keyring (a restored copy?) writes there, or this log was cut back; run backup verify and a restore drill`);
+    }
+  }
   // The MAC key first: made now on a first backup, it is then in the snapshot it keys (a restored
   // vault goes on with the same key, so its next backup still finds the chunks it shares).
   const macKey = (await app.keys.current('*', 'backup-mac')).key;
