@@ -241,13 +241,18 @@ export async function createApp(options: AppOptions): Promise<App> {
   const drills = new DrillWatch({
     store, clock, random, origin, ...(options.drillPolicy ? { policy: options.drillPolicy } : {}),
     raise: async (a) => {
-      await store.safeguards.insertAlert({
-        id: a.id, kind: a.kind, principalId: null, tenant: null, subject: a.subject, createdAt: a.createdAt, acknowledgedAt: null, acknowledgedBy: null,
-      });
+      try {
+        await store.safeguards.insertAlert({
+          id: a.id, kind: a.kind, principalId: null, tenant: null, subject: a.subject, createdAt: a.createdAt, acknowledgedAt: null, acknowledgedBy: null,
+        });
+      } catch (e) {
+        if (isLabkluisError(e) && e.code === 'ERR_CONFLICT') return; // raised before (its id says what it is about)
+        throw e;
+      }
       await alertDelivery.enqueue({ id: a.id, kind: a.kind, principalId: null, tenant: null, subject: a.subject, createdAt: a.createdAt, severity: 'high', summary: a.summary, evidence: [] });
     },
     received: (e) => vault.recordAccountEvent({
-      kind: 'backup-drill-received', ...(e.reason ? { reason: e.reason } : {}), principalId: null, sessionId: null,
+      kind: 'backup-drill-received', ...(e.reason ? { reason: e.reason } : {}), ...(e.errorCode ? { errorCode: e.errorCode } : {}), principalId: null, sessionId: null,
       ...(e.drillId ? { subject: { type: 'BackupDrill' as const, id: e.drillId } } : {}), outcome: e.outcome, ip: e.ip, userAgent: e.userAgent,
     }),
   });

@@ -6,14 +6,17 @@
  *   POST /backup/drills {report}                 a drill's signed report; taken only if it verifies with the drill key
  *   GET  /backup/drills/latest                   the last drill's outcome and the alert state (security officer, admin)
  *
- * The first three are public, like a transparency log's: they hand out hashes and take only
- * what the drill key signed. Each spends the caller's network's 'proofs' budget first (a
- * consistency proof reads the log's leaf hashes). The last needs a signed-in officer or admin.
+ * The first three answer the restore drill only: the two GETs need the drill key's signature
+ * on the request (drill-report.ts: the log's size stays private, and no one else can make this
+ * server read its log for a proof), the POST a report signed with it. Each spends the caller's
+ * network's 'proofs' budget first; one proof is computed at a time (it reads every leaf hash up
+ * to its size). Without a drill key they are not there. The last needs a signed-in officer or admin.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { consistencyProofFor, type AuditLog } from '../audit/index.js';
 import type { DrillWatch } from '../backup/index.js';
-import { forbidden, invalidInput, LabkluisError } from '../kernel/index.js';
+import { forbidden, invalidInput, LabkluisError, RateLimitedError } from '../kernel/index.js';
+import { DRILL_REQUEST_HEADER } from '../backup/index.js';
 import type { Store } from '../store/index.js';
 import type { PublicRateLimiter } from './rate-limits.js';
 import type { Caller } from './routes.js';
@@ -33,30 +36,46 @@ const REPORT_BODY_LIMIT = 64 * 1024;
 
 export function registerBackupRoutes(app: FastifyInstance, d: BackupRouteDeps): void {
   const limited = async (req: FastifyRequest): Promise<void> => d.publicLimiter.take('proofs', req.ip);
+  const drillOnly = async (req: FastifyRequest): Promise<void> => {
+    d.publicLimiter.take('proofs', req.ip);
+    const header = req.headers[DRILL_REQUEST_HEADER];
+    d.drills.authorizeRequest(req.method, req.url, typeof header === 'string' ? header : undefined);
+  };
+  let proving = false;
   const where = (req: FastifyRequest) => ({ ip: req.ip, userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null });
 
-  app.get('/audit/checkpoint', { onRequest: limited }, async (_req, reply) => {
-    const note = (await d.audit.checkpoint())?.note ?? (await d.store.listCheckpoints()).at(-1)?.note;
-    if (note === undefined) throw new LabkluisError('ERR_NOT_FOUND', 'the audit log is empty');
-    return reply.type('text/plain; charset=utf-8').send(note);
-  });
+  // Without a drill key nothing answers the drill: these routes are not there (404).
+  if (d.drills.takesReports) {
+    app.get('/audit/checkpoint', { onRequest: drillOnly }, async (_req, reply) => {
+      const note = (await d.audit.checkpoint())?.note ?? (await d.store.listCheckpoints()).at(-1)?.note;
+      if (note === undefined) throw new LabkluisError('ERR_NOT_FOUND', 'the audit log is empty');
+      return reply.type('text/plain; charset=utf-8').send(note);
+    });
 
-  app.get('/audit/consistency', { onRequest: limited }, async (req, reply) => {
-    const q = (req.query ?? {}) as Record<string, unknown>;
-    const [first, second] = [size(q.first, 'first'), size(q.second, 'second')];
-    if (first < 1 || first > second) throw invalidInput('need 1 <= first <= second');
-    const head = await d.store.auditHead();
-    if (second > head.size) throw new LabkluisError('ERR_NOT_FOUND', `the audit log has ${head.size} entries`);
-    const proof = await consistencyProofFor(d.store, first, second);
-    return reply.type(JSON_TYPE).send({ first, second, proof: proof.map((h) => h.toString('base64')) });
-  });
+    app.get('/audit/consistency', { onRequest: drillOnly }, async (req, reply) => {
+      const q = (req.query ?? {}) as Record<string, unknown>;
+      const [first, second] = [size(q.first, 'first'), size(q.second, 'second')];
+      if (first < 1 || first > second) throw invalidInput('need 1 <= first <= second');
+      const head = await d.store.auditHead();
+      if (second > head.size) throw new LabkluisError('ERR_NOT_FOUND', `the audit log has ${head.size} entries`);
+      if (proving) throw new RateLimitedError('another consistency proof is being made', 1000);
+      proving = true;
+      let proof: Buffer[];
+      try {
+        proof = await consistencyProofFor(d.store, first, second);
+      } finally {
+        proving = false;
+      }
+      return reply.type(JSON_TYPE).send({ first, second, proof: proof.map((h) => h.toString('base64')) });
+    });
 
-  app.post('/backup/drills', { onRequest: limited, bodyLimit: REPORT_BODY_LIMIT }, async (req, reply) => {
-    const report = (req.body as { report?: unknown } | null)?.report;
-    if (typeof report !== 'string' || report.length === 0) throw invalidInput('the body is {"report": "<the signed drill report>"}');
-    const taken = await d.drills.receive(report, where(req));
-    return reply.code(201).type(JSON_TYPE).send({ id: taken.id, outcome: taken.outcome, state: taken.status.state });
-  });
+    app.post('/backup/drills', { onRequest: limited, bodyLimit: REPORT_BODY_LIMIT }, async (req, reply) => {
+      const report = (req.body as { report?: unknown } | null)?.report;
+      if (typeof report !== 'string' || report.length === 0) throw invalidInput('the body is {"report": "<the signed drill report>"}');
+      const taken = await d.drills.receive(report, where(req));
+      return reply.code(201).type(JSON_TYPE).send({ id: taken.id, outcome: taken.outcome, state: taken.status.state });
+    });
+  }
 
   app.get('/backup/drills/latest', {
     onRequest: async (req) => void d.callers.set(req, await d.authenticate(req)),

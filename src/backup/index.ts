@@ -25,7 +25,7 @@ export { restoreFromTarget } from './restore.js';
 export type { RestoreSummary, RestoreWatch } from './restore.js';
 export { decodeTables, storeSource } from './snapshot-codec.js';
 export { escrowKeyring, openEscrow } from './escrow.js';
-export { DRILL_CHECKS, DRILL_FORMAT, DRILL_KEY_NAME, openDrillReport, signDrillReport } from './drill/drill-report.js';
+export { DRILL_CHECKS, DRILL_FORMAT, DRILL_KEY_NAME, DRILL_REQUEST_HEADER, openDrillReport, signDrillReport, signDrillRequest } from './drill/drill-report.js';
 export type { DrillCheck, DrillCheckName, DrillReport } from './drill/drill-report.js';
 export { DEFAULT_DRILL_MAX_AGE_DAYS, DrillWatch } from './drill/drill-watch.js';
 export type { DrillAlert, DrillPolicy, DrillState, DrillStatus, DrillSummary } from './drill/drill-watch.js';

@@ -286,10 +286,11 @@ export function program(): Command {
     .option('--report <file>', 'the signed report file to write (default: labkluis-drill-<time>.txt here)')
     .option('--scratch <dir>', 'where the scratch store is made and removed (default: the temp directory)')
     .option('--sample <n>', 'records to decrypt, of results and of identities each', positiveInt('--sample'), 100)
-    .action(async (o: Partial<DrillCommandArgs> & { submit: boolean; sample: number }) => {
+    .option('--max-snapshot-age <hours>', 'how old the newest snapshot may be before the drill fails (backups have stopped)', positiveInt('--max-snapshot-age'), 48)
+    .action(async (o: Partial<DrillCommandArgs> & { submit: boolean; sample: number; maxSnapshotAge: number }) => {
       const missing = (['from', 'identity', 'escrow', 'drillKey', 'production'] as const).filter((k) => o[k] === undefined);
       if (missing.length > 0) throw new ExitError(`restore-drill needs ${missing.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`, 2);
-      const report = await restoreDrill(o as DrillCommandArgs & { submit: boolean; sample: number }, out);
+      const report = await restoreDrill({ ...(o as DrillCommandArgs & { submit: boolean; sample: number }), maxSnapshotAgeHours: o.maxSnapshotAge }, out);
       if (report.outcome !== 'passed') throw new ExitError('restore drill FAILED (see above)', 1);
     });
   drill.command('key')

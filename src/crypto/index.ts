@@ -1,5 +1,5 @@
 export type { Kms, Signer } from './kms.js';
-export { createLocalKeyring, installKeyringText, loadLocalKeyring, readKeyringText, assertOutsideDataDir } from './local-keyring.js';
+export { createLocalKeyring, installKeyringText, keyringFromText, loadLocalKeyring, readKeyringText, assertOutsideDataDir } from './local-keyring.js';
 export { aesGcmCipher, nullCipherForBenchmarkOnly, aadOf } from './envelope.js';
 export type { RecordCipher, RecordAddress, DataKey } from './envelope.js';
 export { blindToken } from './blind-index.js';

@@ -105,6 +105,15 @@ export function installKeyringText({ text, path, dataDir }: { text: string; path
   }
 }
 
+/**
+ * A keyring held in memory only, from its text (as escrow gives it back): for a restore drill,
+ * which must not leave the keys on the backup host's disk if it is killed half-way.
+ */
+export function keyringFromText(text: string, random: Random): Kms {
+  checkKeyringText(text);
+  return kmsFromFile(KeyringFile.parse(JSON.parse(text)), random);
+}
+
 function checkKeyringText(text: string): void {
   let raw: unknown;
   try {

@@ -134,6 +134,6 @@ export interface SafeguardStore {
 
   /** Stores a drill's report; ERR_CONFLICT when its id is known. */
   insertDrill(row: DrillRow): Promise<void>;
-  /** The drill that finished last, and the last one that passed (either null). */
+  /** The drill received last, and the last one received that passed (either null): by this server's clock, not the drill host's. */
   lastDrills(): Promise<{ last: DrillRow | null; lastPassed: DrillRow | null }>;
 }

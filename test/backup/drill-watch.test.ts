@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ed25519NoteSigner, verifierKeyString } from '../../src/audit/index.js';
-import { DRILL_FORMAT, DRILL_KEY_NAME, DrillWatch, signDrillReport, type DrillAlert, type DrillPolicy, type DrillReport } from '../../src/backup/index.js';
+import { DRILL_CHECKS, DRILL_FORMAT, DRILL_KEY_NAME, DrillWatch, signDrillReport, type DrillAlert, type DrillPolicy, type DrillReport } from '../../src/backup/index.js';
 import { ed25519FromSeed } from '../../src/crypto/index.js';
 import { ManualClock, randomId, systemRandom } from '../../src/kernel/index.js';
 import { createStoreEnv, type StoreEnv } from '../support/store-env.js';
@@ -20,7 +20,7 @@ const KEY = verifierKeyString(DRILL_KEY_NAME, signer.publicKey);
 const FACTS = { ip: '127.0.0.1', userAgent: 'test' };
 
 function report(clock: ManualClock, outcome: 'passed' | 'failed', overrides: Partial<DrillReport> = {}): DrillReport {
-  const checks = (['chain', 'restore', 'audit', 'decrypt', 'production'] as const).map((name) => ({ name, ok: outcome === 'passed' || name !== 'restore', detail: 'synthetic' }));
+  const checks = DRILL_CHECKS.map((name) => ({ name, ok: outcome === 'passed' || name !== 'restore', detail: 'synthetic' }));
   return {
     format: DRILL_FORMAT, id: randomId(systemRandom), origin: ORIGIN, target: 'dir:/backups', startedAt: new Date(clock.now().getTime() - 60_000).toISOString(),
     finishedAt: clock.now().toISOString(), outcome,
@@ -36,9 +36,15 @@ describe.each(BACKENDS)('the drill watch on %s', (backend) => {
   let audited: { outcome: string; reason?: string }[];
   const watch = (policy: DrillPolicy = { key: KEY }) => new DrillWatch({
     store: env.store, clock, random: systemRandom, origin: ORIGIN, policy,
+    // As the app does: the store refuses an alert id it has (raised before), and then nothing is sent.
     raise: async (a) => {
+      try {
+        await env.store.safeguards.insertAlert({ id: a.id, kind: a.kind, principalId: null, tenant: null, subject: a.subject, createdAt: a.createdAt, acknowledgedAt: null, acknowledgedBy: null });
+      } catch (e) {
+        if ((e as { code?: string }).code === 'ERR_CONFLICT') return;
+        throw e;
+      }
       raised.push(a);
-      await env.store.safeguards.insertAlert({ id: a.id, kind: a.kind, principalId: null, tenant: null, subject: a.subject, createdAt: a.createdAt, acknowledgedAt: null, acknowledgedBy: null });
     },
     received: async (e) => void audited.push({ outcome: e.outcome, ...(e.reason ? { reason: e.reason } : {}) }),
   });
@@ -95,6 +101,35 @@ describe.each(BACKENDS)('the drill watch on %s', (backend) => {
     await w.check();
     expect(raised.map((a) => [a.kind, a.subject])).toEqual([['backup-drill-failed', failed.id]]);
     expect(raised[0]!.summary).toMatch(/failed \(restore\)/);
+    // Drills stop after the failure: once the last pass is too old, the overdue alert comes too, daily.
+    clock.advance(7 * DAY);
+    await w.check();
+    expect(raised.map((a) => a.kind)).toEqual(['backup-drill-failed', 'backup-drill-overdue']);
+    await w.check();
+    clock.advance(DAY);
+    await w.check();
+    expect(raised.map((a) => a.kind)).toEqual(['backup-drill-failed', 'backup-drill-overdue', 'backup-drill-overdue']);
+  });
+
+  it("orders drills by when production received them, so a failed report from a host whose clock stepped back still counts", async () => {
+    const w = watch();
+    await w.receive(await signDrillReport(report(clock, 'passed'), signer), FACTS);
+    clock.advance(60_000);
+    // Finished (by the drill host's clock) an hour before the pass production already has.
+    const behind = new Date(clock.now().getTime() - 3_600_000);
+    const failed = report(clock, 'failed', { startedAt: new Date(behind.getTime() - 1000).toISOString(), finishedAt: behind.toISOString() });
+    const taken = await w.receive(await signDrillReport(failed, signer), FACTS);
+    expect(taken.status.state).toBe('failed');
+    expect(raised.map((a) => [a.kind, a.subject])).toEqual([['backup-drill-failed', failed.id]]);
+  });
+
+  it('raises each alert once even when other alerts crowd the list, and from two watches on one store (two nodes)', async () => {
+    for (let i = 0; i < 250; i++) {
+      await env.store.safeguards.insertAlert({ id: `other-${i}`, kind: 'token-replay', principalId: null, tenant: null, subject: null, createdAt: clock.now().toISOString(), acknowledgedAt: null, acknowledgedBy: null });
+    }
+    const [a, b] = [watch(), watch()];
+    await Promise.all([a.check(), b.check(), a.check()]);
+    expect(raised.map((x) => x.kind)).toEqual(['backup-drill-overdue']);
   });
 
   it("refuses another vault's report, one from the future, and any report without a drill key, storing nothing and auditing each", async () => {
@@ -120,8 +155,10 @@ describe.each(BACKENDS)('the drill watch on %s', (backend) => {
     expect(raised).toEqual([]);
   });
 
-  it('refuses a bad drill key or age in its configuration', () => {
+  it('refuses a bad drill key or age in its configuration, and a key that is not a drill key (the backup key pasted in)', () => {
     expect(() => watch({ key: 'not a key' })).toThrow(/backup.drill.key/);
+    const backupLike = ed25519NoteSigner(`${ORIGIN}/backup`, ed25519FromSeed(systemRandom.bytes(32)).privateKey);
+    expect(() => watch({ key: verifierKeyString(backupLike.name, backupLike.publicKey) })).toThrow(/not a drill key/);
     for (const maxAgeDays of [0, -1, 400, Number.NaN]) expect(() => watch({ key: KEY, maxAgeDays })).toThrow(/maxAgeDays/);
   });
 });

@@ -75,7 +75,7 @@ describe('labkluis restore-drill', () => {
     ]);
     expect(d.stderr).toBe('');
     expect(d.code).toBe(0);
-    for (const check of ['chain', 'restore', 'audit', 'decrypt', 'production']) expect(d.stdout).toMatch(new RegExp(`^ok +${check}: `, 'm'));
+    for (const check of ['chain', 'restore', 'audit', 'history', 'decrypt', 'production']) expect(d.stdout).toMatch(new RegExp(`^ok +${check}: `, 'm'));
     expect(d.stdout).toMatch(/restore drill PASSED/);
     expect(d.stdout).toMatch(/report handed to http:/);
     expect(readFileSync(report, 'utf8')).toMatch(/"outcome":"passed"[\s\S]*\n\n— labkluis-restore-drill /);

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, createLogger, type App } from '../../src/app.js';
 import { canonicalJson, ed25519NoteSigner, signCheckpoint, signNote, verifierKeyString, type NoteSigner } from '../../src/audit/index.js';
 import {
-  DirTarget, DRILL_KEY_NAME, escrowKeyring, httpProductionLog, openEscrow, openManifest, restoreFromTarget, runRestoreDrill, storeSource,
+  DirTarget, DRILL_KEY_NAME, DRILL_REQUEST_HEADER, escrowKeyring, signDrillRequest, httpProductionLog, openEscrow, openManifest, restoreFromTarget, runRestoreDrill, storeSource,
   writeSnapshot, type OpenedManifest, type ProductionLog,
 } from '../../src/backup/index.js';
 import { ed25519FromSeed, installKeyringText, loadLocalKeyring, readKeyringText, type Kms } from '../../src/crypto/index.js';
@@ -55,7 +55,9 @@ describe.each(BACKENDS)('restore drill of a %s vault', (from: Backend) => {
       await close();
     }
   };
-  const drill = async (production: ProductionLog = httpProductionLog(url)) => runRestoreDrill({
+  const prod = (base: string): ProductionLog => httpProductionLog(base, drillSigner, systemClock);
+  const drillPolicy = () => ({ key: verifierKeyString(DRILL_KEY_NAME, drillSigner.publicKey), maxAgeDays: 7 });
+  const drill = async (production: ProductionLog = prod(url)) => runRestoreDrill({
     target, identities: [identity], kms: escrowedKms, scratch: (await scratch()).store, production, sample: 5, signer: drillSigner,
     clock: systemClock, random: systemRandom,
   });
@@ -67,7 +69,7 @@ describe.each(BACKENDS)('restore drill of a %s vault', (from: Backend) => {
   beforeAll(async () => {
     const seed = systemRandom.bytes(32);
     drillSigner = ed25519NoteSigner(DRILL_KEY_NAME, ed25519FromSeed(seed).privateKey);
-    f = await createVaultFixture(from, { drillPolicy: { key: verifierKeyString(DRILL_KEY_NAME, drillSigner.publicKey), maxAgeDays: 7 } });
+    f = await createVaultFixture(from, { drillPolicy: drillPolicy() });
     for (let i = 0; i < 3; i++) await episode(f, i % 2 === 0 ? f.tenants.a : f.tenants.b);
     await f.app.audit.checkpoint();
     tmp = await createTempDir('labkluis-drill-');
@@ -98,7 +100,7 @@ describe.each(BACKENDS)('restore drill of a %s vault', (from: Backend) => {
   it(`passes: the newest snapshot restores into a scratch ${to} store, verifies, decrypts with the escrowed keyring and production's log extends it`, async () => {
     expect((await officer('/backup/drills/latest')).body).toMatchObject({ state: 'none', keyConfigured: true, last: null });
     const { report, note } = await drill();
-    expect(report.checks.map((c) => [c.name, c.ok])).toEqual([['chain', true], ['restore', true], ['audit', true], ['decrypt', true], ['production', true]]);
+    expect(report.checks.map((c) => [c.name, c.ok])).toEqual([['chain', true], ['restore', true], ['audit', true], ['history', true], ['decrypt', true], ['production', true]]);
     expect(report.outcome).toBe('passed');
     expect(report.snapshot).toMatchObject({ sequence: 2, manifest: opened[1]!.hash });
     expect(report.figures.decrypted).toBeGreaterThanOrEqual(5 + 1); // up to 5 results and 5 identities, every one opened
@@ -108,7 +110,7 @@ describe.each(BACKENDS)('restore drill of a %s vault', (from: Backend) => {
     expect(report.figures.auditEntries).toBe(opened[1]!.manifest.audit.size);
     expect(note).toContain(`\n\n— ${DRILL_KEY_NAME} `);
 
-    await httpProductionLog(url).submit(note);
+    await prod(url).submit(note);
     const status = await officer('/backup/drills/latest');
     expect(status.status).toBe(200);
     expect(status.body).toMatchObject({ state: 'passed', last: { id: report.id, outcome: 'passed', snapshot: 2, failedChecks: [] }, lastPassed: { id: report.id } });
@@ -119,21 +121,30 @@ describe.each(BACKENDS)('restore drill of a %s vault', (from: Backend) => {
     expect(entries.some((e) => e.leaf.toString('utf8').includes('backup-drill-received') && e.leaf.toString('utf8').includes(report.id))).toBe(true);
   });
 
-  it("hands out the audit log's signed checkpoint and consistency proofs, and refuses bad sizes with an OperationOutcome", async () => {
+  it("hands the drill (only) the audit log's signed checkpoint and consistency proofs; bad sizes get an OperationOutcome", async () => {
     const { openCheckpoint, verifyConsistency } = await import('../../src/audit/index.js');
-    const res = await fetch(`${url}/audit/checkpoint`);
+    const signedGet = async (path: string, signer: NoteSigner = drillSigner, at = new Date()) =>
+      fetch(`${url}${path}`, { headers: { [DRILL_REQUEST_HEADER]: await signDrillRequest(signer, 'GET', path, at.toISOString()) } });
+    // Not for anyone else: unsigned, signed with another key, stale, or signed for another path.
+    const stranger = ed25519NoteSigner(DRILL_KEY_NAME, ed25519FromSeed(systemRandom.bytes(32)).privateKey);
+    expect((await fetch(`${url}/audit/checkpoint`)).status).toBe(401);
+    expect((await signedGet('/audit/checkpoint', stranger)).status).toBe(401);
+    expect((await signedGet('/audit/checkpoint', drillSigner, new Date(Date.now() - 10 * 60_000))).status).toBe(401);
+    const header = await signDrillRequest(drillSigner, 'GET', '/audit/consistency?first=1&second=2', new Date().toISOString());
+    expect((await fetch(`${url}/audit/checkpoint`, { headers: { [DRILL_REQUEST_HEADER]: header } })).status).toBe(401);
+    const res = await signedGet('/audit/checkpoint');
     expect(res.status).toBe(200);
     const cp = openCheckpoint(await res.text(), verifierKeyString(f.kms.auditSigner.name, f.kms.auditSigner.publicKey), f.origin);
     expect(cp.size).toBe((await f.app.store.auditHead()).size);
     const first = opened[0]!.manifest.audit;
-    const proof = (await (await fetch(`${url}/audit/consistency?first=${first.size}&second=${cp.size}`)).json()) as { proof: string[] };
+    const proof = (await (await signedGet(`/audit/consistency?first=${first.size}&second=${cp.size}`)).json()) as { proof: string[] };
     expect(verifyConsistency(first.size, cp.size, proof.proof.map((h) => Buffer.from(h, 'base64')), Buffer.from(first.root, 'hex'), cp.root)).toBe(true);
     for (const q of ['first=0&second=3', 'first=5&second=2', 'first=x&second=3', 'second=3', `first=1&second=${'9'.repeat(16)}`]) {
-      const bad = await fetch(`${url}/audit/consistency?${q}`);
+      const bad = await signedGet(`/audit/consistency?${q}`);
       expect([q, bad.status]).toEqual([q, 400]);
       expect(((await bad.json()) as { resourceType: string }).resourceType).toBe('OperationOutcome');
     }
-    expect((await fetch(`${url}/audit/consistency?first=1&second=${cp.size + 1000}`)).status).toBe(404);
+    expect((await signedGet(`/audit/consistency?first=1&second=${cp.size + 1000}`)).status).toBe(404);
   });
 
   it('shows the drills to a security officer or an admin only', async () => {
@@ -182,13 +193,13 @@ describe.each(BACKENDS)('restore drill of a %s vault', (from: Backend) => {
     await restoreFromTarget(target, opened[0]!.manifest, [identity], old.store);
     const rolledBack: App = await createApp({
       dataDir: join(tmp.path, 'rolled-back'), storeConfig: { kind: 'sqlite', file: 'x' }, store: old.store, kms: f.kms, origin: f.origin,
-      clock: systemClock, random: systemRandom, logger: createLogger('silent'),
+      clock: systemClock, random: systemRandom, logger: createLogger('silent'), drillPolicy: drillPolicy(),
     });
     const server = rolledBack.server();
     try {
       await server.listen({ host: '127.0.0.1', port: 0 });
       const address = server.server.address();
-      const { report } = await drill(httpProductionLog(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`));
+      const { report } = await drill(prod(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`));
       expect(report.outcome).toBe('failed');
       const production = report.checks.find((c) => c.name === 'production')!;
       expect(production.ok).toBe(false);
@@ -206,7 +217,7 @@ describe.each(BACKENDS)('restore drill of a %s vault', (from: Backend) => {
     const lying: ProductionLog = {
       name: 'lying production',
       checkpoint: () => signCheckpoint({ origin: f.origin, size: at.size + 5, root: systemRandom.bytes(32) }, f.kms.auditSigner),
-      consistency: (first, second) => httpProductionLog(url).consistency(first, Math.min(second, at.size + 1)),
+      consistency: (first, second) => prod(url).consistency(first, Math.min(second, at.size + 1)),
       submit: async () => {},
     };
     const { report } = await drill(lying);
@@ -230,7 +241,7 @@ describe.each(BACKENDS)('restore drill of a %s vault', (from: Backend) => {
       expect(report.checks.find((c) => c.name === 'restore')).toMatchObject({ ok: false, detail: expect.stringMatching(/snapshot 2 did not restore/) });
       expect(report.checks.find((c) => c.name === 'audit')?.ok).toBe(false);
       expect(report.checks.find((c) => c.name === 'production')?.ok).toBe(true);
-      await httpProductionLog(url).submit(note);
+      await prod(url).submit(note);
       const status = await officer('/backup/drills/latest');
       expect(status.body).toMatchObject({ state: 'failed', last: { id: report.id, outcome: 'failed' } });
       const alerts = async () => (await f.app.store.safeguards.listAlerts({ open: true, limit: 100 })).filter((a) => a.kind === 'backup-drill-failed');
@@ -239,6 +250,39 @@ describe.each(BACKENDS)('restore drill of a %s vault', (from: Backend) => {
       expect(await alerts()).toHaveLength(1); // once per failed drill, not per check
     } finally {
       writeFileSync(path, original);
+    }
+  });
+
+  it("fails the history check when a later snapshot is of a cut-back log, even with production's keys and a production that agrees", async () => {
+    // The attacker holds production and its keys: brings production back to backup 1 (hiding
+    // what came after), then takes a new, validly signed and chained backup of that.
+    const old = await scratch();
+    await restoreFromTarget(target, opened[0]!.manifest, [identity], old.store);
+    const cutBack: App = await createApp({
+      dataDir: join(tmp.path, 'cut-back'), storeConfig: { kind: 'sqlite', file: 'x' }, store: old.store, kms: f.kms, origin: f.origin,
+      clock: systemClock, random: systemRandom, logger: createLogger('silent'), drillPolicy: drillPolicy(),
+    });
+    const server = cutBack.server();
+    try {
+      const { source, close } = await storeSource(cutBack.store);
+      try {
+        await writeSnapshot(source, {
+          target, recipients: [recipient], macKey: (await cutBack.keys.current('*', 'backup-mac')).key, signer: f.kms.backupSigner,
+          previous: opened[1]!, clock: systemClock, random: systemRandom, sizes: { min: 512, avg: 2048, max: 8192 },
+        });
+      } finally {
+        await close();
+      }
+      await server.listen({ host: '127.0.0.1', port: 0 });
+      const address = server.server.address();
+      const { report } = await drill(prod(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`));
+      expect(report.snapshot?.sequence).toBe(3);
+      expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['history']);
+      expect(report.checks.find((c) => c.name === 'history')!.detail).toMatch(/shorter audit log|not an extension of snapshot 2/);
+      expect(report.outcome).toBe('failed');
+    } finally {
+      await server.close();
+      await cutBack.close();
     }
   });
 });

@@ -475,23 +475,23 @@ export function describeSafeguardContract(ctx: ContractContext): void {
       await made?.cleanup();
     });
 
-    it('give the last drill and the last that passed, by when they finished (then by id)', async () => {
+    it('give the last drill received and the last received that passed (then by id), whatever the drill host\'s clock said', async () => {
       expect(await own().lastDrills()).toEqual({ last: null, lastPassed: null });
-      const passed = drill({ id: 'drill-a', finishedAt: T1 });
-      const laterPassed = drill({ id: 'drill-b', finishedAt: T2, snapshot: 2 ** 40 });
-      const failedLast = drill({ id: 'drill-c', finishedAt: T3, outcome: 'failed', snapshot: null });
-      // Received out of order: the order is by finishedAt, not by arrival.
+      const passed = drill({ id: 'drill-a', finishedAt: T3, receivedAt: T1 });
+      const laterPassed = drill({ id: 'drill-b', finishedAt: T2, receivedAt: T2, snapshot: 2 ** 40 });
+      // Received last, though its host's clock says it finished first.
+      const failedLast = drill({ id: 'drill-c', finishedAt: T0, receivedAt: T3, outcome: 'failed', snapshot: null });
       for (const d of [failedLast, laterPassed, passed]) await own().insertDrill(d);
       expect(await own().lastDrills()).toEqual({ last: failedLast, lastPassed: laterPassed });
-      const tie = drill({ id: 'drill-d', finishedAt: T3, outcome: 'passed' });
+      const tie = drill({ id: 'drill-d', finishedAt: T3, receivedAt: T3, outcome: 'passed' });
       await own().insertDrill(tie);
       expect(await own().lastDrills()).toEqual({ last: tie, lastPassed: tie });
     });
 
     it('store a report once (ERR_CONFLICT quoting no value) and refuse a bad outcome or snapshot with a TypeError', async () => {
-      const d = drill({ finishedAt: '2030-01-01T00:00:00.000Z' });
+      const d = drill({ receivedAt: '2030-01-01T00:00:00.000Z' });
       await own().insertDrill(d);
-      await expectCode(own().insertDrill({ ...d, outcome: 'failed', finishedAt: '2031-01-01T00:00:00.000Z' }), 'ERR_CONFLICT', [d.id]);
+      await expectCode(own().insertDrill({ ...d, outcome: 'failed', receivedAt: '2031-01-01T00:00:00.000Z' }), 'ERR_CONFLICT', [d.id]);
       await expect(own().insertDrill(drill({ outcome: 'maybe' as never }))).rejects.toThrow(TypeError);
       for (const snapshot of [0, -1, 1.5]) await expect(own().insertDrill(drill({ snapshot }))).rejects.toThrow(TypeError);
       // Nothing changed: the refused second report (later, failed) would be the last one otherwise.

@@ -14,7 +14,7 @@ export const DRILL_FORMAT = 'labkluis-drill/1';
 export const DRILL_KEY_NAME = 'labkluis-restore-drill';
 
 /** The checks a drill runs, in order. */
-export const DRILL_CHECKS = ['chain', 'restore', 'audit', 'decrypt', 'production'] as const;
+export const DRILL_CHECKS = ['chain', 'restore', 'audit', 'history', 'decrypt', 'production'] as const;
 export type DrillCheckName = (typeof DRILL_CHECKS)[number];
 
 const CheckSchema = z.object({
@@ -30,8 +30,9 @@ const ReportSchema = z.object({
   /** The vault's origin (its audit log's name). */
   origin: z.string().min(1).max(200),
   target: z.string().min(1).max(500),
-  startedAt: z.iso.datetime(),
-  finishedAt: z.iso.datetime(),
+  /** UTC with milliseconds (as toISOString writes it), so that text order is time order. */
+  startedAt: z.iso.datetime({ precision: 3 }),
+  finishedAt: z.iso.datetime({ precision: 3 }),
   outcome: z.enum(['passed', 'failed']),
   /** The snapshot restored; null when the drill could not get that far. */
   snapshot: z.object({
@@ -50,9 +51,12 @@ const ReportSchema = z.object({
     /** The production log's size the drill found consistent with the snapshot's (0: not reached). */
     productionSize: z.number().int().nonnegative(),
   }).strict(),
-}).strict().refine((r) => (r.outcome === 'passed') === (r.checks.length === DRILL_CHECKS.length && r.checks.every((c) => c.ok)), {
-  message: 'a drill passes exactly when every check ran and passed',
-});
+}).strict()
+  .refine((r) => r.checks.every((c, i) => c.name === DRILL_CHECKS[i]), { message: 'the checks are the drill\'s, in its order' })
+  .refine((r) => r.startedAt <= r.finishedAt, { message: 'a drill finishes after it starts' })
+  .refine((r) => (r.outcome === 'passed') === (r.checks.length === DRILL_CHECKS.length && r.checks.every((c) => c.ok)), {
+    message: 'a drill passes exactly when every check ran and passed',
+  });
 
 export type DrillReport = z.infer<typeof ReportSchema>;
 export type DrillCheck = z.infer<typeof CheckSchema>;
@@ -88,4 +92,22 @@ export function openDrillReport(note: string, key: string): DrillReport {
   const checked = ReportSchema.safeParse(parsed);
   if (!checked.success || reportText(checked.data) !== text) throw new LabkluisError('ERR_INVALID_INPUT', 'not a labkluis drill report in canonical form');
   return checked.data;
+}
+
+/**
+ * The drill's requests to production (its audit checkpoint and consistency proofs) are signed
+ * with the drill key too, so only the drill host can ask for them: the log's size and growth
+ * stay private, and no one else can make production read its whole log for a proof. The
+ * header is `<at> <base64 Ed25519 signature>` over this context, the method, the path with its
+ * query, and `at` (an ISO time production accepts within 5 minutes of its clock).
+ */
+export const DRILL_REQUEST_HEADER = 'x-labkluis-drill-signature';
+const REQUEST_CONTEXT = 'labkluis-drill-request\n';
+
+export function drillRequestMessage(method: string, pathAndQuery: string, at: string): Buffer {
+  return Buffer.from(`${REQUEST_CONTEXT}${method.toUpperCase()} ${pathAndQuery}\n${at}`, 'utf8');
+}
+
+export async function signDrillRequest(signer: NoteSigner, method: string, pathAndQuery: string, at: string): Promise<string> {
+  return `${at} ${Buffer.from(await signer.sign(drillRequestMessage(method, pathAndQuery, at))).toString('base64')}`;
 }

@@ -8,9 +8,11 @@
  * state and day: a failed drill once, an overdue one again each day it stays overdue.
  */
 import { parseVerifierKey } from '../../audit/index.js';
-import { LabkluisError, randomId, type Clock, type Random } from '../../kernel/index.js';
+import { ed25519Verify } from '../../crypto/index.js';
+import { createHash } from 'node:crypto';
+import { base32, LabkluisError, type Clock, type ErrorCode, type Random } from '../../kernel/index.js';
 import type { DrillRow, Store } from '../../store/index.js';
-import { openDrillReport, type DrillReport } from './drill-report.js';
+import { DRILL_KEY_NAME, drillRequestMessage, openDrillReport, type DrillReport } from './drill-report.js';
 
 export const DEFAULT_DRILL_MAX_AGE_DAYS = 7;
 const DAY_MS = 86_400_000;
@@ -62,10 +64,13 @@ export interface DrillWatchDeps {
   /** The vault's origin: a report from another vault's drill is refused. */
   readonly origin: string;
   readonly policy?: DrillPolicy;
-  /** Stores and delivers an alert for the security officer. */
+  /**
+   * Stores and delivers an alert for the security officer. The id says what it is about: when
+   * the store already has it (ERR_CONFLICT), it was raised before and is not sent again.
+   */
   readonly raise: (alert: DrillAlert) => Promise<void>;
   /** Audits a received report (or a refused one). */
-  readonly received: (e: { outcome: 'success' | 'denied'; drillId: string | null; reason?: string; ip: string | null; userAgent: string | null }) => Promise<void>;
+  readonly received: (e: { outcome: 'success' | 'denied'; drillId: string | null; reason?: string; errorCode?: ErrorCode; ip: string | null; userAgent: string | null }) => Promise<void>;
 }
 
 export class DrillWatch {
@@ -73,21 +78,34 @@ export class DrillWatch {
   readonly #maxAgeDays: number;
   readonly #key: string | null;
   readonly #watch: boolean;
+  readonly #publicKey: Buffer | null;
 
   constructor(deps: DrillWatchDeps) {
     const maxAgeDays = deps.policy?.maxAgeDays ?? DEFAULT_DRILL_MAX_AGE_DAYS;
     if (!Number.isFinite(maxAgeDays) || maxAgeDays <= 0 || maxAgeDays > 366) throw new LabkluisError('ERR_CONFIG', 'backup.drill.maxAgeDays is a number of days, more than 0 and at most 366');
+    let publicKey: Buffer | null = null;
     if (deps.policy?.key !== undefined) {
+      let name = '';
       try {
-        parseVerifierKey(deps.policy.key);
+        const parsed = parseVerifierKey(deps.policy.key);
+        name = parsed.name;
+        publicKey = Buffer.from(parsed.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
       } catch {
         throw new LabkluisError('ERR_CONFIG', "backup.drill.key is not a verifier key (as 'restore-drill key' prints it)");
       }
+      // Not the backup or the audit key pasted by mistake: production holds those, and would sign its own reports.
+      if (name !== DRILL_KEY_NAME) throw new LabkluisError('ERR_CONFIG', `backup.drill.key is not a drill key (its name is not ${DRILL_KEY_NAME})`);
     }
+    this.#publicKey = publicKey;
     this.#d = deps;
     this.#maxAgeDays = maxAgeDays;
     this.#key = deps.policy?.key ?? null;
     this.#watch = deps.policy?.watch ?? this.#key !== null;
+  }
+
+  /** Whether this server takes drill reports and answers the drill's requests (a drill key is set). */
+  get takesReports(): boolean {
+    return this.#key !== null;
   }
 
   /** Whether this server raises alerts about drills (it has backups, or a drill key). */
@@ -115,13 +133,27 @@ export class DrillWatch {
     } catch (e) {
       // The audit reason is a lowercase machine word: ERR_INVALID_INPUT becomes invalid-input.
       const reason = e instanceof LabkluisError ? e.code.toLowerCase().replace(/^err_/, '').replaceAll('_', '-') : 'unknown';
-      await this.#d.received({ outcome: 'denied', drillId: null, reason, ...facts });
+      await this.#d.received({ outcome: 'denied', drillId: null, reason, ...(e instanceof LabkluisError ? { errorCode: e.code } : {}), ...facts });
       if (e instanceof LabkluisError && e.code === 'ERR_CONFLICT') throw new LabkluisError('ERR_CONFLICT', 'this drill report was received before');
       throw e;
     }
     await this.#d.received({ outcome: 'success', drillId: report.id, reason: report.outcome, ...facts });
     const status = await this.check();
     return { id: report.id, outcome: report.outcome, status };
+  }
+
+  /**
+   * Checks a request's drill-key signature (drill-report.ts): ERR_FORBIDDEN when this server
+   * takes no drills, ERR_UNAUTHENTICATED when the header is missing, stale or does not verify.
+   */
+  authorizeRequest(method: string, pathAndQuery: string, header: string | undefined): void {
+    if (this.#publicKey === null) throw new LabkluisError('ERR_FORBIDDEN', 'this server takes no restore drills: set backup.drill.key in labkluis.json');
+    const m = /^(\S{1,40}) ([A-Za-z0-9+/]{86}==)$/.exec(header ?? '');
+    const at = m === null ? Number.NaN : Date.parse(m[1]!);
+    if (m === null || Number.isNaN(at) || Math.abs(this.#d.clock.now().getTime() - at) > SKEW_MS
+      || !ed25519Verify(this.#publicKey, drillRequestMessage(method, pathAndQuery, m[1]!), Buffer.from(m[2]!, 'base64'))) {
+      throw new LabkluisError('ERR_UNAUTHENTICATED', 'this route answers the restore drill only: sign the request with the drill key');
+    }
   }
 
   async status(): Promise<DrillStatus> {
@@ -134,29 +166,34 @@ export class DrillWatch {
   }
 
   /**
-   * Raises the alert the state calls for, unless one was raised for it already: a failed drill
-   * once (its id), an overdue or missing pass once a day. Returns the status. Raises nothing
-   * on a server that does not watch drills (no backups configured, no drill key).
+   * Raises the alerts the state calls for, each once: a failed drill once (by its id); while
+   * no drill passed within the allowed age (also after a failed one), an overdue alert once a
+   * day. An alert's id is made from what it is about, so a second raise (another node, the next
+   * hour) is refused by the store and not sent again. Returns the status. Raises nothing on a
+   * server that does not watch drills (no backups configured, no drill key).
    */
   async check(): Promise<DrillStatus> {
     const status = await this.status();
-    if (!this.#watch || status.state === 'passed') return status;
+    if (!this.#watch) return status;
     const now = this.#d.clock.now();
-    const failed = status.state === 'failed';
-    const kind = failed ? 'backup-drill-failed' : 'backup-drill-overdue';
-    const subject = failed ? status.last!.id : `${status.lastPassed?.id ?? 'none'}@${now.toISOString().slice(0, 10)}`;
-    const recent = await this.#d.store.safeguards.listAlerts({ open: false, limit: 200 });
-    if (recent.some((a) => a.kind === kind && a.subject === subject)) return status;
-    const days = status.lastPassed === null ? null : Math.floor((now.getTime() - Date.parse(status.lastPassed.finishedAt)) / DAY_MS);
-    await this.#d.raise({
-      id: randomId(this.#d.random), kind, subject, createdAt: now.toISOString(),
-      summary: failed
-        ? `the last restore drill failed (${status.last!.failedChecks.map((c) => c.name).join(', ')}): the backups may not restore`
-        : this.#key === null ? 'backups are configured but no drill key (backup.drill.key): no restore drill can report, so the backups are not known to restore'
+    if (status.state === 'failed') {
+      await this.#raise('backup-drill-failed', status.last!.id, now,
+        `the last restore drill failed (${status.last!.failedChecks.map((c) => c.name).join(', ')}): the backups may not restore`);
+    }
+    const passedAgo = status.lastPassed === null ? null : now.getTime() - Date.parse(status.lastPassed.finishedAt);
+    if (passedAgo === null || passedAgo > this.#maxAgeDays * DAY_MS) {
+      const days = passedAgo === null ? null : Math.floor(passedAgo / DAY_MS);
+      await this.#raise('backup-drill-overdue', `${status.lastPassed?.id ?? 'none'}@${now.toISOString().slice(0, 10)}`, now,
+        this.#key === null ? 'backups are configured but no drill key (backup.drill.key): no restore drill can report, so the backups are not known to restore'
           : days === null ? 'no restore drill has passed yet: the backups are not known to restore'
-            : `the last restore drill that passed is ${days} days old (allowed: ${this.#maxAgeDays}): the backups are not known to restore`,
-    });
+            : `the last restore drill that passed is ${days} days old (allowed: ${this.#maxAgeDays}): the backups are not known to restore`);
+    }
     return status;
+  }
+
+  async #raise(kind: DrillAlert['kind'], subject: string, now: Date, summary: string): Promise<void> {
+    const id = base32(createHash('sha256').update(`${kind}\n${subject}`).digest()).slice(0, 26);
+    await this.#d.raise({ id, kind, subject, createdAt: now.toISOString(), summary });
   }
 }
 

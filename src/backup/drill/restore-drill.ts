@@ -2,14 +2,18 @@
  * A restore drill (issue 5), run where the offline identity lives (the backup host), never on
  * production. In order, each a check of the report:
  *
- * 1. chain: every manifest at the target verifies with the backup key, the chain is whole and
- *    every object is there (`backup verify` without reading data: the restore reads the newest);
+ * 1. chain: every manifest at the target verifies with the backup key, the chain is whole,
+ *    every object is there (`backup verify` without reading data: the restore reads the newest),
+ *    and the newest snapshot is recent (backups have not stopped);
  * 2. restore: the newest snapshot into an empty scratch store, all or nothing, its row counts
  *    and audit root checked against the signed manifest (restore.ts);
  * 3. audit: the restored log verifies as `audit verify` checks it, with the escrowed keyring;
- * 4. decrypt: a random sample of the restored records (results and identities) opens with the
+ * 4. history: the restored log extends the log of every earlier snapshot in the chain (its root
+ *    at each earlier size is that snapshot's): no snapshot since was taken of a cut-back or
+ *    rewritten log, by whoever holds production's keys;
+ * 5. decrypt: a random sample of the restored records (results and identities) opens with the
  *    escrowed keyring's data keys and is the record its row says;
- * 5. production: production's current audit log, by a checkpoint signed with the vault's audit
+ * 6. production: production's current audit log, by a checkpoint signed with the vault's audit
  *    key, is an extension of the one in the snapshot (RFC 6962 consistency proof): production's
  *    log was neither cut back nor rewritten since the backup.
  *
@@ -17,7 +21,7 @@
  * says all it can. The report is signed with the drill key.
  */
 import {
-  openCheckpoint, verifierKeyString, verifyAuditLog, verifyConsistency, type NoteSigner,
+  frontierAppend, frontierRoot, leafHash, openCheckpoint, verifierKeyString, verifyAuditLog, verifyConsistency, type NoteSigner,
 } from '../../audit/index.js';
 import { aesGcmCipher, DataKeys, type Kms } from '../../crypto/index.js';
 import { isLabkluisError, randomId, type Clock, type Random } from '../../kernel/index.js';
@@ -27,7 +31,7 @@ import { openManifest, type OpenedManifest } from '../manifest.js';
 import { restoreFromTarget, type RestoreSummary } from '../restore.js';
 import type { BackupTarget } from '../targets/target.js';
 import { verifyTarget } from '../verify.js';
-import { DRILL_FORMAT, signDrillReport, type DrillCheck, type DrillReport } from './drill-report.js';
+import { DRILL_CHECKS, DRILL_FORMAT, signDrillReport, type DrillCheck, type DrillReport } from './drill-report.js';
 import type { ProductionLog } from './production-log.js';
 
 export interface DrillOptions {
@@ -41,6 +45,8 @@ export interface DrillOptions {
   readonly production: ProductionLog;
   /** How many records to decrypt, of results and of identities each (default 100). */
   readonly sample?: number;
+  /** How old the newest snapshot may be before the drill fails: backups have stopped (default 48 hours). */
+  readonly maxSnapshotAgeHours?: number;
   /** Signs the report. */
   readonly signer: NoteSigner;
   readonly clock: Clock;
@@ -73,16 +79,25 @@ export async function runRestoreDrill(o: DrillOptions): Promise<DrillResult> {
     ...verified.chain.map((c) => `manifest ${c.sequence}: ${c.problem}`),
     ...(verified.missing.length > 0 ? [`${verified.missing.length} objects missing`] : []),
   ];
-  check('chain', verified.ok && verified.manifests > 0, verified.manifests === 0
-    ? `no snapshot at ${o.target.name}`
-    : problems.length > 0 ? problems.slice(0, 5).join('; ') : `${verified.manifests} manifests signed and chained, ${verified.objects} objects present`);
-
   // 2. The newest snapshot whose manifest verifies, restored into the scratch store.
-  const newest = await newestOpened(o.target, backupKey);
+  const chain = await openedChain(o.target, backupKey);
+  const newest = chain.at(-1) ?? null;
+  const maxAgeHours = o.maxSnapshotAgeHours ?? 48;
+  const ageHours = newest === null ? 0 : (o.clock.now().getTime() - Date.parse(newest.manifest.createdAt)) / 3_600_000;
+  if (newest !== null && ageHours > maxAgeHours) problems.push(`the newest snapshot is ${Math.floor(ageHours)} hours old (allowed: ${maxAgeHours}): backups have stopped`);
+  check('chain', problems.length === 0 && verified.manifests > 0, verified.manifests === 0
+    ? `no snapshot at ${o.target.name}`
+    : problems.length > 0 ? problems.slice(0, 5).join('; ') : `${verified.manifests} manifests signed and chained, ${verified.objects} objects present, the newest ${Math.floor(ageHours)} hours old`);
+
   let restored: RestoreSummary | null = null;
   const sample = o.sample ?? 100;
   const picks = { resources: new Reservoir<readonly SnapshotValue[]>(sample, o.random), persons: new Reservoir<readonly SnapshotValue[]>(sample, o.random) };
   const currentAt = { resources: column('clinical_resources', 'is_current'), persons: column('identity_persons', 'is_current') };
+  // The restored log's root at every earlier snapshot's size, recomputed from its leaves as they stream.
+  const leafAt = column('audit_entries', 'leaf');
+  const wanted = new Map<number, string>();
+  for (const m of chain) if (m.manifest.audit.size > 0) wanted.set(m.manifest.audit.size, '');
+  let [logSize, frontier] = [0, [] as Buffer[]];
   if (newest === null) {
     check('restore', false, 'no snapshot to restore');
   } else {
@@ -93,6 +108,11 @@ export async function runRestoreDrill(o: DrillOptions): Promise<DrillResult> {
         row: (table, row) => {
           if (table === 'clinical_resources' && row[currentAt.resources] === true) picks.resources.offer(row);
           else if (table === 'identity_persons' && row[currentAt.persons] === true) picks.persons.offer(row);
+          else if (table === 'audit_entries') {
+            frontier = frontierAppend(frontier, logSize, leafHash(row[leafAt] as Buffer));
+            logSize += 1;
+            if (wanted.has(logSize)) wanted.set(logSize, frontierRoot(frontier, logSize).toString('hex'));
+          }
         },
       });
       figures.restoreMs = Math.max(0, o.clock.now().getTime() - t0);
@@ -104,9 +124,10 @@ export async function runRestoreDrill(o: DrillOptions): Promise<DrillResult> {
     }
   }
 
-  // 3 and 4: the restored log and a sample of the records, with the escrowed keyring.
-  if (restored === null) {
+  // 3, 4 and 5: the restored log, its history, and a sample of the records, with the escrowed keyring.
+  if (restored === null || newest === null) {
     check('audit', false, 'nothing restored to verify');
+    check('history', false, 'nothing restored to compare with the earlier snapshots');
     check('decrypt', false, 'nothing restored to decrypt');
   } else {
     const keys = new DataKeys({ store: o.scratch, kms: o.kms, clock: o.clock, random: o.random });
@@ -117,6 +138,10 @@ export async function runRestoreDrill(o: DrillOptions): Promise<DrillResult> {
     } catch (e) {
       check('audit', false, `the restored audit log could not be verified: ${reason(e)}`);
     }
+    const broken = historyProblems(chain, wanted);
+    check('history', broken.length === 0, broken.length === 0
+      ? `the restored log extends the logs of all ${chain.length} snapshots in the chain`
+      : broken.slice(0, 3).join('; '));
     const opened = await decryptSample(o.scratch, new RecordCodec({ keys, cipher: aesGcmCipher(o.random) }), picks.resources.items, picks.persons.items);
     figures.decrypted = opened.ok;
     const tried = picks.resources.items.length + picks.persons.items.length;
@@ -150,7 +175,7 @@ export async function runRestoreDrill(o: DrillOptions): Promise<DrillResult> {
     }
   }
 
-  const passed = checks.length === 5 && checks.every((c) => c.ok);
+  const passed = checks.length === DRILL_CHECKS.length && checks.every((c) => c.ok);
   const report: DrillReport = {
     format: DRILL_FORMAT,
     id: randomId(o.random),
@@ -168,19 +193,41 @@ export async function runRestoreDrill(o: DrillOptions): Promise<DrillResult> {
   return { report, note: await signDrillReport(report, o.signer) };
 }
 
-/** The newest manifest at the target that verifies with the backup key (null: none does). */
-async function newestOpened(target: BackupTarget, key: string): Promise<OpenedManifest | null> {
-  const names = await target.listManifests();
-  for (let i = names.length - 1; i >= 0; i--) {
-    const note = await target.getManifest(names[i]!);
-    if (note === null) continue;
+/**
+ * Every manifest at the target that verifies with the backup key, pruned links included, by
+ * sequence (a forged or damaged one is left out: the chain check names it). The last is the
+ * snapshot the drill restores.
+ */
+async function openedChain(target: BackupTarget, key: string): Promise<OpenedManifest[]> {
+  const notes = [
+    ...await Promise.all((await target.listManifests()).map((n) => target.getManifest(n))),
+    ...await Promise.all(((await target.listPrunedManifests?.()) ?? []).map((n) => target.getPrunedManifest?.(n))),
+  ];
+  const opened: OpenedManifest[] = [];
+  for (const note of notes) {
+    if (note === null || note === undefined) continue;
     try {
-      return openManifest(note, key);
+      opened.push(openManifest(note, key));
     } catch {
-      // a forged or damaged manifest: the chain check names it; restore the one before
+      // the chain check names it
     }
   }
-  return null;
+  return opened.sort((a, b) => a.manifest.sequence - b.manifest.sequence);
+}
+
+/** Earlier snapshots whose log the restored one does not extend (by the roots recomputed while restoring). */
+function historyProblems(chain: readonly OpenedManifest[], rootAt: ReadonlyMap<number, string>): string[] {
+  const problems: string[] = [];
+  const newest = chain.at(-1)!.manifest;
+  let size = 0;
+  for (const { manifest: m } of chain) {
+    if (m.audit.size < size) problems.push(`snapshot ${m.sequence} holds a shorter audit log (${m.audit.size}) than the snapshot before it (${size}): cut back`);
+    size = Math.max(size, m.audit.size);
+    if (m.audit.size === 0 || m === newest) continue;
+    if (m.audit.size > newest.audit.size) problems.push(`snapshot ${m.sequence} holds more of the audit log (${m.audit.size}) than the newest (${newest.audit.size}): cut back`);
+    else if (rootAt.get(m.audit.size) !== m.audit.root) problems.push(`the restored log is not an extension of snapshot ${m.sequence}'s: rewritten since`);
+  }
+  return problems;
 }
 
 async function decryptSample(

@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DRILL_KEY_NAME, httpProductionLog, openEscrow, runRestoreDrill, type DrillReport } from '../../backup/index.js';
 import { createSqliteStore } from '../../store/index.js';
-import { installKeyringText, loadLocalKeyring } from '../../crypto/index.js';
+import { keyringFromText } from '../../crypto/index.js';
 import { LabkluisError, systemClock, systemRandom } from '../../kernel/index.js';
 import { readIdentityFile, readInputFile } from '../input-files.js';
 import { createSeedKeyFile, seedKeySigner } from '../key-files.js';
@@ -26,18 +26,20 @@ export interface DrillCommandOptions {
   /** Where the scratch store is made (default: the system's temp directory); removed after. */
   readonly scratch?: string;
   readonly sample: number;
+  /** How old the newest snapshot may be (default 48 hours). */
+  readonly maxSnapshotAgeHours?: number;
 }
 
 /**
  * `labkluis restore-drill`: on the backup host, restores the newest snapshot into a scratch
- * SQLite store with the offline identity and the escrowed keyring, runs the drill's checks
- * (backup/drill/restore-drill.ts), writes the signed report and hands it to production.
- * Everything it made (the scratch store, the keyring copy) is removed at the end, whatever happened.
+ * SQLite store with the offline identity and the escrowed keyring (held in memory only), runs
+ * the drill's checks (backup/drill/restore-drill.ts), writes the signed report and hands it to
+ * production. The scratch store is removed at the end, whatever happened.
  * Resolves with the report; the caller exits 1 when it failed.
  */
 export async function restoreDrill(o: DrillCommandOptions, out: (line: string) => void): Promise<DrillReport> {
   if (!(Number.isSafeInteger(o.sample) && o.sample >= 1 && o.sample <= 100_000)) throw new LabkluisError('ERR_INVALID_INPUT', '--sample is a number of records, 1 to 100000');
-  const production = checkUrl(o.production);
+  const production = o.production;
   const identities = await readIdentityFile(o.identity);
   const escrowIdentities = o.escrowIdentity === undefined ? identities : await readIdentityFile(o.escrowIdentity);
   const keyringText = await openEscrow(await readInputFile(o.escrow, 'escrow'), escrowIdentities);
@@ -45,19 +47,21 @@ export async function restoreDrill(o: DrillCommandOptions, out: (line: string) =
   const target = targetOf(o.from);
   const reportFile = o.report ?? `labkluis-drill-${systemClock.now().toISOString().replace(/[:.]/g, '-')}.txt`;
 
-  const scratch = mkdtempSync(join(o.scratch ?? tmpdir(), 'labkluis-drill-'));
+  // The escrowed keyring stays in memory; the scratch store on disk holds ciphertext and wrapped
+  // keys only, so a drill killed half-way leaves nothing readable. Such leftovers go at the next start.
+  const kms = keyringFromText(keyringText, systemRandom);
+  const log = httpProductionLog(production, signer, systemClock);
+  const parent = o.scratch ?? tmpdir();
+  sweepLeftovers(parent);
+  const scratch = mkdtempSync(join(parent, SCRATCH_PREFIX));
   try {
-    const dataDir = join(scratch, 'data');
-    mkdirSync(dataDir, { mode: 0o700 });
-    const keyringPath = join(scratch, 'keyring.json');
-    installKeyringText({ text: keyringText, path: keyringPath, dataDir });
-    const kms = loadLocalKeyring({ path: keyringPath, dataDir, random: systemRandom });
-    const store = createSqliteStore({ path: join(dataDir, 'labkluis.sqlite') });
+    const store = createSqliteStore({ path: join(scratch, 'labkluis.sqlite') });
     let result;
     try {
       await store.migrate();
       result = await runRestoreDrill({
-        target, identities, kms, scratch: store, production: httpProductionLog(production), sample: o.sample, signer, clock: systemClock, random: systemRandom,
+        target, identities, kms, scratch: store, production: log, sample: o.sample, signer, clock: systemClock, random: systemRandom,
+        ...(o.maxSnapshotAgeHours === undefined ? {} : { maxSnapshotAgeHours: o.maxSnapshotAgeHours }),
       });
     } finally {
       await store.close();
@@ -71,8 +75,8 @@ export async function restoreDrill(o: DrillCommandOptions, out: (line: string) =
     for (const c of report.checks) out(`${c.ok ? 'ok    ' : 'FAILED'} ${c.name}: ${c.detail}`);
     out(`restore drill ${report.outcome.toUpperCase()} (${report.id}): report signed in ${reportFile}`);
     if (o.submit) {
-      await httpProductionLog(production).submit(note);
-      out(`report handed to ${production}`);
+      await log.submit(note);
+      out(`report handed to ${log.name}`);
     }
     return report;
   } finally {
@@ -85,13 +89,18 @@ export async function restoreDrillKey(o: { out: string }, out: (line: string) =>
   out(await createSeedKeyFile(o.out, DRILL_KEY_NAME, systemRandom));
 }
 
-function checkUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new LabkluisError('ERR_INVALID_INPUT', '--production is the production server\'s URL, https://host[:port]');
+const SCRATCH_PREFIX = 'labkluis-drill-';
+
+/** Scratch directories of drills that were killed (older than a day): removed. */
+function sweepLeftovers(parent: string): void {
+  const dayAgo = systemClock.now().getTime() - 86_400_000;
+  for (const name of readdirSync(parent)) {
+    if (!name.startsWith(SCRATCH_PREFIX)) continue;
+    const path = join(parent, name);
+    try {
+      if (statSync(path).mtimeMs < dayAgo) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new LabkluisError('ERR_INVALID_INPUT', '--production is an http(s) URL');
-  return u.origin;
 }

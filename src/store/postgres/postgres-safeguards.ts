@@ -63,8 +63,8 @@ const SQL = {
     ORDER BY certified_at DESC LIMIT 1`),
   insertDrill: q('insert_drill', `INSERT INTO core.backup_drills (id, finished_at, outcome, snapshot, report, received_at)
     VALUES ($1, $2, $3, $4, $5, $6)`),
-  lastDrill: q('last_drill', 'SELECT * FROM core.backup_drills ORDER BY finished_at DESC, id DESC LIMIT 1'),
-  lastPassedDrill: q('last_passed_drill', `SELECT * FROM core.backup_drills WHERE outcome = 'passed' ORDER BY finished_at DESC, id DESC LIMIT 1`),
+  lastDrill: q('last_drill', 'SELECT * FROM core.backup_drills ORDER BY received_at DESC, id DESC LIMIT 1'),
+  lastPassedDrill: q('last_passed_drill', `SELECT * FROM core.backup_drills WHERE outcome = 'passed' ORDER BY received_at DESC, id DESC LIMIT 1`),
 } as const;
 
 

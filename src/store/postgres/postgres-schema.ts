@@ -281,7 +281,14 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE core.backup_drills (
     id text PRIMARY KEY, finished_at text NOT NULL, outcome text NOT NULL CHECK (outcome IN ('passed', 'failed')),
     snapshot bigint, report text NOT NULL, received_at text NOT NULL);
-  CREATE INDEX backup_drills_finished ON core.backup_drills (outcome, finished_at);
+  CREATE INDEX backup_drills_received ON core.backup_drills (received_at);
+  CREATE INDEX backup_drills_passed ON core.backup_drills (outcome, received_at);
+  CREATE FUNCTION core.forbid_drill_change() RETURNS trigger LANGUAGE plpgsql AS
+    $fn$ BEGIN RAISE EXCEPTION 'drill reports are append-only' USING ERRCODE = 'insufficient_privilege'; END $fn$;
+  CREATE TRIGGER backup_drills_append_only BEFORE UPDATE OR DELETE ON core.backup_drills
+    FOR EACH ROW EXECUTE FUNCTION core.forbid_drill_change();
+  -- A snapshot reads persons in order of change (snapshot-tables.ts): without a sort.
+  CREATE INDEX persons_changed ON identity.persons (last_updated COLLATE "C", tenant COLLATE "C", pseudonym COLLATE "C", version);
   `,
 ];
 

@@ -50,8 +50,8 @@ const SQL = {
     VALUES (?, ?, ?, ?, ?, ?)`,
   latestRecertification: 'SELECT * FROM core_recertifications WHERE principal_id = ? ORDER BY certified_at DESC LIMIT 1',
   insertDrill: `INSERT INTO core_backup_drills (id, finished_at, outcome, snapshot, report, received_at) VALUES (?, ?, ?, ?, ?, ?)`,
-  lastDrill: 'SELECT * FROM core_backup_drills ORDER BY finished_at DESC, id DESC LIMIT 1',
-  lastPassedDrill: "SELECT * FROM core_backup_drills WHERE outcome = 'passed' ORDER BY finished_at DESC, id DESC LIMIT 1",
+  lastDrill: 'SELECT * FROM core_backup_drills ORDER BY received_at DESC, id DESC LIMIT 1',
+  lastPassedDrill: "SELECT * FROM core_backup_drills WHERE outcome = 'passed' ORDER BY received_at DESC, id DESC LIMIT 1",
 } as const;
 
 type Statements = { readonly [K in keyof typeof SQL]: Statement };

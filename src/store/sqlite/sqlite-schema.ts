@@ -305,9 +305,14 @@ const MIGRATIONS: readonly string[] = [
     id TEXT PRIMARY KEY, finished_at TEXT NOT NULL, outcome TEXT NOT NULL CHECK (outcome IN ('passed', 'failed')),
     snapshot INTEGER, report TEXT NOT NULL, received_at TEXT NOT NULL
   ) STRICT;
-  CREATE INDEX core_backup_drills_finished ON core_backup_drills (outcome, finished_at);
+  CREATE INDEX core_backup_drills_received ON core_backup_drills (received_at);
+  CREATE INDEX core_backup_drills_passed ON core_backup_drills (outcome, received_at);
   CREATE TRIGGER core_backup_drills_no_update BEFORE UPDATE ON core_backup_drills
     BEGIN SELECT RAISE(ABORT, 'drill reports are append-only'); END;
+  CREATE TRIGGER core_backup_drills_no_delete BEFORE DELETE ON core_backup_drills
+    BEGIN SELECT RAISE(ABORT, 'drill reports are append-only'); END;
+  -- A snapshot reads persons in order of change (snapshot-tables.ts): without a sort.
+  CREATE INDEX identity_persons_changed ON identity_persons (last_updated, tenant, pseudonym, version);
   `,
 ];
 
