@@ -10,6 +10,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { Decrypter, Encrypter } from 'age-encryption';
 import { LabkluisError } from '../kernel/index.js';
+import { openX25519, sealX25519, x25519Identity, x25519Recipient, type X25519Identity, type X25519Recipient } from './age-x25519.js';
 
 /** An age recipient labkluis accepts for backups: X25519 (`age1…`) or the hybrid (`age1pq1…`). */
 const RECIPIENT = /^age1(pq1)?[02-9ac-hj-np-z]{20,}$/;
@@ -49,11 +50,15 @@ export function checkRecipients(recipients: readonly unknown[]): string[] {
 export class ObjectSealer {
   readonly #recipients: readonly string[];
   readonly #macKey: Buffer;
+  /** The recipients' X25519 keys when all are X25519: sealed on Node's own crypto (age-x25519.ts). */
+  readonly #x25519: X25519Recipient[] | null;
 
   constructor(recipients: readonly string[], macKey: Buffer) {
     if (macKey.length !== 32) throw new TypeError('the backup MAC key is 32 bytes');
     this.#recipients = checkRecipients(recipients);
     this.#macKey = macKey;
+    const keys = this.#recipients.map(x25519Recipient);
+    this.#x25519 = keys.every((k) => k !== null) ? (keys as X25519Recipient[]) : null;
   }
 
   mac(plaintext: Uint8Array): string {
@@ -61,25 +66,56 @@ export class ObjectSealer {
   }
 
   async seal(plaintext: Uint8Array, mac = this.mac(plaintext)): Promise<SealedObject> {
-    const e = new Encrypter();
-    for (const r of this.#recipients) e.addRecipient(r);
-    const bytes = Buffer.from(await e.encrypt(plaintext));
+    let bytes: Buffer;
+    if (this.#x25519 !== null) {
+      bytes = sealX25519(plaintext, this.#x25519);
+    } else {
+      const e = new Encrypter();
+      for (const r of this.#recipients) e.addRecipient(r);
+      bytes = Buffer.from(await e.encrypt(plaintext));
+    }
     return { id: objectId(bytes), bytes, mac };
   }
 }
 
 /**
- * Opens an object with the offline identities (`AGE-SECRET-KEY-1…`, or the hybrid's): where
- * the backup key's holder restores or drills, never on the production server. An object whose
- * bytes do not hash to `id` is refused before any decryption.
+ * Opens objects with the offline identities (`AGE-SECRET-KEY-1…`, or the hybrid's): where the
+ * backup key's holder restores or drills, never on the production server. The identities are
+ * parsed once. An object whose bytes do not hash to `id` is refused before any decryption.
  */
-export async function openObject(id: string, bytes: Uint8Array, identities: readonly string[]): Promise<Buffer> {
-  if (objectId(bytes) !== id) throw new LabkluisError('ERR_INTEGRITY', `backup object ${id.slice(0, 16)}… is damaged: its bytes do not hash to its name`);
-  const d = new Decrypter();
-  for (const i of identities) d.addIdentity(i);
-  try {
-    return Buffer.from(await d.decrypt(bytes));
-  } catch {
-    throw new LabkluisError('ERR_INTEGRITY', `backup object ${id.slice(0, 16)}… does not decrypt with the given identity`);
+export class ObjectOpener {
+  readonly #identities: readonly string[];
+  readonly #x25519: X25519Identity[];
+
+  constructor(identities: readonly string[]) {
+    this.#identities = identities;
+    this.#x25519 = identities.map(x25519Identity).filter((k): k is X25519Identity => k !== null);
   }
+
+  async open(id: string, bytes: Uint8Array): Promise<Buffer> {
+    if (objectId(bytes) !== id) throw new LabkluisError('ERR_INTEGRITY', `backup object ${id.slice(0, 16)}… is damaged: its bytes do not hash to its name`);
+    const refused = (): LabkluisError => new LabkluisError('ERR_INTEGRITY', `backup object ${id.slice(0, 16)}… does not decrypt with the given identity`);
+    // X25519 identities on Node's own crypto first; the hybrid's (or an object no X25519 identity opens) through age-encryption.
+    if (this.#x25519.length > 0) {
+      let plain: Buffer | null;
+      try {
+        plain = openX25519(bytes, this.#x25519);
+      } catch {
+        throw refused();
+      }
+      if (plain !== null) return plain;
+    }
+    const d = new Decrypter();
+    for (const i of this.#identities) d.addIdentity(i);
+    try {
+      return Buffer.from(await d.decrypt(bytes));
+    } catch {
+      throw refused();
+    }
+  }
+}
+
+/** One object with the offline identities (ObjectOpener, for one). */
+export async function openObject(id: string, bytes: Uint8Array, identities: readonly string[]): Promise<Buffer> {
+  return new ObjectOpener(identities).open(id, bytes);
 }

@@ -8,7 +8,7 @@ import { frontierAppend, frontierRoot, leafHash } from '../audit/index.js';
 import { LabkluisError } from '../kernel/index.js';
 import { snapshotSpec, type SnapshotValue, type Store } from '../store/index.js';
 import type { Manifest } from './manifest.js';
-import { openObject } from './objects.js';
+import { ObjectOpener } from './objects.js';
 import { decodeTables } from './snapshot-codec.js';
 import type { BackupTarget } from './targets/target.js';
 import type { SnapshotIndex } from './writer.js';
@@ -30,11 +30,12 @@ export async function restoreFromTarget(
   target: BackupTarget, manifest: Manifest, identities: readonly string[], store: Store, watch: RestoreWatch = {},
 ): Promise<RestoreSummary> {
   const named = new Set([manifest.index, ...manifest.objects.map((o) => o.id)]);
+  const opener = new ObjectOpener(identities);
   const open = async (id: string): Promise<Buffer> => {
     if (!named.has(id)) throw new LabkluisError('ERR_INTEGRITY', `the snapshot's index names an object its manifest does not (${id.slice(0, 16)}…)`);
     const bytes = await target.getObject(id);
     if (bytes === null) throw new LabkluisError('ERR_INTEGRITY', `backup object ${id.slice(0, 16)}… is missing at ${target.name}`);
-    return openObject(id, bytes, identities);
+    return opener.open(id, bytes);
   };
   let index: SnapshotIndex;
   try {

@@ -58,6 +58,9 @@ export interface WriteSummary {
   readonly objectsReused: number;
 }
 
+/** Chunks sealed and written at once. */
+const IN_FLIGHT = 8;
+
 export async function writeSnapshot(source: SnapshotSource, o: WriteOptions): Promise<WriteSummary> {
   const sealer = new ObjectSealer(o.recipients, o.macKey);
   // By MAC: what the previous snapshot stored and the target still has (a chunk whose object
@@ -73,7 +76,9 @@ export async function writeSnapshot(source: SnapshotSource, o: WriteOptions): Pr
   const counts: Record<string, number> = {};
   let [read, written, writtenObjects, reused] = [0, 0, 0, 0];
 
-  const store = async (plaintext: Uint8Array): Promise<string> => {
+  // A chunk being sealed and written, by MAC: a repeat within this snapshot waits for it.
+  const storing = new Map<string, Promise<ManifestObject>>();
+  const store = (plaintext: Uint8Array): Promise<string> => {
     read += plaintext.length;
     const mac = sealer.mac(plaintext);
     const before = known.get(mac);
@@ -81,28 +86,55 @@ export async function writeSnapshot(source: SnapshotSource, o: WriteOptions): Pr
       objects.set(before.id, before);
       reused += 1;
       o.progress?.(read, written);
-      return before.id;
+      return Promise.resolve(before.id);
     }
-    const sealed = await sealer.seal(plaintext, mac);
-    if ((await o.target.putObject(sealed.id, sealed.bytes)) === 'written') {
-      written += sealed.bytes.length;
-      writtenObjects += 1;
+    let pending = storing.get(mac);
+    if (pending === undefined) {
+      pending = (async () => {
+        const sealed = await sealer.seal(plaintext, mac);
+        if ((await o.target.putObject(sealed.id, sealed.bytes)) === 'written') {
+          written += sealed.bytes.length;
+          writtenObjects += 1;
+        }
+        const entry = { id: sealed.id, size: sealed.bytes.length, mac };
+        objects.set(entry.id, entry);
+        known.set(mac, entry); // a chunk repeated within this snapshot is stored once
+        o.progress?.(read, written);
+        return entry;
+      })();
+      storing.set(mac, pending);
     }
-    const entry = { id: sealed.id, size: sealed.bytes.length, mac };
-    objects.set(entry.id, entry);
-    known.set(mac, entry); // a chunk repeated within this snapshot is stored once
-    o.progress?.(read, written);
-    return entry.id;
+    return pending.then((e) => e.id);
+  };
+  // Up to IN_FLIGHT chunks are sealed and written at once (a target's writes wait on fsync or
+  // the network); their ids are kept in the table's order.
+  const inFlight: Promise<string>[] = [];
+  let failed: unknown = null;
+  const queue = async (chunks: string[], plaintext: Uint8Array): Promise<void> => {
+    const p = store(plaintext);
+    p.catch((e: unknown) => (failed ??= e));
+    inFlight.push(p);
+    if (inFlight.length >= IN_FLIGHT) chunks.push(await inFlight.shift()!);
+  };
+  const drain = async (chunks: string[]): Promise<void> => {
+    while (inFlight.length > 0) chunks.push(await inFlight.shift()!);
   };
 
-  for await (const t of source.tables) {
-    const chunker = new Chunker(o.sizes ?? DEFAULT_CHUNK_SIZES);
-    const chunks: string[] = [];
-    for await (const piece of t.data) for (const c of chunker.push(piece)) chunks.push(await store(c));
-    for (const c of chunker.end()) chunks.push(await store(c));
-    index.push({ table: t.table, rows: t.rows(), chunks });
-    counts[t.table] = t.rows();
+  try {
+    for await (const t of source.tables) {
+      const chunker = new Chunker(o.sizes ?? DEFAULT_CHUNK_SIZES);
+      const chunks: string[] = [];
+      for await (const piece of t.data) for (const c of chunker.push(piece)) await queue(chunks, c);
+      for (const c of chunker.end()) await queue(chunks, c);
+      await drain(chunks);
+      index.push({ table: t.table, rows: t.rows(), chunks });
+      counts[t.table] = t.rows();
+    }
+  } finally {
+    // Nothing left running behind a failure: every write started has ended before this returns or throws.
+    await Promise.allSettled(inFlight);
   }
+  if (failed !== null) throw failed;
   const toc: SnapshotIndex = { snapshot, tables: index };
   const indexId = await store(Buffer.from(JSON.stringify(toc), 'utf8'));
   const sequence = (o.previous?.manifest.sequence ?? 0) + 1;

@@ -12,8 +12,10 @@
  * - sentinel leases (seconds of node state) and export chunks (an export file awaiting its
  *   download: a restored job has to run again);
  * - what is derived, and rebuilt by a restore: SQLite's clinical_tokens (the search index, from
- *   the resources' tokens) and audit_entry_patients (which entries name a patient, from each
- *   entry's patients); and the schema's own bookkeeping (schema_migrations, sqlite_sequence).
+ *   the resources' tokens), clinical_unique_tokens (the barcode claims, from the current
+ *   versions' unique tokens: keyed by a random token, every night would rewrite it whole) and
+ *   audit_entry_patients (which entries name a patient, from each entry's patients); and the
+ *   schema's own bookkeeping (schema_migrations, sqlite_sequence).
  *
  * Rows are read in primary-key order, except where `order` says otherwise: a table whose key
  * is random (a pseudonym) is read in order of change, so that new rows come at its end and a
@@ -83,7 +85,6 @@ export const SNAPSHOT_TABLES: readonly SnapshotTableSpec[] = Object.freeze([
     ['last_updated', 'tenant', 'pseudonym', 'version']),
   t('clinical_resources', ['pos'], `pos:int tenant type id version:int pseudonym status date tokens:texts unique_tokens:texts body:bytes
     entered_by last_updated is_current:bool`),
-  t('clinical_unique_tokens', ['tenant', 'token'], 'tenant token type id'),
   t('audit_entries', ['seq'], 'seq:int time action principal_id tenant patients:texts leaf:bytes leaf_hash:bytes mac:bytes root_after:bytes'),
   t('audit_checkpoints', ['size'], 'size:int root:bytes note created_at'),
   // The single head row (its key column differs per backend and is left out).

@@ -78,6 +78,12 @@ describe.each(BACKENDS)('store snapshots from %s', (from: Backend) => {
     const audited = await f.app.store.searchAudit({ patient: person[1], limit: 1000 });
     expect(audited.length).toBeGreaterThan(0);
     expect((await target.store.searchAudit({ patient: person[1], limit: 1000 })).map((e) => e.seq)).toEqual(audited.map((e) => e.seq));
+    // The barcode claims are rebuilt, not copied: a new resource claiming a restored current
+    // version's barcode is refused, as it was before the restore.
+    const claimed = before.clinical_resources!.find((r) => r[13] === true && (r[9] as string[]).length > 0)! as [number, string, string, string, number, string, string, string, string[], string[]];
+    const duplicate = resourceRow(claimed[1], { type: claimed[2] as never, uniqueTokens: [claimed[9][0]!] });
+    await expect(f.app.store.commit({ persons: [], resources: [created(duplicate)] }, testSealer([]))).rejects.toMatchObject({ code: 'ERR_CONFLICT' });
+    await expect(target.store.commit({ persons: [], resources: [created(duplicate)] }, testSealer([]))).rejects.toMatchObject({ code: 'ERR_CONFLICT' });
     // New writes go on after the restored ones (PostgreSQL's position sequence moved past them).
     const next = resourceRow(f.tenants.a);
     await target.store.commit({ persons: [], resources: [created(next)] }, testSealer([]));

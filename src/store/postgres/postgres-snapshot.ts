@@ -3,7 +3,7 @@
  * the connecting (owning) user. A snapshot is one REPEATABLE READ, READ ONLY transaction, read
  * table by table through a cursor: one consistent view while the nodes go on writing. A restore
  * writes into an empty, migrated database in one transaction (all or nothing), rebuilds the
- * audit entries' patient index, then moves the resources' position sequence past the restored rows.
+ * barcode claims and the audit entries' patient index, then moves the resources' position sequence past the restored rows.
  */
 import pg from 'pg';
 import { LabkluisError } from '../../kernel/index.js';
@@ -66,7 +66,7 @@ export async function postgresRestore(connectionString: string, source: AsyncIte
   const counts: Record<string, number> = {};
   try {
     await client.query('BEGIN');
-    for (const name of [...SNAPSHOT_TABLES.map((s) => s.name), 'audit_entry_patients']) {
+    for (const name of [...SNAPSHOT_TABLES.map((s) => s.name), 'clinical_unique_tokens', 'audit_entry_patients']) {
       const where = name === 'audit_head' ? ' WHERE size > 0' : '';
       const { rows } = await client.query(`SELECT count(*)::int AS n FROM ${pgName(name)}${where}`);
       if (Number(rows[0]?.n) > 0) throw new LabkluisError('ERR_CONFLICT', `restore needs an empty store: ${name} has rows`);
@@ -98,7 +98,10 @@ export async function postgresRestore(connectionString: string, source: AsyncIte
       }
       counts[spec.name] = n;
     }
-    // Which entries name which patient (left out of the snapshot): each entry's distinct patients.
+    // Left out of the snapshot, rebuilt: the unique claims (each current version's distinct unique
+    // tokens) and which entries name which patient (each entry's distinct patients).
+    await client.query(`INSERT INTO clinical.unique_tokens (tenant, token, type, id)
+      SELECT DISTINCT r.tenant, t, r.type, r.id FROM clinical.resources r, unnest(r.unique_tokens) t WHERE r.is_current`);
     await client.query('INSERT INTO audit.entry_patients (pseudonym, seq) SELECT DISTINCT p, e.seq FROM audit.entries e, unnest(e.patients) p');
     await client.query(`SELECT setval(pg_get_serial_sequence('clinical.resources', 'pos'), coalesce(max(pos), 0) + 1, false) FROM clinical.resources`);
     await client.query('COMMIT');

@@ -11,7 +11,7 @@ import { checkRestorable, SNAPSHOT_TABLES, type SnapshotColumnType, type Snapsho
 import { run } from './sqlite-run.js';
 
 /** Tables a restore rebuilds from others (snapshot-tables.ts); they must be empty too. */
-const DERIVED = ['clinical_tokens', 'audit_entry_patients'];
+const DERIVED = ['clinical_tokens', 'clinical_unique_tokens', 'audit_entry_patients'];
 
 /** Rows read between two turns of the event loop. */
 const BATCH = 500;
@@ -71,6 +71,9 @@ export async function sqliteRestore(db: Database.Database, source: AsyncIterable
     // The search index: every token of every current resource (as writes keep it).
     db.prepare(`INSERT INTO clinical_tokens (tenant, token, pos)
       SELECT r.tenant, j.value, r.pos FROM clinical_resources r, json_each(r.tokens) j WHERE r.is_current = 1`).run();
+    // The unique claims (barcodes): each current version's distinct unique tokens (as writes keep them).
+    db.prepare(`INSERT INTO clinical_unique_tokens (tenant, token, type, id)
+      SELECT DISTINCT r.tenant, j.value, r.type, r.id FROM clinical_resources r, json_each(r.unique_tokens) j WHERE r.is_current = 1`).run();
     // Which entries name which patient: each entry's distinct patients (as appends write them).
     db.prepare(`INSERT INTO audit_entry_patients (pseudonym, seq)
       SELECT DISTINCT j.value, e.seq FROM audit_entries e, json_each(e.patients) j`).run();

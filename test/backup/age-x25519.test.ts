@@ -1,0 +1,79 @@
+/**
+ * The age format for X25519 on Node's own crypto (src/backup/age-x25519.ts) against the
+ * age-encryption package, both ways: what we seal, age-encryption opens, and what it seals, we
+ * open; at the sizes where the payload's 64 KiB chunking has its edges; to several recipients;
+ * and tampering with the header, the payload or the chunk order is refused, as is the wrong key.
+ */
+import { randomBytes } from 'node:crypto';
+import { Decrypter, Encrypter, generateHybridIdentity, generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { describe, expect, it } from 'vitest';
+import { openX25519, sealX25519, x25519Identity, x25519Recipient, type X25519Identity, type X25519Recipient } from '../../src/backup/age-x25519.js';
+import { ObjectSealer, openObject } from '../../src/backup/index.js';
+
+const SIZES = [0, 1, 100, 65_535, 65_536, 65_537, 3 * 65_536, 200_000];
+
+async function pair(): Promise<{ identity: string; recipient: string; key: X25519Identity; pub: X25519Recipient }> {
+  const identity = await generateX25519Identity();
+  const recipient = await identityToRecipient(identity);
+  return { identity, recipient, key: x25519Identity(identity)!, pub: x25519Recipient(recipient)! };
+}
+
+describe('age X25519 on node:crypto', () => {
+  it('seals what age-encryption opens, at every chunking edge, to several recipients', async () => {
+    const [a, b] = [await pair(), await pair()];
+    for (const n of SIZES) {
+      const plain = randomBytes(n);
+      const sealed = sealX25519(plain, [a.pub, b.pub]);
+      for (const who of [a, b]) {
+        const d = new Decrypter();
+        d.addIdentity(who.identity);
+        expect(Buffer.from(await d.decrypt(sealed)).equals(plain), `size ${n}`).toBe(true);
+      }
+    }
+  });
+
+  it('opens what age-encryption seals, at every chunking edge', async () => {
+    const a = await pair();
+    for (const n of SIZES) {
+      const plain = randomBytes(n);
+      const e = new Encrypter();
+      e.addRecipient(a.recipient);
+      expect(openX25519(await e.encrypt(plain), [a.key])?.equals(plain), `size ${n}`).toBe(true);
+    }
+  });
+
+  it('returns null for the wrong identity, and refuses a changed header, payload, or truncated or reordered chunks', async () => {
+    const [a, stranger] = [await pair(), await pair()];
+    const plain = randomBytes(3 * 65_536 + 10);
+    const sealed = sealX25519(plain, [a.pub]);
+    expect(openX25519(sealed, [stranger.key])).toBeNull();
+    const headerEnd = sealed.indexOf('\n--- ') + 1;
+    const changedHeader = Buffer.from(sealed);
+    changedHeader[headerEnd - 3]! ^= 0x01; // inside the wrapped file key's base64
+    expect(() => openX25519(changedHeader, [a.key]) ?? (() => { throw new Error('opened nothing'); })()).toThrow();
+    const changedPayload = Buffer.from(sealed);
+    changedPayload[changedPayload.length - 100]! ^= 0x01;
+    expect(() => openX25519(changedPayload, [a.key])).toThrow(/does not authenticate/);
+    // Cut off after the first full chunk: that chunk was not marked last.
+    const payloadStart = sealed.indexOf(0x0a, headerEnd) + 1 + 16;
+    expect(() => openX25519(sealed.subarray(0, payloadStart + 65_536 + 16), [a.key])).toThrow(/does not authenticate/);
+    // Two chunks swapped.
+    const c = 65_536 + 16;
+    const swapped = Buffer.concat([sealed.subarray(0, payloadStart), sealed.subarray(payloadStart + c, payloadStart + 2 * c), sealed.subarray(payloadStart, payloadStart + c), sealed.subarray(payloadStart + 2 * c)]);
+    expect(() => openX25519(swapped, [a.key])).toThrow(/does not authenticate/);
+    expect(() => openX25519(Buffer.from('not age at all'), [a.key])).toThrow(/not an age/);
+  });
+
+  it('backup objects: native for X25519 recipients, age-encryption for the post-quantum hybrid, each opened by either identity kind', async () => {
+    const a = await pair();
+    const pq = await generateHybridIdentity();
+    const pqRecipient = await identityToRecipient(pq);
+    const plain = randomBytes(70_000);
+    const native = await new ObjectSealer([a.recipient], Buffer.alloc(32, 1)).seal(plain);
+    expect((await openObject(native.id, native.bytes, [a.identity])).equals(plain)).toBe(true);
+    const mixed = await new ObjectSealer([a.recipient, pqRecipient], Buffer.alloc(32, 1)).seal(plain);
+    expect(mixed.bytes.toString('latin1', 0, 200)).toMatch(/-> mlkem768x25519 /);
+    for (const who of [a.identity, pq]) expect((await openObject(mixed.id, mixed.bytes, [who])).equals(plain)).toBe(true);
+    await expect(openObject(native.id, native.bytes, [(await pair()).identity])).rejects.toMatchObject({ code: 'ERR_INTEGRITY' });
+  });
+});
