@@ -246,7 +246,8 @@ export function program(): Command {
     .requiredOption('--at <url>', "the receiver's URL")
     .requiredOption('--admin-key-file <file>', 'the admin key file')
     .requiredOption('--before <time>', 'ISO-8601: snapshots received before it go')
-    .action(async (o: { at: string; adminKeyFile: string; before: string }) => {
+    .option('--receiver <id>', "the receiver's id (in receiver-id in its root): refuse to sign for any other that answers at --at")
+    .action(async (o: { at: string; adminKeyFile: string; before: string; receiver?: string }) => {
       await backupPrune(o, out);
     });
   p.command('backup-receiver')

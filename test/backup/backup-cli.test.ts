@@ -130,6 +130,10 @@ describe('labkluis backup', () => {
       const prune = await runCli(['backup', 'prune', '--at', url, '--admin-key-file', keyFile, '--before', new Date().toISOString()]);
       expect(prune.code).not.toBe(0);
       expect(prune.stderr).toMatch(/refused the prune: nothing received in the last 35 days/);
+      // Pinned to another receiver's id: nothing is signed for the one answering here.
+      const pinned = await runCli(['backup', 'prune', '--at', url, '--admin-key-file', keyFile, '--before', '2020-01-01T00:00:00Z', '--receiver', 'f'.repeat(32)]);
+      expect(pinned.code).toBe(2);
+      expect(pinned.stderr).toMatch(/is not f{32}: nothing signed/);
     } finally {
       child.kill('SIGTERM');
     }

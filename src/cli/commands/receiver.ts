@@ -40,7 +40,7 @@ export async function backupReceiver(
 }
 
 /** `labkluis backup prune --at <url> --admin-key-file <file> --before <time>`: a prune request signed with the admin key. */
-export async function backupPrune(o: { at: string; adminKeyFile: string; before: string }, out: (line: string) => void): Promise<void> {
+export async function backupPrune(o: { at: string; adminKeyFile: string; before: string; receiver?: string }, out: (line: string) => void): Promise<void> {
   const seed = await readSeedKeyFile(o.adminKeyFile, 'admin key');
   if (Number.isNaN(Date.parse(o.before))) throw new LabkluisError('ERR_INVALID_INPUT', '--before is an ISO-8601 time');
   const base = o.at.replace(/\/+$/, '');
@@ -52,6 +52,8 @@ export async function backupPrune(o: { at: string; adminKeyFile: string; before:
     throw new LabkluisError('ERR_STORE', `the receiver at ${o.at} did not answer`);
   }
   if (typeof receiver !== 'string') throw new LabkluisError('ERR_STORE', `${o.at} does not answer as a labkluis backup receiver`);
+  // The id comes from whoever answers at --at: pinned, a stand-in there gets no signed request.
+  if (o.receiver !== undefined && o.receiver !== receiver) throw new LabkluisError('ERR_INVALID_INPUT', `the receiver at ${o.at} is not ${o.receiver}: nothing signed`);
   const body = JSON.stringify({ before: new Date(o.before).toISOString(), at: systemClock.now().toISOString(), receiver });
   const signature = sign(null, Buffer.from(PRUNE_CONTEXT + body, 'utf8'), ed25519FromSeed(seed).privateKey).toString('base64');
   let res: Response;
