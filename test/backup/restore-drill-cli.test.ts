@@ -6,7 +6,7 @@
  * hands it to production. Missing options and a bad production URL get one line and exit 2.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
@@ -17,6 +17,7 @@ describe('labkluis restore-drill', () => {
   let data: string;
   let keyring: string;
   let server: ChildProcess | null = null;
+  let productionUrl = '';
   const cli = (...args: string[]) => runCli(['--data', data, '--keyring', keyring, ...args]);
   const files = { identity: '', officer: '', escrow: '', drillKey: '' };
 
@@ -68,6 +69,7 @@ describe('labkluis restore-drill', () => {
       });
       server!.once('exit', (code) => reject(new Error(`serve exited (${code})`)));
     });
+    productionUrl = url;
     const report = join(tmp.path, 'drill-report.txt');
     const d = await runCli([
       'restore-drill', '--from', `dir:${join(tmp.path, 'backups')}`, '--identity', files.identity, '--escrow', files.escrow,
@@ -86,6 +88,42 @@ describe('labkluis restore-drill', () => {
     ]);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/cannot read the drill key file/);
+  }, 120_000);
+
+  it('exits 1 on a damaged backup, still writes and hands over the failed report, and leaves no scratch store behind', async () => {
+    const backups = join(tmp.path, 'backups');
+    const objects = join(backups, 'objects');
+    // Damage the biggest object (a chunk of a table, not the small table of contents).
+    let biggest = { path: '', size: 0 };
+    for (const dir of readdirSync(objects)) {
+      for (const f of readdirSync(join(objects, dir))) {
+        const size = statSync(join(objects, dir, f)).size;
+        if (size > biggest.size) biggest = { path: join(objects, dir, f), size };
+      }
+    }
+    const original = readFileSync(biggest.path);
+    const damaged = Buffer.from(original);
+    damaged[damaged.length >> 1]! ^= 0x01;
+    chmodSync(biggest.path, 0o600);
+    writeFileSync(biggest.path, damaged);
+    const scratch = join(tmp.path, 'scratch');
+    mkdirSync(scratch);
+    const report = join(tmp.path, 'failed-report.txt');
+    try {
+      const d = await runCli([
+        'restore-drill', '--from', `dir:${backups}`, '--identity', files.identity, '--escrow', files.escrow, '--escrow-identity', files.officer,
+        '--drill-key', files.drillKey, '--production', productionUrl, '--report', report, '--scratch', scratch,
+      ]);
+      expect(d.code).toBe(1);
+      expect(d.stdout).toMatch(/^FAILED restore: snapshot 1 did not restore/m);
+      expect(d.stdout).toMatch(/restore drill FAILED/);
+      expect(d.stdout).toMatch(/report handed to/);
+      expect(d.stderr).toMatch(/restore drill FAILED \(see above\)/);
+      expect(readFileSync(report, 'utf8')).toMatch(/"outcome":"failed"/);
+      expect(readdirSync(scratch)).toEqual([]);
+    } finally {
+      writeFileSync(biggest.path, original);
+    }
   }, 120_000);
 
   it('refuses missing options and a production that is not a URL, with one line and exit 2', async () => {

@@ -17,7 +17,7 @@ import {
   DirTarget, DRILL_KEY_NAME, DRILL_REQUEST_HEADER, escrowKeyring, signDrillRequest, httpProductionLog, openEscrow, openManifest, restoreFromTarget, runRestoreDrill, storeSource,
   writeSnapshot, type OpenedManifest, type ProductionLog,
 } from '../../src/backup/index.js';
-import { ed25519FromSeed, installKeyringText, loadLocalKeyring, readKeyringText, type Kms } from '../../src/crypto/index.js';
+import { createLocalKeyring, ed25519FromSeed, installKeyringText, loadLocalKeyring, readKeyringText, type Kms } from '../../src/crypto/index.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
 import { episode } from '../support/api.js';
 import { createStoreEnv, type StoreEnv } from '../support/store-env.js';
@@ -224,6 +224,18 @@ describe.each(BACKENDS)('restore drill of a %s vault', (from: Backend) => {
     const production = report.checks.find((c) => c.name === 'production')!;
     expect(production).toMatchObject({ ok: false, detail: expect.stringMatching(/does not extend .* it was rewritten/) });
     expect(report.outcome).toBe('failed');
+  });
+
+  it("fails at the chain with a keyring that is not the vault's: no manifest verifies, nothing restores, production's checkpoint does not either", async () => {
+    const other = createLocalKeyring({ path: join(tmp.path, 'other', 'keyring.json'), dataDir: join(tmp.path, 'other', 'data'), signerName: f.origin, random: systemRandom });
+    const { report } = await runRestoreDrill({
+      target, identities: [identity], kms: other, scratch: (await scratch()).store, production: prod(url), sample: 5, signer: drillSigner,
+      clock: systemClock, random: systemRandom,
+    });
+    expect(report.outcome).toBe('failed');
+    expect(report.snapshot).toBeNull();
+    expect(report.checks.every((c) => !c.ok)).toBe(true);
+    expect(report.checks[0]!.detail).toMatch(/signature does not verify with the backup key/);
   });
 
   it('fails on a damaged chunk, names the restore, and production alerts the security officer once', async () => {
