@@ -85,9 +85,9 @@ export async function runRestoreDrill(o: DrillOptions): Promise<DrillResult> {
   const maxAgeHours = o.maxSnapshotAgeHours ?? 48;
   const ageHours = newest === null ? 0 : (o.clock.now().getTime() - Date.parse(newest.manifest.createdAt)) / 3_600_000;
   if (newest !== null && ageHours > maxAgeHours) problems.push(`the newest snapshot is ${Math.floor(ageHours)} hours old (allowed: ${maxAgeHours}): backups have stopped`);
-  check('chain', problems.length === 0 && verified.manifests > 0, verified.manifests === 0
-    ? `no snapshot at ${o.target.name}`
-    : problems.length > 0 ? problems.slice(0, 5).join('; ') : `${verified.manifests} manifests signed and chained, ${verified.objects} objects present, the newest ${Math.floor(ageHours)} hours old`);
+  check('chain', problems.length === 0 && verified.manifests > 0, problems.length > 0
+    ? problems.slice(0, 5).join('; ')
+    : verified.manifests === 0 ? `no snapshot at ${o.target.name}` : `${verified.manifests} manifests signed and chained, ${verified.objects} objects present, the newest ${Math.floor(ageHours)} hours old`);
 
   let restored: RestoreSummary | null = null;
   const sample = o.sample ?? 100;
