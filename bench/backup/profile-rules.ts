@@ -13,7 +13,7 @@ export const BACKUP_RULES: readonly Rule[] = [
   ['object ids (SHA-256 of the sealed bytes)', (f) => f.functionName === 'objectId'],
   ['chunk MACs (HMAC-SHA256 of the plaintext)', (f) => f.functionName === 'mac' && has(f, '/src/backup/objects.ts')],
   ['age (X25519 per object, ChaCha20-Poly1305)', (f) => has(f, '/node_modules/age-encryption/') || has(f, '/node_modules/@noble/')
-    || (['seal', 'openObject'].includes(f.functionName) && has(f, '/src/backup/objects.ts'))],
+    || has(f, '/src/backup/age-x25519.ts') || (['seal', 'open', 'openObject'].includes(f.functionName) && has(f, '/src/backup/objects.ts'))],
   ['content-defined chunking (FastCDC)', (f) => has(f, '/src/backup/chunker.ts')],
   ['row encoding / decoding (JSON lines, base64)', (f) => has(f, '/src/backup/snapshot-codec.ts')],
   ['the store: snapshot reads, restore inserts (SQLite)', (f) => has(f, '/src/store/sqlite/') || has(f, '/better-sqlite3/')],
