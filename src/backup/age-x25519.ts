@@ -58,6 +58,24 @@ export function x25519Identity(identity: string): X25519Identity | null {
 }
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64').replace(/=+$/, '');
+/** Base64 as age writes it: standard alphabet, no padding, canonical (Node's decoder alone is lenient). */
+function strictB64(s: string, bytes: number): Buffer {
+  const b = Buffer.from(s, 'base64');
+  if (!/^[A-Za-z0-9+/]*$/.test(s) || b.length !== bytes || b64(b) !== s) throw new TypeError('malformed age header: base64');
+  return b;
+}
+
+/** X25519 with the all-zero check age requires, whatever the crypto provider does with low-order points. */
+function agree(privateKey: KeyObject, publicKey: KeyObject): Buffer {
+  let shared: Buffer;
+  try {
+    shared = diffieHellman({ privateKey, publicKey });
+  } catch {
+    throw new TypeError('X25519 with a low-order point');
+  }
+  if (shared.every((x) => x === 0)) throw new TypeError('X25519 with a low-order point');
+  return shared;
+}
 const hkdf = (ikm: Uint8Array, salt: Uint8Array, info: string): Buffer => Buffer.from(hkdfSync('sha256', ikm, salt, info, 32));
 // JWK, not DER: Node imports and exports it several times faster (µs, per object).
 const publicKeyOf = (raw: Uint8Array): KeyObject => createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
@@ -94,7 +112,7 @@ export function sealX25519(plaintext: Uint8Array, recipients: readonly X25519Rec
   for (const r of recipients) {
     const { privateKey, publicKey } = generateKeyPairSync('x25519');
     const share = rawPublic(publicKey);
-    const shared = diffieHellman({ privateKey, publicKey: r.key });
+    const shared = agree(privateKey, r.key);
     const wrapKey = hkdf(shared, Buffer.concat([share, r.raw]), X25519_INFO);
     header += `-> X25519 ${b64(share)}\n${b64(seal(wrapKey, Buffer.alloc(12), fileKey))}\n`;
   }
@@ -121,33 +139,39 @@ export function openX25519(file: Uint8Array, identities: readonly X25519Identity
   const macEnd = end < 0 ? -1 : bytes.indexOf(0x0a, end + 5);
   if (end < 0 || macEnd < 0 || end > 64 * 1024) throw new TypeError('not an age file');
   const headerText = bytes.subarray(0, end + 4).toString('latin1'); // up to and including "---"
+  if (!/^[\x20-\x7e\n]*$/.test(headerText)) throw new TypeError('malformed age header: not printable ASCII');
   const lines = headerText.split('\n');
   if (lines[0] !== VERSION_LINE) throw new TypeError('not an age v1 file');
-  const mac = Buffer.from(bytes.subarray(end + 5, macEnd).toString('latin1'), 'base64');
-  // Stanzas: "-> type args…" then body lines; the body ends with its first line shorter than 64.
-  const stanzas: { type: string; args: string[]; body: Buffer }[] = [];
-  for (let i = 1; i < lines.length - 1;) {
+  const mac = strictB64(bytes.subarray(end + 5, macEnd).toString('latin1'), 32);
+  // Stanzas: "-> type args…", then body lines of 64 columns ending with a shorter one (maybe empty).
+  const stanzas: { type: string; args: string[]; body: string }[] = [];
+  let i = 1;
+  while (i < lines.length - 1) {
     const head = lines[i]!;
-    if (!head.startsWith('-> ')) throw new TypeError('malformed age header');
-    const [type = '', ...args] = head.slice(3).split(' ');
+    const [arrow, type, ...args] = head.split(' ');
+    if (arrow !== '->' || !type || args.some((x) => x === '')) throw new TypeError('malformed age header: stanza');
     let body = '';
-    for (i += 1; i < lines.length - 1; i += 1) {
-      body += lines[i]!;
-      if (lines[i]!.length < 64) break;
+    for (i += 1; ; i += 1) {
+      if (i >= lines.length - 1) throw new TypeError('malformed age header: stanza body');
+      const line = lines[i]!;
+      if (line.length > 64) throw new TypeError('malformed age header: body line');
+      body += line;
+      if (line.length < 64) break;
     }
     i += 1;
-    stanzas.push({ type, args, body: Buffer.from(body, 'base64') });
+    stanzas.push({ type, args, body });
   }
+  if (stanzas.length === 0) throw new TypeError('malformed age header: no recipient');
   let fileKey: Buffer | null = null;
   for (const s of stanzas) {
-    if (s.type !== 'X25519' || s.args.length !== 1 || s.body.length !== 32) continue;
-    const share = Buffer.from(s.args[0]!, 'base64');
-    if (share.length !== 32) continue;
+    if (s.type !== 'X25519') continue;
+    if (s.args.length !== 1) throw new TypeError('malformed age header: X25519 stanza');
+    const share = strictB64(s.args[0]!, 32);
+    const wrapped = strictB64(s.body, 32);
     const ephemeral = publicKeyOf(share);
     for (const id of identities) {
-      const shared = diffieHellman({ privateKey: id.key, publicKey: ephemeral });
-      if (shared.every((b) => b === 0)) continue;
-      fileKey = open(hkdf(shared, Buffer.concat([share, id.pub]), X25519_INFO), Buffer.alloc(12), s.body);
+      const shared = agree(id.key, ephemeral); // a low-order share is refused, as age refuses it
+      fileKey = open(hkdf(shared, Buffer.concat([share, id.pub]), X25519_INFO), Buffer.alloc(12), wrapped);
       if (fileKey !== null) break;
     }
     if (fileKey !== null) break;

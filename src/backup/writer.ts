@@ -89,6 +89,7 @@ export async function writeSnapshot(source: SnapshotSource, o: WriteOptions): Pr
       return Promise.resolve(before.id);
     }
     let pending = storing.get(mac);
+    if (pending !== undefined) reused += 1; // the same chunk again, while its first copy is being written
     if (pending === undefined) {
       pending = (async () => {
         const sealed = await sealer.seal(plaintext, mac);

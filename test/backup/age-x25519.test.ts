@@ -64,6 +64,32 @@ describe('age X25519 on node:crypto', () => {
     expect(() => openX25519(Buffer.from('not age at all'), [a.key])).toThrow(/not an age/);
   });
 
+  it('refuses a header that age refuses: non-canonical or padded base64, a missing body, a long body line, a low-order share', async () => {
+    const a = await pair();
+    const sealed = sealX25519(randomBytes(1000), [a.pub]);
+    const text = sealed.toString('latin1');
+    const [, share = '', body = ''] = /^age-encryption\.org\/v1\n-> X25519 (\S+)\n(\S+)\n--- /.exec(text) ?? [];
+    expect(share).toHaveLength(43);
+    const swap = (from: string, to: string) => Buffer.from(text.replace(from, to), 'latin1');
+    // The share's last character carries 2 spare bits: flip one and it decodes to the same bytes.
+    const last = share.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const sibling = alphabet[alphabet.indexOf(last) ^ 1]!;
+    expect(Buffer.from(share.slice(0, -1) + sibling, 'base64').equals(Buffer.from(share, 'base64'))).toBe(true);
+    for (const bad of [
+      swap(`X25519 ${share}\n`, `X25519 ${share.slice(0, -1)}${sibling}\n`), // non-canonical
+      swap(`X25519 ${share}\n`, `X25519 ${share}=\n`), // padded
+      swap(`X25519 ${share}\n`, `X25519 ${share.replaceAll('+', '-').replaceAll('/', '_')}x\n`.replace('x\n', '\n')), // url alphabet (when present)
+      swap(`\n${body}\n---`, '\n---'), // no body line
+      swap(`\n${body}\n`, `\n${body}${'A'.repeat(30)}\n`), // a body line over 64 columns
+      swap(`X25519 ${share}\n`, `X25519 ${'A'.repeat(43)}\n`), // the all-zero (low-order) share
+    ]) {
+      if (bad.equals(sealed)) continue; // the url-alphabet swap changes nothing when the share has no + or /
+      expect(() => openX25519(bad, [a.key])).toThrow();
+    }
+    expect(openX25519(sealed, [a.key])?.length).toBe(1000);
+  });
+
   it('backup objects: native for X25519 recipients, age-encryption for the post-quantum hybrid, each opened by either identity kind', async () => {
     const a = await pair();
     const pq = await generateHybridIdentity();
