@@ -239,7 +239,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Restore drills (issue 5): reports taken with the drill key; the officer is alerted when the
   // last drill failed or the last good one is too old (checked hourly and on each report).
   const drills = new DrillWatch({
-    store, clock, random, origin, ...(options.drillPolicy ? { policy: options.drillPolicy } : {}),
+    store, clock, origin, ...(options.drillPolicy ? { policy: options.drillPolicy } : {}),
     raise: async (a) => {
       try {
         await store.safeguards.insertAlert({
@@ -256,10 +256,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       ...(e.drillId ? { subject: { type: 'BackupDrill' as const, id: e.drillId } } : {}), outcome: e.outcome, ip: e.ip, userAgent: e.userAgent,
     }),
   });
-  const drillCheck = setInterval(() => {
+  // Only a vault that watches drills checks them (no store calls on one that does not).
+  const drillCheck = drills.watching ? setInterval(() => {
     drills.check().catch((e: unknown) => logger.warn({ code: isLabkluisError(e) ? e.code : 'unknown' }, 'restore drill check failed; retried'));
-  }, 3_600_000);
-  drillCheck.unref();
+  }, 3_600_000) : null;
+  drillCheck?.unref();
 
   return {
     store, vault, audit, keys, logger, sessions, sentinel, canaries, alertDelivery, drills, signIn, accounts, device, factors, publicUrl,
@@ -273,7 +274,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     exports, // four-eyes bulk export (issue 4)
     close: async () => {
       clearInterval(leaseFlush);
-      clearInterval(drillCheck);
+      if (drillCheck) clearInterval(drillCheck);
       await alertDelivery.stop();
       await exports.settled(); // an export run still writing finishes (or fails) before the store closes
       await sentinel.flushLeases(true).catch(() => {}); // counts are detection state: a closed store loses the last second

@@ -19,7 +19,7 @@ import { forbidden, invalidInput, LabkluisError, RateLimitedError } from '../ker
 import { DRILL_REQUEST_HEADER } from '../backup/index.js';
 import type { Store } from '../store/index.js';
 import type { PublicRateLimiter } from './rate-limits.js';
-import type { Caller } from './routes.js';
+import { facts, type Caller } from './routes.js';
 
 export interface BackupRouteDeps {
   readonly drills: DrillWatch;
@@ -42,7 +42,6 @@ export function registerBackupRoutes(app: FastifyInstance, d: BackupRouteDeps): 
     d.drills.authorizeRequest(req.method, req.url, typeof header === 'string' ? header : undefined);
   };
   let proving = false;
-  const where = (req: FastifyRequest) => ({ ip: req.ip, userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null });
 
   // Without a drill key nothing answers the drill: these routes are not there (404).
   if (d.drills.takesReports) {
@@ -72,7 +71,8 @@ export function registerBackupRoutes(app: FastifyInstance, d: BackupRouteDeps): 
     app.post('/backup/drills', { onRequest: limited, bodyLimit: REPORT_BODY_LIMIT }, async (req, reply) => {
       const report = (req.body as { report?: unknown } | null)?.report;
       if (typeof report !== 'string' || report.length === 0) throw invalidInput('the body is {"report": "<the signed drill report>"}');
-      const taken = await d.drills.receive(report, where(req));
+      const { ip, userAgent } = facts(req);
+      const taken = await d.drills.receive(report, { ip, userAgent });
       return reply.code(201).type(JSON_TYPE).send({ id: taken.id, outcome: taken.outcome, state: taken.status.state });
     });
   }

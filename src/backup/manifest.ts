@@ -12,8 +12,9 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { canonicalJson, openNote, signNote, type NoteSigner, type VerifierKey } from '../audit/index.js';
+import { signNote, type NoteSigner, type VerifierKey } from '../audit/index.js';
 import { LabkluisError } from '../kernel/index.js';
+import { openSignedJson, signedJsonText } from './signed-json.js';
 
 export const MANIFEST_FORMAT = 'labkluis-backup/1';
 
@@ -58,7 +59,7 @@ export interface OpenedManifest {
 
 /** The signed text: the manifest as canonical JSON on one line. */
 export function manifestText(m: Manifest): string {
-  return `${canonicalJson(ManifestSchema.parse(m))}\n`;
+  return signedJsonText(ManifestSchema.parse(m));
 }
 
 /** SHA-256 (hex) of the manifest's signed text. */
@@ -78,21 +79,13 @@ export async function signManifest(m: Manifest, signer: NoteSigner): Promise<str
  * must be exactly the canonical form of what it says (nothing added or reordered).
  */
 export function openManifest(note: string, key: string | VerifierKey): OpenedManifest {
-  let text: string;
-  try {
-    text = openNote(note, key);
-  } catch {
-    throw new LabkluisError('ERR_INTEGRITY', 'backup manifest: signature does not verify with the backup key');
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new LabkluisError('ERR_INTEGRITY', 'backup manifest: signed text is not JSON');
-  }
-  const checked = ManifestSchema.safeParse(parsed);
-  if (!checked.success || manifestText(checked.data) !== text) throw new LabkluisError('ERR_INTEGRITY', 'backup manifest: not a labkluis manifest in canonical form');
-  return { manifest: checked.data, hash: createHash('sha256').update(text, 'utf8').digest('hex') };
+  const { value, text } = openSignedJson(note, key, ManifestSchema, {
+    code: 'ERR_INTEGRITY',
+    signature: 'backup manifest: signature does not verify with the backup key',
+    json: 'backup manifest: signed text is not JSON',
+    shape: 'backup manifest: not a labkluis manifest in canonical form',
+  });
+  return { manifest: value, hash: createHash('sha256').update(text, 'utf8').digest('hex') };
 }
 
 /** What is wrong with a chain of manifests, in plain words, each naming the snapshot. */

@@ -6,15 +6,12 @@
  */
 import { frontierAppend, frontierRoot, leafHash } from '../audit/index.js';
 import { LabkluisError } from '../kernel/index.js';
-import { snapshotSpec, type SnapshotValue, type Store } from '../store/index.js';
+import { REBUILT_TABLES, snapshotSpec, type SnapshotValue, type Store } from '../store/index.js';
 import type { Manifest } from './manifest.js';
 import { ObjectOpener } from './objects.js';
 import { decodeTables } from './snapshot-codec.js';
 import type { BackupTarget } from './targets/target.js';
 import type { SnapshotIndex } from './writer.js';
-
-/** Tables that snapshots from before session 7 held and that a restore now rebuilds from others. */
-const REBUILT = new Set(['clinical_unique_tokens', 'audit_entry_patients']);
 
 export interface RestoreSummary {
   readonly snapshot: string;
@@ -52,7 +49,7 @@ export async function restoreFromTarget(
   const tables = (async function* () {
     for (const t of index.tables) {
       // Tables earlier snapshots held and a restore now rebuilds (snapshot-tables.ts): not read.
-      if (REBUILT.has(t.table)) continue;
+      if (REBUILT_TABLES.includes(t.table)) continue;
       const spec = snapshotSpec(t.table);
       if (spec === undefined) throw new LabkluisError('ERR_INVALID_INPUT', `the snapshot holds a table this version does not know: ${t.table}`);
       yield {

@@ -36,6 +36,8 @@ export interface VerifyReport {
   readonly missing: readonly ObjectProblem[];
   readonly damaged: readonly ObjectProblem[];
   readonly ok: boolean;
+  /** The manifests that verified with the backup key, pruned links included, by sequence. */
+  readonly opened: readonly OpenedManifest[];
 }
 
 export async function verifyTarget(target: BackupTarget, key: string | VerifierKey, o: VerifyOptions): Promise<VerifyReport> {
@@ -93,6 +95,7 @@ export async function verifyTarget(target: BackupTarget, key: string | VerifierK
   return {
     target: target.name, manifests: opened.length, badManifests, chain, objects: needed.size, objectsRead: toRead.length, bytesRead,
     missing: missing.sort(byId), damaged: damaged.sort(byId),
+    opened: [...links, ...opened].sort((a, b) => a.manifest.sequence - b.manifest.sequence),
     ok: badManifests.length === 0 && chain.length === 0 && missing.length === 0 && damaged.length === 0,
   };
 }

@@ -36,5 +36,5 @@ export function createSqliteStore(options: { path: string }): Store {
 export function createPostgresStore(options: { connectionString: string; poolSize?: number }): Store {
   return new PostgresStore(Object.freeze({ ...options }));
 }
-export { SNAPSHOT_TABLES, snapshotSpec } from './snapshot-tables.js';
+export { REBUILT_TABLES, SNAPSHOT_TABLES, snapshotSpec } from './snapshot-tables.js';
 export type { SnapshotColumnType, SnapshotTableRows, SnapshotTableSpec, SnapshotValue, StoreSnapshot } from './snapshot-tables.js';

@@ -91,6 +91,12 @@ export const SNAPSHOT_TABLES: readonly SnapshotTableSpec[] = Object.freeze([
   t('audit_head', ['size'], 'size:int frontier:bytesList last_mac:bytes'),
 ]);
 
+/**
+ * Tables a restore rebuilds on both backends (snapshots before session 7 still held them: a
+ * restore skips them there). SQLite's clinical_tokens is rebuilt too; it never was in a snapshot.
+ */
+export const REBUILT_TABLES: readonly string[] = Object.freeze(['clinical_unique_tokens', 'audit_entry_patients']);
+
 export function snapshotSpec(table: string): SnapshotTableSpec | undefined {
   return SNAPSHOT_TABLES.find((s) => s.name === table);
 }

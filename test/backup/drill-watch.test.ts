@@ -35,7 +35,7 @@ describe.each(BACKENDS)('the drill watch on %s', (backend) => {
   let raised: DrillAlert[];
   let audited: { outcome: string; reason?: string }[];
   const watch = (policy: DrillPolicy = { key: KEY }) => new DrillWatch({
-    store: env.store, clock, random: systemRandom, origin: ORIGIN, policy,
+    store: env.store, clock, origin: ORIGIN, policy,
     // As the app does: the store refuses an alert id it has (raised before), and then nothing is sent.
     raise: async (a) => {
       try {

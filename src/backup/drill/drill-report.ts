@@ -6,7 +6,8 @@
  * hashes, sizes, times and the checks' plain-word outcomes.
  */
 import { z } from 'zod';
-import { canonicalJson, openNote, signNote, type NoteSigner } from '../../audit/index.js';
+import { signNote, type NoteSigner } from '../../audit/index.js';
+import { openSignedJson, signedJsonText } from '../signed-json.js';
 import { LabkluisError } from '../../kernel/index.js';
 
 export const DRILL_FORMAT = 'labkluis-drill/1';
@@ -61,15 +62,10 @@ const ReportSchema = z.object({
 export type DrillReport = z.infer<typeof ReportSchema>;
 export type DrillCheck = z.infer<typeof CheckSchema>;
 
-/** The signed text: the report as canonical JSON on one line. */
-function reportText(r: DrillReport): string {
-  return `${canonicalJson(r)}\n`;
-}
-
 export async function signDrillReport(r: DrillReport, signer: NoteSigner): Promise<string> {
   const checked = ReportSchema.safeParse(r);
   if (!checked.success) throw new LabkluisError('ERR_INVALID_INPUT', `drill report: ${checked.error.issues[0]?.message ?? 'malformed'}`);
-  return signNote(reportText(checked.data), signer);
+  return signNote(signedJsonText(checked.data), signer);
 }
 
 /**
@@ -77,21 +73,12 @@ export async function signDrillReport(r: DrillReport, signer: NoteSigner): Promi
  * or reordered); ERR_INVALID_INPUT for anything else (it comes from outside).
  */
 export function openDrillReport(note: string, key: string): DrillReport {
-  let text: string;
-  try {
-    text = openNote(note, key);
-  } catch {
-    throw new LabkluisError('ERR_INVALID_INPUT', 'the drill report does not verify with the configured drill key');
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new LabkluisError('ERR_INVALID_INPUT', 'the drill report is not JSON');
-  }
-  const checked = ReportSchema.safeParse(parsed);
-  if (!checked.success || reportText(checked.data) !== text) throw new LabkluisError('ERR_INVALID_INPUT', 'not a labkluis drill report in canonical form');
-  return checked.data;
+  return openSignedJson(note, key, ReportSchema, {
+    code: 'ERR_INVALID_INPUT',
+    signature: 'the drill report does not verify with the configured drill key',
+    json: 'the drill report is not JSON',
+    shape: 'not a labkluis drill report in canonical form',
+  }).value;
 }
 
 /**

@@ -10,7 +10,7 @@
 import { parseVerifierKey } from '../../audit/index.js';
 import { ed25519Verify } from '../../crypto/index.js';
 import { createHash } from 'node:crypto';
-import { base32, LabkluisError, type Clock, type ErrorCode, type Random } from '../../kernel/index.js';
+import { base32, LabkluisError, type Clock, type ErrorCode } from '../../kernel/index.js';
 import type { DrillRow, Store } from '../../store/index.js';
 import { DRILL_KEY_NAME, drillRequestMessage, openDrillReport, type DrillReport } from './drill-report.js';
 
@@ -60,7 +60,6 @@ export interface DrillAlert {
 export interface DrillWatchDeps {
   readonly store: Store;
   readonly clock: Clock;
-  readonly random: Random;
   /** The vault's origin: a report from another vault's drill is refused. */
   readonly origin: string;
   readonly policy?: DrillPolicy;

@@ -27,7 +27,7 @@ import { aesGcmCipher, DataKeys, type Kms } from '../../crypto/index.js';
 import { isLabkluisError, randomId, type Clock, type Random } from '../../kernel/index.js';
 import { snapshotSpec, type ResourceType, type SnapshotValue, type Store } from '../../store/index.js';
 import { RecordCodec } from '../../vault/index.js';
-import { openManifest, type OpenedManifest } from '../manifest.js';
+import type { OpenedManifest } from '../manifest.js';
 import { restoreFromTarget, type RestoreSummary } from '../restore.js';
 import type { BackupTarget } from '../targets/target.js';
 import { verifyTarget } from '../verify.js';
@@ -51,7 +51,6 @@ export interface DrillOptions {
   readonly signer: NoteSigner;
   readonly clock: Clock;
   readonly random: Random;
-  readonly progress?: (bytes: number) => void;
 }
 
 export interface DrillResult {
@@ -80,7 +79,7 @@ export async function runRestoreDrill(o: DrillOptions): Promise<DrillResult> {
     ...(verified.missing.length > 0 ? [`${verified.missing.length} objects missing`] : []),
   ];
   // 2. The newest snapshot whose manifest verifies, restored into the scratch store.
-  const chain = await openedChain(o.target, backupKey);
+  const chain = verified.opened; // a forged or damaged manifest is not in it (the chain check names it)
   const newest = chain.at(-1) ?? null;
   const maxAgeHours = o.maxSnapshotAgeHours ?? 48;
   const ageHours = newest === null ? 0 : (o.clock.now().getTime() - Date.parse(newest.manifest.createdAt)) / 3_600_000;
@@ -104,7 +103,6 @@ export async function runRestoreDrill(o: DrillOptions): Promise<DrillResult> {
     const t0 = o.clock.now().getTime();
     try {
       restored = await restoreFromTarget(o.target, newest.manifest, o.identities, o.scratch, {
-        ...(o.progress ? { progress: o.progress } : {}),
         row: (table, row) => {
           if (table === 'clinical_resources' && row[currentAt.resources] === true) picks.resources.offer(row);
           else if (table === 'identity_persons' && row[currentAt.persons] === true) picks.persons.offer(row);
@@ -191,28 +189,6 @@ export async function runRestoreDrill(o: DrillOptions): Promise<DrillResult> {
     figures,
   };
   return { report, note: await signDrillReport(report, o.signer) };
-}
-
-/**
- * Every manifest at the target that verifies with the backup key, pruned links included, by
- * sequence (a forged or damaged one is left out: the chain check names it). The last is the
- * snapshot the drill restores.
- */
-async function openedChain(target: BackupTarget, key: string): Promise<OpenedManifest[]> {
-  const notes = [
-    ...await Promise.all((await target.listManifests()).map((n) => target.getManifest(n))),
-    ...await Promise.all(((await target.listPrunedManifests?.()) ?? []).map((n) => target.getPrunedManifest?.(n))),
-  ];
-  const opened: OpenedManifest[] = [];
-  for (const note of notes) {
-    if (note === null || note === undefined) continue;
-    try {
-      opened.push(openManifest(note, key));
-    } catch {
-      // the chain check names it
-    }
-  }
-  return opened.sort((a, b) => a.manifest.sequence - b.manifest.sequence);
 }
 
 /** Earlier snapshots whose log the restored one does not extend (by the roots recomputed while restoring). */

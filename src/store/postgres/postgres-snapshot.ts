@@ -7,7 +7,7 @@
  */
 import pg from 'pg';
 import { LabkluisError } from '../../kernel/index.js';
-import { checkRestorable, SNAPSHOT_TABLES, type SnapshotColumnType, type SnapshotTableRows, type SnapshotTableSpec, type SnapshotValue, type StoreSnapshot } from '../snapshot-tables.js';
+import { checkRestorable, REBUILT_TABLES, SNAPSHOT_TABLES, type SnapshotColumnType, type SnapshotTableRows, type SnapshotTableSpec, type SnapshotValue, type StoreSnapshot } from '../snapshot-tables.js';
 import { storeError } from '../batch-check.js';
 
 const FETCH = 500;
@@ -66,7 +66,7 @@ export async function postgresRestore(connectionString: string, source: AsyncIte
   const counts: Record<string, number> = {};
   try {
     await client.query('BEGIN');
-    for (const name of [...SNAPSHOT_TABLES.map((s) => s.name), 'clinical_unique_tokens', 'audit_entry_patients']) {
+    for (const name of [...SNAPSHOT_TABLES.map((s) => s.name), ...REBUILT_TABLES]) {
       const where = name === 'audit_head' ? ' WHERE size > 0' : '';
       const { rows } = await client.query(`SELECT count(*)::int AS n FROM ${pgName(name)}${where}`);
       if (Number(rows[0]?.n) > 0) throw new LabkluisError('ERR_CONFLICT', `restore needs an empty store: ${name} has rows`);

@@ -7,11 +7,11 @@
  */
 import Database from 'better-sqlite3';
 import { LabkluisError } from '../../kernel/index.js';
-import { checkRestorable, SNAPSHOT_TABLES, type SnapshotColumnType, type SnapshotTableRows, type SnapshotTableSpec, type SnapshotValue, type StoreSnapshot } from '../snapshot-tables.js';
+import { checkRestorable, REBUILT_TABLES, SNAPSHOT_TABLES, type SnapshotColumnType, type SnapshotTableRows, type SnapshotTableSpec, type SnapshotValue, type StoreSnapshot } from '../snapshot-tables.js';
 import { run } from './sqlite-run.js';
 
 /** Tables a restore rebuilds from others (snapshot-tables.ts); they must be empty too. */
-const DERIVED = ['clinical_tokens', 'clinical_unique_tokens', 'audit_entry_patients'];
+const DERIVED = ['clinical_tokens', ...REBUILT_TABLES];
 
 /** Rows read between two turns of the event loop. */
 const BATCH = 500;
