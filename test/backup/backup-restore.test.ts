@@ -10,11 +10,12 @@ import { join } from 'node:path';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifierKeyString, verifyAuditLog } from '../../src/audit/index.js';
-import { DirTarget, openManifest, verifyTarget, writeSnapshot, type OpenedManifest } from '../../src/backup/index.js';
+import { DirTarget, verifyTarget, writeSnapshot, type OpenedManifest } from '../../src/backup/index.js';
 import { restoreFromTarget } from '../../src/backup/restore.js';
 import { storeSource } from '../../src/backup/snapshot-codec.js';
 import { DataKeys } from '../../src/crypto/index.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
+import { snapshotTo } from '../support/backup.js';
 import { dumpStore } from '../support/store-dump.js';
 import { episode } from '../support/api.js';
 import { createStoreEnv, type StoreEnv } from '../support/store-env.js';
@@ -32,18 +33,9 @@ describe.each(BACKENDS)('backup and restore of a %s vault', (from: Backend) => {
   const opened: OpenedManifest[] = [];
   const macKey = Buffer.alloc(32, 3);
   const backup = async () => {
-    const { source, close } = await storeSource(f.app.store);
-    try {
-      const s = await writeSnapshot(source, {
-        target, recipients: [recipient], macKey, signer: f.kms.auditSigner, previous: opened.at(-1) ?? null, clock: systemClock, random: systemRandom,
-        // Small chunks: this vault is tens of kilobytes (the benchmark backs up a gigabyte with the defaults).
-        sizes: { min: 512, avg: 2048, max: 8192 },
-      });
-      opened.push(openManifest((await target.getManifest(s.name))!, verifierKeyString(f.kms.auditSigner.name, f.kms.auditSigner.publicKey)));
-      return s;
-    } finally {
-      await close();
-    }
+    const { summary, opened: m } = await snapshotTo(f.app.store, { target, recipients: [recipient], macKey, signer: f.kms.auditSigner, previous: opened.at(-1) ?? null });
+    opened.push(m);
+    return summary;
   };
 
   beforeAll(async () => {

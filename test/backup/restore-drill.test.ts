@@ -14,15 +14,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, createLogger, type App } from '../../src/app.js';
 import { canonicalJson, ed25519NoteSigner, signCheckpoint, signNote, verifierKeyString, type NoteSigner } from '../../src/audit/index.js';
 import {
-  DirTarget, DRILL_KEY_NAME, DRILL_REQUEST_HEADER, escrowKeyring, signDrillRequest, httpProductionLog, openEscrow, openManifest, restoreFromTarget, runRestoreDrill, storeSource,
-  writeSnapshot, type OpenedManifest, type ProductionLog,
+  DirTarget, DRILL_KEY_NAME, DRILL_REQUEST_HEADER, escrowKeyring, signDrillRequest, httpProductionLog, openEscrow, restoreFromTarget, runRestoreDrill,
+  type OpenedManifest, type ProductionLog,
 } from '../../src/backup/index.js';
 import { createLocalKeyring, ed25519FromSeed, installKeyringText, loadLocalKeyring, readKeyringText, type Kms } from '../../src/crypto/index.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
+import type { FastifyInstance } from 'fastify';
 import { episode } from '../support/api.js';
+import { snapshotTo } from '../support/backup.js';
 import { createStoreEnv, type StoreEnv } from '../support/store-env.js';
 import { createTempDir, type TempDir } from '../support/tmp.js';
 import { BACKENDS, createVaultFixture, type Backend, type VaultFixture } from '../support/vault-fixture.js';
+
+/** The loopback URL a listening server answers at. */
+function urlOf(server: FastifyInstance): string {
+  const address = server.server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+}
 
 describe.each(BACKENDS)('restore drill of a %s vault', (from: Backend) => {
   const to: Backend = from === 'sqlite' ? 'postgres' : 'sqlite';
@@ -43,17 +51,34 @@ describe.each(BACKENDS)('restore drill of a %s vault', (from: Backend) => {
   };
 
   const backup = async () => {
-    const { source, close } = await storeSource(f.app.store);
-    try {
-      const s = await writeSnapshot(source, {
-        target, recipients: [recipient], macKey: (await f.app.keys.current('*', 'backup-mac')).key, signer: f.kms.backupSigner,
-        previous: opened.at(-1) ?? null, clock: systemClock, random: systemRandom, sizes: { min: 512, avg: 2048, max: 8192 },
-      });
-      opened.push(openManifest((await target.getManifest(s.name))!, verifierKeyString(f.kms.backupSigner.name, f.kms.backupSigner.publicKey)));
-      return s;
-    } finally {
-      await close();
-    }
+    const { opened: m } = await snapshotTo(f.app.store, {
+      target, recipients: [recipient], macKey: (await f.app.keys.current('*', 'backup-mac')).key, signer: f.kms.backupSigner, previous: opened.at(-1) ?? null,
+    });
+    opened.push(m);
+  };
+  /**
+   * Production as an attacker who holds it leaves it: brought back from an earlier snapshot
+   * (hiding what came after), with the vault's keys, serving on the loopback.
+   */
+  const productionFrom = async (snapshot: OpenedManifest, name: string) => {
+    const old = await scratch();
+    await restoreFromTarget(target, snapshot.manifest, [identity], old.store);
+    const app: App = await createApp({
+      dataDir: join(tmp.path, name), storeConfig: { kind: 'sqlite', file: 'x' }, store: old.store, kms: f.kms, origin: f.origin,
+      clock: systemClock, random: systemRandom, logger: createLogger('silent'), drillPolicy: drillPolicy(),
+    });
+    const server = app.server();
+    return {
+      app,
+      listen: async () => {
+        await server.listen({ host: '127.0.0.1', port: 0 });
+        return urlOf(server);
+      },
+      close: async () => {
+        await server.close();
+        await app.close();
+      },
+    };
   };
   const prod = (base: string): ProductionLog => httpProductionLog(base, drillSigner, systemClock);
   const drillPolicy = () => ({ key: verifierKeyString(DRILL_KEY_NAME, drillSigner.publicKey), maxAgeDays: 7 });
@@ -88,8 +113,7 @@ describe.each(BACKENDS)('restore drill of a %s vault', (from: Backend) => {
     // Production goes on working after the backup: the drill must find its log an extension.
     await episode(f, f.tenants.b);
     await f.server.listen({ host: '127.0.0.1', port: 0 });
-    const address = f.server.server.address();
-    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    url = urlOf(f.server);
   }, 180_000);
   afterAll(async () => {
     for (const s of scratches) await s.cleanup().catch(() => {});
@@ -189,24 +213,15 @@ describe.each(BACKENDS)('restore drill of a %s vault', (from: Backend) => {
 
   it("fails when production's log was rolled back to an older copy of the vault (and says so)", async () => {
     // The attacker's move: production brought back from backup 1, hiding everything since.
-    const old = await scratch();
-    await restoreFromTarget(target, opened[0]!.manifest, [identity], old.store);
-    const rolledBack: App = await createApp({
-      dataDir: join(tmp.path, 'rolled-back'), storeConfig: { kind: 'sqlite', file: 'x' }, store: old.store, kms: f.kms, origin: f.origin,
-      clock: systemClock, random: systemRandom, logger: createLogger('silent'), drillPolicy: drillPolicy(),
-    });
-    const server = rolledBack.server();
+    const rolledBack = await productionFrom(opened[0]!, 'rolled-back');
     try {
-      await server.listen({ host: '127.0.0.1', port: 0 });
-      const address = server.server.address();
-      const { report } = await drill(prod(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`));
+      const { report } = await drill(prod(await rolledBack.listen()));
       expect(report.outcome).toBe('failed');
       const production = report.checks.find((c) => c.name === 'production')!;
       expect(production.ok).toBe(false);
       expect(production.detail).toMatch(/fewer than the \d+ in snapshot 2: it was cut back or replaced/);
       expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['production']);
     } finally {
-      await server.close();
       await rolledBack.close();
     }
   });
@@ -268,32 +283,17 @@ describe.each(BACKENDS)('restore drill of a %s vault', (from: Backend) => {
   it("fails the history check when a later snapshot is of a cut-back log, even with production's keys and a production that agrees", async () => {
     // The attacker holds production and its keys: brings production back to backup 1 (hiding
     // what came after), then takes a new, validly signed and chained backup of that.
-    const old = await scratch();
-    await restoreFromTarget(target, opened[0]!.manifest, [identity], old.store);
-    const cutBack: App = await createApp({
-      dataDir: join(tmp.path, 'cut-back'), storeConfig: { kind: 'sqlite', file: 'x' }, store: old.store, kms: f.kms, origin: f.origin,
-      clock: systemClock, random: systemRandom, logger: createLogger('silent'), drillPolicy: drillPolicy(),
-    });
-    const server = cutBack.server();
+    const cutBack = await productionFrom(opened[0]!, 'cut-back');
     try {
-      const { source, close } = await storeSource(cutBack.store);
-      try {
-        await writeSnapshot(source, {
-          target, recipients: [recipient], macKey: (await cutBack.keys.current('*', 'backup-mac')).key, signer: f.kms.backupSigner,
-          previous: opened[1]!, clock: systemClock, random: systemRandom, sizes: { min: 512, avg: 2048, max: 8192 },
-        });
-      } finally {
-        await close();
-      }
-      await server.listen({ host: '127.0.0.1', port: 0 });
-      const address = server.server.address();
-      const { report } = await drill(prod(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`));
+      await snapshotTo(cutBack.app.store, {
+        target, recipients: [recipient], macKey: (await cutBack.app.keys.current('*', 'backup-mac')).key, signer: f.kms.backupSigner, previous: opened[1]!,
+      });
+      const { report } = await drill(prod(await cutBack.listen()));
       expect(report.snapshot?.sequence).toBe(3);
       expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['history']);
       expect(report.checks.find((c) => c.name === 'history')!.detail).toMatch(/shorter audit log|not an extension of snapshot 2/);
       expect(report.outcome).toBe('failed');
     } finally {
-      await server.close();
       await cutBack.close();
     }
   });

@@ -61,6 +61,21 @@ function drill(overrides: Partial<DrillRow> = {}): DrillRow {
   return { id: rid('drill'), finishedAt: T1, outcome: 'passed', snapshot: 3, report: 'signed report text\n', receivedAt: T2, ...overrides };
 }
 
+/** A fresh store for the enclosing describe (made before its cases, removed after): its safeguards part. */
+function ownSafeguards(ctx: ContractContext): () => SafeguardStore {
+  let made: MadeStore | null = null;
+  beforeAll(async () => {
+    made = await ctx.fresh();
+  });
+  afterAll(async () => {
+    await made?.cleanup();
+  });
+  return () => {
+    if (made === null) throw new Error('store not ready');
+    return made.store.safeguards;
+  };
+}
+
 const codes = (n: number): Buffer[] => Array.from({ length: n }, () => randomBytes(32));
 
 export function describeSafeguardContract(ctx: ContractContext): void {
@@ -278,17 +293,7 @@ export function describeSafeguardContract(ctx: ContractContext): void {
 
   describe('alerts', () => {
     // Listing sees every alert in the store: these cases get one of their own.
-    let made: MadeStore | null = null;
-    const own = (): SafeguardStore => {
-      if (made === null) throw new Error('store not ready');
-      return made.store.safeguards;
-    };
-    beforeAll(async () => {
-      made = await ctx.fresh();
-    });
-    afterAll(async () => {
-      await made?.cleanup();
-    });
+    const own = ownSafeguards(ctx);
 
     it('are listed newest first (then by id), open ones only when asked, up to the limit', async () => {
       const oldest = alert({ id: 'alert-a', createdAt: T0 });
@@ -463,17 +468,7 @@ export function describeSafeguardContract(ctx: ContractContext): void {
 
   describe('restore drills', () => {
     // The last drill is the store's last: these cases get a store of their own.
-    let made: MadeStore | null = null;
-    const own = (): SafeguardStore => {
-      if (made === null) throw new Error('store not ready');
-      return made.store.safeguards;
-    };
-    beforeAll(async () => {
-      made = await ctx.fresh();
-    });
-    afterAll(async () => {
-      await made?.cleanup();
-    });
+    const own = ownSafeguards(ctx);
 
     it('give the last drill received and the last received that passed (then by id), whatever the drill host\'s clock said', async () => {
       expect(await own().lastDrills()).toEqual({ last: null, lastPassed: null });
