@@ -21,7 +21,7 @@
  * Writes bench/results/<date>-backup.json and the block between the backup-bench markers in
  * bench/README.md.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,7 @@ import { round } from './lib/stats.js';
 import { BACKUP_RULES } from './backup/profile-rules.js';
 import { backupKeyOf, chunksPerTable, newestManifest, ourBackup, ourRestore, ourVerify, timer, type OurBackup, type OurRestore, type OurVerify, type TableChunks, type Timed } from './backup/ours.js';
 import { renderBackupSection } from './backup/report.js';
+import { writeResultsAndReadme } from './lib/readme-block.js';
 import { CLK_TCK, ensureRestic, Restic, type ResticBackup, type ResticInfo } from './backup/restic.js';
 import { appendEpisodes, correctResults, dirBytes, openVaultApp, prepareVault, STORE_CONFIG, type ChangeResult } from './backup/vault.js';
 import { DirTarget } from '../src/backup/index.js';
@@ -366,11 +367,9 @@ async function run(o: Options, r: BackupResults): Promise<void> {
 
   // 5. Restore the newest snapshot.
   const newest = (await newestManifest(new DirTarget(chain.target), key))!.manifest;
-  {
-    const dir = join(runDir, 'restore-sqlite');
-    mkdirSync(dir);
+  // A restore into an empty store, timed from opening it to closing it (the WAL checkpoint at close included).
+  const timedRestore = async (store: Store): Promise<{ result: OurRestore; total: ReturnType<ReturnType<typeof timer>> }> => {
     const t = timer();
-    const store = openStore(dir, STORE_CONFIG);
     let result: OurRestore;
     try {
       await store.migrate();
@@ -378,7 +377,12 @@ async function run(o: Options, r: BackupResults): Promise<void> {
     } finally {
       await store.close();
     }
-    const total = t();
+    return { result, total: t() };
+  };
+  {
+    const dir = join(runDir, 'restore-sqlite');
+    mkdirSync(dir);
+    const { result, total } = await timedRestore(openStore(dir, STORE_CONFIG));
     const restoredBytes = dirBytes(dir);
     r.restore.sqlite = { ...result, totalSeconds: total.seconds, mibPerSecond: round(dataBytes / MiB / total.seconds, 1), secondsPerGiB: round((total.seconds * GiB) / dataBytes, 1), restoredBytes };
     log(`restore into SQLite: ${total.seconds} s (restoreFromTarget ${result.seconds} s), rows match the manifest: ${result.rowsMatch}, ${mib(restoredBytes)} MiB`);
@@ -400,16 +404,7 @@ async function run(o: Options, r: BackupResults): Promise<void> {
       cleanup.add(`drop database ${db.name}`, () => db.drop());
       const dir = join(runDir, 'restore-postgres');
       mkdirSync(dir);
-      const t = timer();
-      const store: Store = openStore(dir, { kind: 'postgres', url: db.connectionString });
-      let result: OurRestore;
-      try {
-        await store.migrate();
-        result = await ourRestore(chain.target, newest, identity, store);
-      } finally {
-        await store.close();
-      }
-      const total = t();
+      const { result, total } = await timedRestore(openStore(dir, { kind: 'postgres', url: db.connectionString }));
       r.restore.postgres = { ...result, totalSeconds: total.seconds, mibPerSecond: round(dataBytes / MiB / total.seconds, 1), secondsPerGiB: round((total.seconds * GiB) / dataBytes, 1) };
       log(`restore into PostgreSQL: ${total.seconds} s (restoreFromTarget ${result.seconds} s), rows match: ${result.rowsMatch}`);
       await db.drop();
@@ -509,18 +504,7 @@ function summaryTable(r: BackupResults): string {
 }
 
 function writeResults(r: BackupResults): void {
-  const dir = join(here, 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${r.machine.date.slice(0, 10)}-backup.json`);
-  writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
-  const readmePath = join(here, 'README.md');
-  let readme = '';
-  try {
-    readme = readFileSync(readmePath, 'utf8');
-  } catch {
-    /* first run: the section alone */
-  }
-  writeFileSync(readmePath, renderBackupSection(readme, r, `results/${file.split('/').pop()}`));
+  const { file, readmePath } = writeResultsAndReadme(here, `${r.machine.date.slice(0, 10)}-backup.json`, r, (readme, resultsFile) => renderBackupSection(readme, r, resultsFile));
   log(`wrote ${file} and the backup block of ${readmePath}`);
 }
 

@@ -14,9 +14,8 @@
  * --profile (profile every phase), --no-experiment (skip the group-commit what-if, which runs
  * only when reads under load get about one audit entry per durable append).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { App } from '../src/app.js';
 import { localImporter } from '../src/auth/index.js';
@@ -29,6 +28,7 @@ import { countPgQueries } from './lib/pg-count.js';
 import { profiled, summariseProfile, type ProfileSummary } from './lib/profile.js';
 import { ReadSession, type ReadPhase } from './lib/read-load.js';
 import { renderReadme } from './lib/report.js';
+import { writeResultsAndReadme } from './lib/readme-block.js';
 import { round } from './lib/stats.js';
 
 const args = new Set(process.argv.slice(2));
@@ -505,23 +505,10 @@ function verdicts(r: BenchResults): BenchResults['verdicts'] {
 }
 
 function writeResults(results: BenchResults): void {
-  const dir = join(here, 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${results.machine.date.slice(0, 10)}-vault${QUICK ? '-quick' : ''}.json`);
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  if (QUICK) {
-    log(`wrote ${file} (quick runs leave README.md alone)`);
-    return;
-  }
-  const readmePath = join(here, 'README.md');
-  let readme = '';
-  try {
-    readme = readFileSync(readmePath, 'utf8');
-  } catch {
-    /* first run: the block alone */
-  }
-  writeFileSync(readmePath, renderReadme(readme, results, `results/${file.split('/').pop()}`));
-  log(`wrote ${file} and the results block of ${readmePath}`);
+  // Quick runs leave README.md alone.
+  const render = QUICK ? undefined : (readme: string, resultsFile: string) => renderReadme(readme, results, resultsFile);
+  const { file, readmePath } = writeResultsAndReadme(here, `${results.machine.date.slice(0, 10)}-vault${QUICK ? '-quick' : ''}.json`, results, render);
+  log(readmePath === null ? `wrote ${file} (quick runs leave README.md alone)` : `wrote ${file} and the results block of ${readmePath}`);
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
