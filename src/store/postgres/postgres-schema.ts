@@ -287,8 +287,6 @@ const MIGRATIONS: readonly string[] = [
     $fn$ BEGIN RAISE EXCEPTION 'drill reports are append-only' USING ERRCODE = 'insufficient_privilege'; END $fn$;
   CREATE TRIGGER backup_drills_append_only BEFORE UPDATE OR DELETE ON core.backup_drills
     FOR EACH ROW EXECUTE FUNCTION core.forbid_drill_change();
-  -- A snapshot reads persons in order of change (snapshot-tables.ts): without a sort.
-  CREATE INDEX persons_changed ON identity.persons (last_updated COLLATE "C", tenant COLLATE "C", pseudonym COLLATE "C", version);
   `,
 ];
 

@@ -311,8 +311,6 @@ const MIGRATIONS: readonly string[] = [
     BEGIN SELECT RAISE(ABORT, 'drill reports are append-only'); END;
   CREATE TRIGGER core_backup_drills_no_delete BEFORE DELETE ON core_backup_drills
     BEGIN SELECT RAISE(ABORT, 'drill reports are append-only'); END;
-  -- A snapshot reads persons in order of change (snapshot-tables.ts): without a sort.
-  CREATE INDEX identity_persons_changed ON identity_persons (last_updated, tenant, pseudonym, version);
   `,
 ];
 
