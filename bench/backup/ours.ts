@@ -45,7 +45,8 @@ export interface OurBackup extends Timed {
   /** The target directory's growth, manifest and directories' entries included (files' apparent sizes). */
   readonly targetGrowth: number;
   readonly objectsWritten: number;
-  readonly objectsReused: number;
+  readonly chunks: number;
+  readonly chunksReused: number;
   readonly rows: number;
 }
 
@@ -78,7 +79,7 @@ export async function ourBackup(app: App, kms: Kms, targetDir: string, recipient
     summary,
     result: {
       ...t, sequence: summary.manifest.sequence, bytesRead: summary.bytesRead, bytesWritten: summary.bytesWritten,
-      targetGrowth: dirBytes(targetDir) - before, objectsWritten: summary.objectsWritten, objectsReused: summary.objectsReused,
+      targetGrowth: dirBytes(targetDir) - before, objectsWritten: summary.objectsWritten, chunks: summary.chunks, chunksReused: summary.chunksReused,
       rows: Object.values(summary.manifest.counts).reduce((s, n) => s + n, 0),
     },
   };
@@ -88,7 +89,7 @@ export interface TableChunks {
   readonly table: string;
   readonly rows: number;
   readonly chunks: number;
-  /** Stored (sealed) bytes of the table's chunks. */
+  /** Bytes of the table's chunks (plaintext, in their packs). */
   readonly bytes: number;
   /** Chunks the previous snapshot did not have: what this backup stored for the table. */
   readonly newChunks: number;
@@ -102,19 +103,19 @@ export interface TableChunks {
 export async function chunksPerTable(targetDir: string, m: Manifest, previous: Manifest | null, identity: string): Promise<TableChunks[]> {
   const target = new DirTarget(targetDir);
   const index = JSON.parse((await openObject(m.index, (await target.getObject(m.index))!, [identity])).toString('utf8')) as SnapshotIndex;
-  const size = new Map(m.objects.map((o) => [o.id, o.size]));
-  const had = new Set(previous?.objects.map((o) => o.id) ?? []);
+  const size = new Map(m.chunks.map((c) => [c.mac, c.length]));
+  const had = new Set(previous?.chunks.map((c) => c.mac) ?? []);
   const seen = new Set<string>(); // a chunk repeated within the snapshot is stored once
   return index.tables.map((t) => {
     let [bytes, newChunks, newBytes] = [0, 0, 0];
-    for (const id of t.chunks) {
-      const s = size.get(id) ?? 0;
+    for (const mac of t.chunks) {
+      const s = size.get(mac) ?? 0;
       bytes += s;
-      if (!had.has(id) && !seen.has(id)) {
+      if (!had.has(mac) && !seen.has(mac)) {
         newChunks += 1;
         newBytes += s;
       }
-      seen.add(id);
+      seen.add(mac);
     }
     return { table: t.table, rows: t.rows, chunks: t.chunks.length, bytes, newChunks, newBytes };
   });

@@ -55,7 +55,7 @@ export function renderResults(r: BackupResults, resultsFile: string): string {
       ['**MiB/s** (best round)', `**${b.ours.mibPerSecond}**`, hasRestic ? `**${b.restic!.mibPerSecond}**` : '-'],
       ['CPU seconds (best round)', `${b.ours.cpuSeconds} (this process)`, hasRestic ? `${b.restic!.cpuSeconds} (all its threads)` : '-'],
       ['read', `${mib(f.ours.bytesRead)} MiB snapshot stream (${b.ours.snapshotMibPerSecond} MiB/s; derived tables left out)`, f.restic ? `${mib(f.restic.bytesProcessed)} MiB of files` : '-'],
-      ['written', `${mib(f.ours.bytesWritten)} MiB in ${int(f.ours.objectsWritten)} objects (not compressed)`, f.restic ? `${mib(f.restic.repoGrowth)} MiB (compressed; ${mib(f.restic.dataAdded)} MiB before)` : '-'],
+      ['written', `${mib(f.ours.bytesWritten)} MiB in ${int(f.ours.objectsWritten)} objects (packs of ${int(f.ours.chunks)} chunks; not compressed)`, f.restic ? `${mib(f.restic.repoGrowth)} MiB (compressed; ${mib(f.restic.dataAdded)} MiB before)` : '-'],
     ];
     o.push(table(['', 'labkluis', 'restic'], rows));
     if (b.ratio !== undefined) {
@@ -71,7 +71,7 @@ export function renderResults(r: BackupResults, resultsFile: string): string {
     const rows: string[][] = [];
     for (const i of r.incrementals) {
       const what = `${i.label} (${int(i.change.resources)} resources, ${(i.change.share * 100).toFixed(i.change.share < 0.01 ? 1 : 0)}%)`;
-      rows.push([what, 'labkluis', `${i.ours.seconds}`, mib(i.ours.bytesWritten), `**${i.ours.percentOfFull}%**`, `${int(i.ours.objectsWritten)} new, ${int(i.ours.objectsReused)} reused`]);
+      rows.push([what, 'labkluis', `${i.ours.seconds}`, mib(i.ours.bytesWritten), `**${i.ours.percentOfFull}%**`, `${int(i.ours.objectsWritten)} new objects; ${int(i.ours.chunks - i.ours.chunksReused)} of ${int(i.ours.chunks)} chunks new`]);
       if (i.restic) rows.push(['', 'restic', `${i.restic.seconds}`, mib(i.restic.repoGrowth), `**${i.restic.percentOfFull}%**`, `${mib(i.restic.dataAdded)} MiB new before compression`]);
     }
     o.push(table(['change', 'tool', 'seconds', 'written MiB', '% of full', 'objects'], rows, ['l', 'l', 'r', 'r', 'r', 'l']));

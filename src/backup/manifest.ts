@@ -6,9 +6,10 @@
  *
  * The manifest is readable without the offline decryption key: it names every object by the
  * SHA-256 of its stored (encrypted) bytes, so `backup verify` checks every object and every
- * signature without decrypting anything. It holds no personal data: object hashes and sizes,
- * keyed MACs of chunk contents (for deduplication; opaque without the backup's MAC key), row
- * counts per table and the audit log's checkpoint.
+ * signature without decrypting anything. Objects are packs of chunks (packer.ts); the manifest
+ * says where in which pack each chunk of the snapshot lies. It holds no personal data: object
+ * hashes and sizes, keyed MACs of chunk contents (for deduplication; opaque without the
+ * backup's MAC key) and their places, row counts per table and the audit log's checkpoint.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -16,7 +17,8 @@ import { signNote, type NoteSigner, type VerifierKey } from '../audit/index.js';
 import { LabkluisError } from '../kernel/index.js';
 import { openSignedJson, signedJsonText } from './signed-json.js';
 
-export const MANIFEST_FORMAT = 'labkluis-backup/1';
+/** /2: objects are packs of chunks (/1, one chunk per object, was written before session 8 only). */
+export const MANIFEST_FORMAT = 'labkluis-backup/2';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -24,8 +26,15 @@ const ObjectSchema = z.object({
   /** SHA-256 (hex) of the object's stored bytes: its name at every target. */
   id: z.string().regex(HEX64),
   size: z.number().int().nonnegative(),
+}).strict();
+
+const ChunkSchema = z.object({
   /** HMAC-SHA256 (hex) of the chunk's plaintext under the backup's MAC key: the same chunk, the same MAC. */
   mac: z.string().regex(HEX64),
+  /** The pack (an object id) holding it, and where in the pack's plaintext. */
+  object: z.string().regex(HEX64),
+  offset: z.number().int().nonnegative(),
+  length: z.number().int().positive(),
 }).strict();
 
 const ManifestSchema = z.object({
@@ -42,13 +51,20 @@ const ManifestSchema = z.object({
   /** The object holding the snapshot's table of contents (which chunks make which table), encrypted like the rest. */
   index: z.string().regex(HEX64),
   objects: z.array(ObjectSchema),
+  /** Every chunk the snapshot's tables are made of, once each, by MAC. */
+  chunks: z.array(ChunkSchema),
   /** The audit log as the snapshot holds it: its size and Merkle root (hex), as its checkpoint signs them. */
   audit: z.object({ size: z.number().int().nonnegative(), root: z.string().regex(HEX64) }).strict(),
   /** Rows per table in the snapshot. */
   counts: z.record(z.string(), z.number().int().nonnegative()),
-}).strict();
+}).strict().refine((m) => {
+  // Every chunk in an object the manifest lists, and so is the index: what verify checks is all a restore reads.
+  const ids = new Set(m.objects.map((o) => o.id));
+  return ids.has(m.index) && m.chunks.every((c) => ids.has(c.object));
+}, { message: 'a chunk or the index lies in an object the manifest does not list' });
 
 export type ManifestObject = z.infer<typeof ObjectSchema>;
+export type ManifestChunk = z.infer<typeof ChunkSchema>;
 export type Manifest = z.infer<typeof ManifestSchema>;
 
 /** A manifest whose signature checked, with its hash (what the next manifest names as previous). */

@@ -1,10 +1,10 @@
 /**
- * Backup objects: each chunk of a snapshot encrypted to the offline recipients with age
- * (https://age-encryption.org/v1; X25519, or the post-quantum hybrid ML-KEM-768 + X25519 when
+ * Backup objects: each pack of a snapshot's chunks (packer.ts) encrypted to the offline
+ * recipients with age (https://age-encryption.org/v1; X25519, or the post-quantum hybrid ML-KEM-768 + X25519 when
  * an `age1pq1…` recipient is given), so the production server can write backups it cannot read
  * back. An object is named by the SHA-256 of its stored bytes: every target and `backup
- * verify` can check it without any key. A keyed MAC of the plaintext (the backup's MAC key)
- * finds a chunk already stored by an earlier snapshot, without revealing the chunk to anyone
+ * verify` can check it without any key. A keyed MAC of a chunk's plaintext (the backup's MAC
+ * key) finds a chunk already stored by an earlier snapshot, without revealing the chunk to anyone
  * who lacks the key.
  */
 import { createHash, createHmac } from 'node:crypto';
@@ -19,8 +19,6 @@ export interface SealedObject {
   /** SHA-256 (hex) of `bytes`: the object's name. */
   readonly id: string;
   readonly bytes: Buffer;
-  /** HMAC-SHA256 (hex) of the plaintext under the MAC key. */
-  readonly mac: string;
 }
 
 export function objectId(bytes: Uint8Array): string {
@@ -61,11 +59,12 @@ export class ObjectSealer {
     this.#x25519 = keys.every((k) => k !== null) ? (keys as X25519Recipient[]) : null;
   }
 
+  /** HMAC-SHA256 (hex) of a chunk's plaintext under the MAC key: the same chunk, the same MAC. */
   mac(plaintext: Uint8Array): string {
     return createHmac('sha256', this.#macKey).update(plaintext).digest('hex');
   }
 
-  async seal(plaintext: Uint8Array, mac = this.mac(plaintext)): Promise<SealedObject> {
+  async seal(plaintext: Uint8Array): Promise<SealedObject> {
     let bytes: Buffer;
     if (this.#x25519 !== null) {
       bytes = sealX25519(plaintext, this.#x25519);
@@ -74,7 +73,7 @@ export class ObjectSealer {
       for (const r of this.#recipients) e.addRecipient(r);
       bytes = Buffer.from(await e.encrypt(plaintext));
     }
-    return { id: objectId(bytes), bytes, mac };
+    return { id: objectId(bytes), bytes };
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Restores a snapshot from a target into an empty store of either backend (issue 5), with the
- * offline identity: the table of contents, then each table's chunks in order, decrypted,
+ * offline identity: the table of contents, then each table's chunks in order, from their packs decrypted,
  * decoded and written in one all-or-nothing restore, which fails (keeping nothing) unless the
  * row counts match the manifest's and the audit log's Merkle root the one it vouches for.
  */
@@ -9,6 +9,7 @@ import { LabkluisError } from '../kernel/index.js';
 import { REBUILT_TABLES, snapshotSpec, type SnapshotValue, type Store } from '../store/index.js';
 import type { Manifest } from './manifest.js';
 import { ObjectOpener } from './objects.js';
+import { ROW_ENCODING } from './row-encoding.js';
 import { decodeTables } from './snapshot-codec.js';
 import type { BackupTarget } from './targets/target.js';
 import type { SnapshotIndex } from './writer.js';
@@ -25,6 +26,10 @@ export interface RestoreWatch {
   readonly progress?: (bytes: number) => void;
   readonly row?: (table: string, row: readonly SnapshotValue[]) => void;
 }
+
+/** Packs fetched and opened ahead of the one being read, and packs kept opened. */
+const AHEAD = 2;
+const KEPT = 8;
 
 export async function restoreFromTarget(
   target: BackupTarget, manifest: Manifest, identities: readonly string[], store: Store, watch: RestoreWatch = {},
@@ -45,6 +50,33 @@ export async function restoreFromTarget(
     throw new LabkluisError('ERR_INTEGRITY', 'the snapshot index is not readable');
   }
   if (index.snapshot !== manifest.snapshot || !Array.isArray(index.tables)) throw new LabkluisError('ERR_INTEGRITY', 'the snapshot index belongs to another snapshot');
+  if (index.encoding !== ROW_ENCODING) throw new LabkluisError('ERR_INVALID_INPUT', `the snapshot's rows are in an encoding this version does not read: ${String(index.encoding)}`);
+  // Each chunk's place (from the signed manifest), and the packs in the order the tables first
+  // need them: a pack is fetched and opened ahead while the rows before it are written, and the
+  // last few opened are kept (a later snapshot's table goes back and forth between packs).
+  const place = new Map(manifest.chunks.map((c) => [c.mac, c]));
+  const order: string[] = [];
+  const position = new Map<string, number>();
+  for (const t of index.tables) {
+    if (REBUILT_TABLES.includes(t.table) || !Array.isArray(t.chunks)) continue;
+    for (const mac of t.chunks) {
+      const c = place.get(mac);
+      if (c !== undefined && !position.has(c.object)) position.set(c.object, order.push(c.object) - 1);
+    }
+  }
+  const packs = new Map<string, Promise<Buffer>>();
+  const pack = (id: string): Promise<Buffer> => {
+    const at = position.get(id)!;
+    for (let k = at; k < Math.min(order.length, at + 1 + AHEAD); k++) {
+      const next = order[k]!;
+      if (packs.has(next)) continue;
+      const opening = open(next);
+      opening.catch(() => {}); // awaited when needed; a failure there fails the restore
+      packs.set(next, opening);
+      if (packs.size > KEPT) packs.delete(packs.keys().next().value!);
+    }
+    return packs.get(id) ?? open(id);
+  };
   let bytes = 0;
   const tables = (async function* () {
     for (const t of index.tables) {
@@ -55,11 +87,14 @@ export async function restoreFromTarget(
       yield {
         spec,
         data: (async function* () {
-          for (const id of t.chunks) {
-            const plain = await open(id);
-            bytes += plain.length;
+          for (const mac of t.chunks) {
+            const c = place.get(mac);
+            if (c === undefined) throw new LabkluisError('ERR_INTEGRITY', 'the snapshot\'s index names a chunk its manifest does not place');
+            const plain = await pack(c.object);
+            if (c.offset + c.length > plain.length) throw new LabkluisError('ERR_INTEGRITY', `backup object ${c.object.slice(0, 16)}… is shorter than its manifest says`);
+            bytes += c.length;
             watch.progress?.(bytes);
-            yield plain;
+            yield plain.subarray(c.offset, c.offset + c.length);
           }
         })(),
       };
@@ -75,16 +110,18 @@ export async function restoreFromTarget(
       const leafAt = t.spec.name === 'audit_entries' ? t.spec.columns.findIndex((c) => c.name === 'leaf') : -1;
       yield {
         spec: t.spec,
-        rows: (async function* () {
+        batches: (async function* () {
           let n = 0;
-          for await (const row of t.rows) {
-            if (leafAt >= 0) {
-              frontier = frontierAppend(frontier, size, leafHash(row[leafAt] as Buffer));
-              size += 1;
+          for await (const batch of t.batches) {
+            for (const row of batch) {
+              if (leafAt >= 0) {
+                frontier = frontierAppend(frontier, size, leafHash(row[leafAt] as Buffer));
+                size += 1;
+              }
+              watch.row?.(t.spec.name, row);
             }
-            n += 1;
-            watch.row?.(t.spec.name, row);
-            yield row;
+            n += batch.length;
+            yield batch;
           }
           if (expected !== undefined && n !== expected) throw new LabkluisError('ERR_INTEGRITY', `the snapshot holds ${n} rows of ${t.spec.name}; its manifest says ${expected}`);
           if (leafAt >= 0 && (size !== manifest.audit.size || frontierRoot(frontier, size).toString('hex') !== manifest.audit.root)) {

@@ -1,15 +1,18 @@
 /**
- * Writes one snapshot to a target: each table's stream cut into content-defined chunks, each
- * chunk sealed to the offline recipients and stored once (a chunk the previous snapshot already
- * stored, known by its MAC, is not written again), then the snapshot's table of contents as
- * one more sealed object, then the manifest, signed and chained to the previous one. The
- * manifest goes last: a snapshot without one does not exist, whatever objects it left.
+ * Writes one snapshot to a target: each table's stream cut into content-defined chunks, the
+ * chunks no earlier snapshot stored (known by their keyed MACs) gathered into packs sealed to
+ * the offline recipients (packer.ts), each pack stored as one object; then the snapshot's table
+ * of contents as one more sealed object, then the manifest, signed and chained to the previous
+ * one, saying where each chunk lies. The manifest goes last: a snapshot without one does not
+ * exist, whatever objects it left.
  */
 import type { NoteSigner } from '../audit/index.js';
-import { randomId, type Clock, type Random } from '../kernel/index.js';
-import { Chunker, DEFAULT_CHUNK_SIZES, type ChunkSizes } from './chunker.js';
-import { manifestHash, signManifest, type Manifest, type ManifestObject, type OpenedManifest } from './manifest.js';
+import { LabkluisError, randomId, type Clock, type Random } from '../kernel/index.js';
+import type { ChunkSizes } from './chunker.js';
+import { manifestHash, signManifest, type Manifest, type ManifestChunk, type ManifestObject, type OpenedManifest } from './manifest.js';
 import { ObjectSealer } from './objects.js';
+import { SnapshotPacker, type PackerOptions, type PackStep } from './packer.js';
+import type { RowEncoding } from './row-encoding.js';
 import { manifestName, type BackupTarget } from './targets/target.js';
 
 /** One table of the snapshot, as a byte stream (the store's export format) and its row count. */
@@ -22,15 +25,26 @@ export interface SnapshotTable {
 
 export interface SnapshotSource {
   readonly backend: 'sqlite' | 'postgres';
+  /** How the tables' rows are encoded (row-encoding.ts): the index names it for the restore. */
+  readonly encoding: RowEncoding;
   readonly tables: AsyncIterable<SnapshotTable>;
   /** The audit log as the snapshot holds it (read once the tables have ended). */
   audit(): { size: number; root: string };
 }
 
-/** The table of contents, sealed like a chunk: which chunks, in order, make each table. */
+/** The table of contents, sealed like a pack: which chunks (by MAC), in order, make each table. */
 export interface SnapshotIndex {
   readonly snapshot: string;
-  readonly tables: readonly { readonly table: string; readonly rows: number; readonly chunks: readonly string[] /* object ids */ }[];
+  readonly encoding: RowEncoding;
+  readonly tables: readonly { readonly table: string; readonly rows: number; readonly chunks: readonly string[] /* chunk MACs */ }[];
+}
+
+/** Where chunks are cut and packed: in this thread, or in a worker's (pack-worker.ts). */
+export interface Packing {
+  push(piece: Uint8Array): Promise<PackStep>;
+  endTable(): Promise<PackStep>;
+  finish(): Promise<PackStep>;
+  close(): Promise<void>;
 }
 
 export interface WriteOptions {
@@ -43,7 +57,11 @@ export interface WriteOptions {
   readonly clock: Clock;
   readonly random: Random;
   readonly sizes?: ChunkSizes;
-  /** Called after each chunk: bytes read so far, bytes written (new objects) so far. */
+  /** Bytes of new chunks per pack (packer.ts). */
+  readonly packSize?: number;
+  /** Where chunks are cut and packed (default: in this thread). */
+  readonly packing?: (o: PackerOptions) => Packing;
+  /** Called as the snapshot goes: bytes read so far, bytes written (new objects) so far. */
   readonly progress?: (read: number, written: number) => void;
 }
 
@@ -55,96 +73,111 @@ export interface WriteSummary {
   /** Bytes of new objects stored (chunks the previous snapshot had are not stored again). */
   readonly bytesWritten: number;
   readonly objectsWritten: number;
-  readonly objectsReused: number;
+  readonly chunks: number;
+  /** Chunks stored before (by the previous snapshot, or earlier in this one). */
+  readonly chunksReused: number;
 }
 
-/** Chunks sealed and written at once. */
-const IN_FLIGHT = 8;
+/** Pieces handed to the packing whose packs have not been taken yet, and packs being written at once. */
+const AHEAD = 8;
+const WRITING = 4;
+
+/** Packing in this thread. */
+export function packHere(o: PackerOptions): Packing {
+  const p = new SnapshotPacker(o);
+  return { push: (x) => p.push(x), endTable: () => p.endTable(), finish: () => p.finish(), close: async () => {} };
+}
 
 export async function writeSnapshot(source: SnapshotSource, o: WriteOptions): Promise<WriteSummary> {
-  const sealer = new ObjectSealer(o.recipients, o.macKey);
-  // By MAC: what the previous snapshot stored and the target still has (a chunk whose object
-  // has gone is sealed and stored afresh). Only while the recipients are the same: after a key
-  // is replaced (lost, or in other hands) every chunk is sealed again, to the new keys only.
-  const sameRecipients = o.previous !== null && [...o.previous.manifest.recipients].sort().join() === [...o.recipients].sort().join();
+  // By MAC: where the previous snapshot's chunks lie, while their packs are still at the target
+  // (a chunk whose pack has gone is packed and stored afresh). Only while the recipients are the
+  // same: after a key is replaced (lost, or in other hands) everything is sealed again, to the new keys only.
+  const previous = o.previous?.manifest;
+  const sameRecipients = previous !== undefined && [...previous.recipients].sort().join() === [...o.recipients].sort().join();
   const present = sameRecipients ? new Set(await o.target.listObjects()) : new Set<string>();
-  const known = new Map<string, ManifestObject>();
-  for (const obj of sameRecipients ? o.previous!.manifest.objects : []) if (present.has(obj.id)) known.set(obj.mac, obj);
+  const located = new Map<string, ManifestChunk>();
+  for (const c of sameRecipients ? previous.chunks : []) if (present.has(c.object)) located.set(c.mac, c);
+  const sizes = new Map<string, number>(previous?.objects.map((x) => [x.id, x.size]));
   const snapshot = randomId(o.random);
-  const objects = new Map<string, ManifestObject>(); // by object id
   const index: { table: string; rows: number; chunks: string[] }[] = [];
   const counts: Record<string, number> = {};
-  let [read, written, writtenObjects, reused] = [0, 0, 0, 0];
+  let [read, written, writtenObjects, chunks, reused] = [0, 0, 0, 0, 0];
 
-  // A chunk being sealed and written, by MAC: a repeat within this snapshot waits for it.
-  const storing = new Map<string, Promise<ManifestObject>>();
-  const store = (plaintext: Uint8Array): Promise<string> => {
-    read += plaintext.length;
-    const mac = sealer.mac(plaintext);
-    const before = known.get(mac);
-    if (before !== undefined) {
-      objects.set(before.id, before);
-      reused += 1;
-      o.progress?.(read, written);
-      return Promise.resolve(before.id);
-    }
-    let pending = storing.get(mac);
-    if (pending !== undefined) reused += 1; // the same chunk again, while its first copy is being written
-    if (pending === undefined) {
-      pending = (async () => {
-        const sealed = await sealer.seal(plaintext, mac);
-        if ((await o.target.putObject(sealed.id, sealed.bytes)) === 'written') {
-          written += sealed.bytes.length;
-          writtenObjects += 1;
-        }
-        const entry = { id: sealed.id, size: sealed.bytes.length, mac };
-        objects.set(entry.id, entry);
-        known.set(mac, entry); // a chunk repeated within this snapshot is stored once
-        o.progress?.(read, written);
-        return entry;
-      })();
-      storing.set(mac, pending);
-    }
-    return pending.then((e) => e.id);
-  };
-  // Up to IN_FLIGHT chunks are sealed and written at once (a target's writes wait on fsync or
-  // the network); their ids are kept in the table's order.
-  const inFlight: Promise<string>[] = [];
+  const packing = (o.packing ?? packHere)({ recipients: o.recipients, macKey: o.macKey, sizes: o.sizes, packSize: o.packSize, known: located.keys() });
+  // Steps asked for and not yet taken, in order; packs being written (a target's writes wait on
+  // fsync or the network). The packing works on the next pieces meanwhile.
+  const ahead: { step: Promise<PackStep>; macs: string[] | null }[] = [];
+  const writing = new Set<Promise<void>>();
   let failed: unknown = null;
-  const queue = async (chunks: string[], plaintext: Uint8Array): Promise<void> => {
-    const p = store(plaintext);
-    p.catch((e: unknown) => (failed ??= e));
-    inFlight.push(p);
-    if (inFlight.length >= IN_FLIGHT) chunks.push(await inFlight.shift()!);
+  const take = async ({ step, macs }: { step: Promise<PackStep>; macs: string[] | null }): Promise<void> => {
+    const s = await step;
+    for (const pack of s.packs) {
+      for (const c of pack.chunks) located.set(c.mac, { mac: c.mac, object: pack.id, offset: c.offset, length: c.length });
+      sizes.set(pack.id, pack.bytes.length);
+      const w = o.target.putObject(pack.id, pack.bytes).then((r) => {
+        if (r === 'written') [written, writtenObjects] = [written + pack.bytes.length, writtenObjects + 1];
+        o.progress?.(read, written);
+      }, (e: unknown) => void (failed ??= e));
+      writing.add(w);
+      void w.finally(() => writing.delete(w));
+      while (writing.size >= WRITING) await Promise.race(writing);
+      if (failed !== null) throw failed;
+    }
+    macs?.push(...s.macs);
+    chunks += s.macs.length;
+    reused += s.reused;
+    o.progress?.(read, written);
   };
-  const drain = async (chunks: string[]): Promise<void> => {
-    while (inFlight.length > 0) chunks.push(await inFlight.shift()!);
+  const ask = async (step: Promise<PackStep>, macs: string[] | null): Promise<void> => {
+    step.catch(() => {}); // taken in order below; not unhandled meanwhile
+    ahead.push({ step, macs });
+    while (ahead.length > AHEAD) await take(ahead.shift()!);
   };
 
   try {
     for await (const t of source.tables) {
-      const chunker = new Chunker(o.sizes ?? DEFAULT_CHUNK_SIZES);
-      const chunks: string[] = [];
-      for await (const piece of t.data) for (const c of chunker.push(piece)) await queue(chunks, c);
-      for (const c of chunker.end()) await queue(chunks, c);
-      await drain(chunks);
-      index.push({ table: t.table, rows: t.rows(), chunks });
+      const macs: string[] = [];
+      for await (const piece of t.data) {
+        read += piece.length;
+        await ask(packing.push(piece), macs);
+      }
+      await ask(packing.endTable(), macs);
+      index.push({ table: t.table, rows: t.rows(), chunks: macs });
       counts[t.table] = t.rows();
     }
+    await ask(packing.finish(), null);
+    while (ahead.length > 0) await take(ahead.shift()!);
   } finally {
     // Nothing left running behind a failure: every write started has ended before this returns or throws.
-    await Promise.allSettled(inFlight);
+    await Promise.allSettled([...ahead.map((a) => a.step), ...writing]);
+    await packing.close();
   }
   if (failed !== null) throw failed;
-  const toc: SnapshotIndex = { snapshot, tables: index };
-  const indexId = await store(Buffer.from(JSON.stringify(toc), 'utf8'));
-  const sequence = (o.previous?.manifest.sequence ?? 0) + 1;
+
+  // The manifest: every chunk the tables use, where it lies, and every object holding one.
+  const used = new Map<string, ManifestChunk>();
+  for (const t of index) {
+    for (const mac of t.chunks) {
+      const c = located.get(mac);
+      if (c === undefined) throw new Error('a chunk of the snapshot was neither stored nor found stored');
+      used.set(mac, c);
+    }
+  }
+  const objects = new Map<string, ManifestObject>();
+  for (const c of used.values()) if (!objects.has(c.object)) objects.set(c.object, { id: c.object, size: sizes.get(c.object)! });
+  const toc: SnapshotIndex = { snapshot, encoding: source.encoding, tables: index };
+  const sealedIndex = await new ObjectSealer(o.recipients, o.macKey).seal(Buffer.from(JSON.stringify(toc), 'utf8'));
+  if ((await o.target.putObject(sealedIndex.id, sealedIndex.bytes)) === 'written') [written, writtenObjects] = [written + sealedIndex.bytes.length, writtenObjects + 1];
+  objects.set(sealedIndex.id, { id: sealedIndex.id, size: sealedIndex.bytes.length });
+  const sequence = (previous?.sequence ?? 0) + 1;
   const manifest: Manifest = {
-    format: 'labkluis-backup/1', snapshot, sequence, previous: o.previous?.hash ?? null, createdAt: o.clock.now().toISOString(),
-    backend: source.backend, recipients: [...o.recipients], index: indexId,
-    objects: [...objects.values()].sort((a, b) => a.id.localeCompare(b.id)), audit: source.audit(), counts,
+    format: 'labkluis-backup/2', snapshot, sequence, previous: o.previous?.hash ?? null, createdAt: o.clock.now().toISOString(),
+    backend: source.backend, recipients: [...o.recipients], index: sealedIndex.id,
+    objects: [...objects.values()].sort((a, b) => a.id.localeCompare(b.id)),
+    chunks: [...used.values()].sort((a, b) => a.mac.localeCompare(b.mac)),
+    audit: source.audit(), counts,
   };
   const name = manifestName(sequence, snapshot);
   await o.target.putManifest(name, await signManifest(manifest, o.signer));
-  return { manifest, hash: manifestHash(manifest), name, bytesRead: read, bytesWritten: written, objectsWritten: writtenObjects, objectsReused: reused };
+  return { manifest, hash: manifestHash(manifest), name, bytesRead: read, bytesWritten: written, objectsWritten: writtenObjects, chunks, chunksReused: reused };
 }

@@ -38,10 +38,17 @@ export interface SnapshotTableSpec {
   readonly order: readonly string[];
 }
 
-/** A table of a snapshot as it is read: its spec and its rows (values in the spec's column order). */
+/** One row: values in the spec's column order. */
+export type SnapshotRow = readonly SnapshotValue[];
+
+/**
+ * A table of a snapshot as it is read: its spec and its rows, in order, in batches (of any
+ * size; a batch costs one turn of an async iteration, a row none, so a 600,000-row table is not
+ * 600,000 awaits).
+ */
 export interface SnapshotTableRows {
   readonly spec: SnapshotTableSpec;
-  readonly rows: AsyncIterable<readonly SnapshotValue[]>;
+  readonly batches: AsyncIterable<readonly SnapshotRow[]>;
 }
 
 /** A consistent read of the whole store; close() ends it (whether or not every table was read). */

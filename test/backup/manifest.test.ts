@@ -16,9 +16,11 @@ const signer = ed25519NoteSigner('backup.labkluis.test', generateKeyPairSync('ed
 const vkey = verifierKeyString(signer.name, signer.publicKey);
 
 function manifest(sequence: number, previous: string | null): Manifest {
+  const [index, pack] = [hex(), hex()];
   return {
     format: MANIFEST_FORMAT, snapshot: randomId(systemRandom), sequence, previous, createdAt: '2026-11-23T06:00:00.000Z', backend: 'sqlite',
-    recipients: ['age1examplerecipientonlyatest'], index: hex(), objects: [{ id: hex(), size: 1234, mac: hex() }],
+    recipients: ['age1examplerecipientonlyatest'], index, objects: [{ id: index, size: 300 }, { id: pack, size: 1234 }].sort((a, b) => a.id.localeCompare(b.id)),
+    chunks: [{ mac: hex(), object: pack, offset: 0, length: 1000 }],
     audit: { size: 42, root: hex() }, counts: { clinical_resources: 10, identity_persons: 2 },
   };
 }
@@ -52,7 +54,10 @@ describe('backup manifests', () => {
     const spaced = await signNote(`${JSON.stringify(m, null, 1).replaceAll('\n', ' ')}\n`, signer);
     expect(() => openManifest(spaced, vkey)).toThrow(expect.objectContaining({ code: 'ERR_INTEGRITY' }));
     await expect(signManifest({ ...m, extra: 1 } as Manifest, signer)).rejects.toMatchObject({ code: 'ERR_INVALID_INPUT' });
-    await expect(signManifest({ ...m, objects: [{ id: 'nothex', size: 1, mac: hex() }] }, signer)).rejects.toMatchObject({ code: 'ERR_INVALID_INPUT' });
+    await expect(signManifest({ ...m, objects: [...m.objects, { id: 'nothex', size: 1 }] }, signer)).rejects.toMatchObject({ code: 'ERR_INVALID_INPUT' });
+    // A chunk in an object the manifest does not list (verify would not check what a restore reads), or the index not listed.
+    await expect(signManifest({ ...m, chunks: [{ ...m.chunks[0]!, object: hex() }] }, signer)).rejects.toMatchObject({ code: 'ERR_INVALID_INPUT' });
+    await expect(signManifest({ ...m, index: hex() }, signer)).rejects.toMatchObject({ code: 'ERR_INVALID_INPUT' });
   });
 
   it('form a chain; a gap, a replaced manifest, a second of one sequence and a rollback are each named', () => {

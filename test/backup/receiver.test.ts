@@ -28,6 +28,7 @@ const TOKEN = randomBytes(32).toString('base64url');
 function source(rows: string[]): SnapshotSource {
   return {
     backend: 'postgres',
+    encoding: 'rows/2', // (never decoded here)
     tables: (async function* () {
       yield { table: 'clinical_resources', data: (async function* () { yield Buffer.from(rows.join(''), 'utf8'); })(), rows: () => rows.length };
     })(),

@@ -12,7 +12,7 @@ import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ed25519NoteSigner, verifierKeyString } from '../../src/audit/index.js';
 import {
-  DirTarget, manifestName, openManifest, openObject, type ChunkSizes, type OpenedManifest,
+  DirTarget, manifestName, openManifest, openObject, type ChunkSizes, type OpenedManifest, type WriteSummary,
 } from '../../src/backup/index.js';
 import { verifyTarget } from '../../src/backup/verify.js';
 import { writeSnapshot, type SnapshotIndex, type SnapshotSource } from '../../src/backup/writer.js';
@@ -20,6 +20,8 @@ import { ManualClock, systemRandom } from '../../src/kernel/index.js';
 import { createTempDir, type TempDir } from '../support/tmp.js';
 
 const SIZES: ChunkSizes = { min: 1024, avg: 4096, max: 16384 };
+/** Small packs: the snapshots below make dozens. */
+const PACK = 64 * 1024;
 const signer = ed25519NoteSigner('backup.labkluis.test', generateKeyPairSync('ed25519').privateKey);
 const vkey = verifierKeyString(signer.name, signer.publicKey);
 
@@ -27,6 +29,7 @@ const vkey = verifierKeyString(signer.name, signer.publicKey);
 function tablesOf(rows: Record<string, string[]>): SnapshotSource {
   return {
     backend: 'sqlite',
+    encoding: 'rows/2', // (never decoded here)
     tables: (async function* () {
       for (const [table, lines] of Object.entries(rows)) {
         yield {
@@ -54,7 +57,7 @@ describe('writing and verifying snapshots (dir: target)', () => {
   const opened: OpenedManifest[] = [];
   const write = async () => {
     const previous = opened[opened.length - 1] ?? null;
-    const s = await writeSnapshot(tablesOf(data), { target, recipients: [recipient], macKey, signer, previous, clock, random: systemRandom, sizes: SIZES });
+    const s = await writeSnapshot(tablesOf(data), { target, recipients: [recipient], macKey, signer, previous, clock, random: systemRandom, sizes: SIZES, packSize: PACK });
     opened.push(openManifest((await target.getManifest(s.name))!, vkey));
     clock.advance(86_400_000);
     return s;
@@ -71,8 +74,10 @@ describe('writing and verifying snapshots (dir: target)', () => {
   it('writes a first snapshot whole, and after a 1% change (new rows, a few changed) less than 5% of it', async () => {
     const full = await write();
     expect(full.manifest.sequence).toBe(1);
-    expect(full.objectsReused).toBe(0);
+    expect(full.chunksReused).toBe(0);
     expect(full.bytesWritten).toBeGreaterThan(full.bytesRead); // every chunk, sealed
+    expect(full.objectsWritten).toBeGreaterThan(full.bytesRead / PACK - 1); // packs of about PACK bytes, and the index
+    expect(full.objectsWritten).toBeLessThan(full.chunks / 4); // not one object per chunk
     expect(full.manifest.counts).toEqual({ clinical_resources: 20_000, identity_persons: 3_000 });
     // 1%: 230 new rows at the end of their tables, and ten rows changed here and there.
     data.clinical_resources!.push(...Array.from({ length: 200 }, row));
@@ -81,10 +86,16 @@ describe('writing and verifying snapshots (dir: target)', () => {
     const next = await write();
     expect(next.manifest.sequence).toBe(2);
     expect(next.manifest.previous).toBe(opened[0]!.hash);
-    expect(next.objectsReused).toBeGreaterThan(0);
-    expect(next.bytesWritten / full.bytesWritten).toBeLessThan(0.05);
+    expect(next.chunksReused).toBeGreaterThan(0.9 * next.chunks);
+    // Packs only: each snapshot's table of contents (a list of every chunk's MAC, a large share of the
+    // data here with these tiny chunks, a small one with the real ones) is new every time.
+    const packBytes = (s: WriteSummary) => s.bytesWritten - s.manifest.objects.find((o) => o.id === s.manifest.index)!.size;
+    expect(packBytes(next) / packBytes(full)).toBeLessThan(0.05);
+    // Its manifest places old chunks in the first snapshot's packs, and lists those packs.
+    expect(next.manifest.objects.filter((o) => opened[0]!.manifest.objects.some((x) => x.id === o.id)).length).toBeGreaterThan(0);
     const unchanged = await write(); // nothing changed: only the table of contents is new
     expect(unchanged.objectsWritten).toBe(1);
+    expect(unchanged.chunksReused).toBe(unchanged.chunks);
   });
 
   it('brings every table back, byte for byte, with the offline identity', async () => {
@@ -92,8 +103,12 @@ describe('writing and verifying snapshots (dir: target)', () => {
     const open = async (id: string) => openObject(id, (await target.getObject(id))!, [identity]);
     const index = JSON.parse((await open(m.index)).toString('utf8')) as SnapshotIndex;
     expect(index.snapshot).toBe(m.snapshot);
+    const place = new Map(m.chunks.map((c) => [c.mac, c]));
     for (const t of index.tables) {
-      const bytes = Buffer.concat(await Promise.all(t.chunks.map(open)));
+      const bytes = Buffer.concat(await Promise.all(t.chunks.map(async (mac) => {
+        const c = place.get(mac)!;
+        return (await open(c.object)).subarray(c.offset, c.offset + c.length);
+      })));
       expect(bytes.toString('utf8')).toBe(data[t.table]!.join(''));
       expect(t.rows).toBe(data[t.table]!.length);
     }
@@ -105,7 +120,7 @@ describe('writing and verifying snapshots (dir: target)', () => {
     expect(clean.manifests).toBe(3);
     expect(clean.objectsRead).toBe(clean.objects);
 
-    // A flipped byte in one stored chunk of the first snapshot.
+    // A flipped byte in one stored pack of the first snapshot.
     const victim = opened[0]!.manifest.objects.find((x) => x.id !== opened[0]!.manifest.index && !opened[2]!.manifest.objects.some((y) => y.id === x.id))
       ?? opened[0]!.manifest.objects[0]!;
     const path = join(tmp.path, 'backups', 'objects', victim.id.slice(0, 2), victim.id);
@@ -138,7 +153,7 @@ describe('writing and verifying snapshots (dir: target)', () => {
     const s = await writeSnapshot(tablesOf(data), {
       target, recipients: [await identityToRecipient(fresh)], macKey, signer, previous: opened.at(-1)!, clock, random: systemRandom, sizes: SIZES,
     });
-    expect(s.objectsReused).toBe(0);
+    expect(s.chunksReused).toBe(0);
     await expect(openObject(s.manifest.objects[0]!.id, (await target.getObject(s.manifest.objects[0]!.id))!, [identity])).rejects.toMatchObject({ code: 'ERR_INTEGRITY' });
     expect((await openObject(s.manifest.index, (await target.getObject(s.manifest.index))!, [fresh])).length).toBeGreaterThan(0);
     opened.push(openManifest((await target.getManifest(s.name))!, vkey));

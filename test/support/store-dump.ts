@@ -9,7 +9,7 @@ export async function dumpStore(store: Store): Promise<StoreDump> {
   try {
     for await (const t of snap.tables) {
       const rows: (readonly SnapshotValue[])[] = [];
-      for await (const r of t.rows) rows.push(r);
+      for await (const batch of t.batches) rows.push(...batch);
       out[t.spec.name] = rows;
     }
   } finally {

@@ -94,7 +94,7 @@ export async function backup(
   await rename(tmp, join(dataDir, STATE_FILE));
   const mib = (n: number) => (n / 1048576).toFixed(1);
   out(`snapshot ${summary.manifest.sequence} (${summary.manifest.snapshot}) to ${target.name}: read ${mib(summary.bytesRead)} MiB, wrote ${mib(summary.bytesWritten)} MiB `
-    + `(${summary.objectsWritten} new objects, ${summary.objectsReused} reused); backup key ${key}`);
+    + `(${summary.objectsWritten} new objects; ${summary.chunks - summary.chunksReused} of ${summary.chunks} chunks new); backup key ${key}`);
 }
 
 type State = Record<string, { sequence: number; hash: string; snapshot: string }>;

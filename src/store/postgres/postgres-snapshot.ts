@@ -7,7 +7,7 @@
  */
 import pg from 'pg';
 import { LabkluisError } from '../../kernel/index.js';
-import { checkRestorable, REBUILT_TABLES, SNAPSHOT_TABLES, type SnapshotColumnType, type SnapshotTableRows, type SnapshotTableSpec, type SnapshotValue, type StoreSnapshot } from '../snapshot-tables.js';
+import { checkRestorable, REBUILT_TABLES, SNAPSHOT_TABLES, type SnapshotColumnType, type SnapshotRow, type SnapshotTableRows, type SnapshotTableSpec, type SnapshotValue, type StoreSnapshot } from '../snapshot-tables.js';
 import { storeError } from '../batch-check.js';
 
 const FETCH = 500;
@@ -38,13 +38,13 @@ export async function postgresSnapshot(connectionString: string): Promise<StoreS
     await client.query('COMMIT').catch(() => {});
     await client.end().catch(() => {});
   };
-  async function* rowsOf(spec: SnapshotTableSpec): AsyncIterable<readonly SnapshotValue[]> {
+  async function* batchesOf(spec: SnapshotTableSpec): AsyncIterable<readonly SnapshotRow[]> {
     const cols = spec.columns.map((c) => c.name);
     await client.query(`DECLARE snap NO SCROLL CURSOR FOR SELECT ${cols.join(', ')} FROM ${pgName(spec.name)} ORDER BY ${spec.order.map((k) => `${k}${isText(spec, k) ? ' COLLATE "C"' : ''}`).join(', ')}`);
     try {
       for (;;) {
         const res = await client.query({ text: `FETCH ${FETCH} FROM snap`, rowMode: 'array' });
-        for (const raw of res.rows as unknown[][]) yield spec.columns.map((c, i) => fromPg(raw[i], c.type));
+        if (res.rows.length > 0) yield (res.rows as unknown[][]).map((raw) => spec.columns.map((c, i) => fromPg(raw[i], c.type)));
         if (res.rows.length < FETCH) break;
       }
     } finally {
@@ -52,7 +52,7 @@ export async function postgresSnapshot(connectionString: string): Promise<StoreS
     }
   }
   async function* tables(): AsyncIterable<SnapshotTableRows> {
-    for (const spec of SNAPSHOT_TABLES) yield { spec, rows: rowsOf(spec) };
+    for (const spec of SNAPSHOT_TABLES) yield { spec, batches: batchesOf(spec) };
   }
   return { tables: tables(), close };
 }
@@ -71,14 +71,16 @@ export async function postgresRestore(connectionString: string, source: AsyncIte
       const { rows } = await client.query(`SELECT count(*)::int AS n FROM ${pgName(name)}${where}`);
       if (Number(rows[0]?.n) > 0) throw new LabkluisError('ERR_CONFLICT', `restore needs an empty store: ${name} has rows`);
     }
-    for await (const { spec, rows } of source) {
+    for await (const { spec, batches } of source) {
       checkRestorable(spec);
       const cols = spec.columns.map((c) => c.name);
       let n = 0;
       if (spec.name === 'audit_head') {
-        for await (const row of rows) {
-          await client.query(`UPDATE audit.head SET ${cols.map((c, i) => `${c} = $${i + 1}`).join(', ')}`, spec.columns.map((c, i) => toPg(row[i] ?? null, c.type)));
-          n += 1;
+        for await (const batch of batches) {
+          for (const row of batch) {
+            await client.query(`UPDATE audit.head SET ${cols.map((c, i) => `${c} = $${i + 1}`).join(', ')}`, spec.columns.map((c, i) => toPg(row[i] ?? null, c.type)));
+            n += 1;
+          }
         }
       } else {
         const perStatement = Math.max(1, Math.floor(MAX_PARAMS / cols.length));
@@ -89,10 +91,12 @@ export async function postgresRestore(connectionString: string, source: AsyncIte
           await client.query(`INSERT INTO ${pgName(spec.name)} (${cols.join(', ')}) VALUES ${values}`, batch.flat());
           batch = [];
         };
-        for await (const row of rows) {
-          batch.push(spec.columns.map((c, i) => toPg(row[i] ?? null, c.type)));
-          n += 1;
-          if (batch.length >= perStatement) await flush();
+        for await (const rows of batches) {
+          for (const row of rows) {
+            batch.push(spec.columns.map((c, i) => toPg(row[i] ?? null, c.type)));
+            n += 1;
+            if (batch.length >= perStatement) await flush();
+          }
         }
         await flush();
       }

@@ -7,14 +7,14 @@
  */
 import Database from 'better-sqlite3';
 import { LabkluisError } from '../../kernel/index.js';
-import { checkRestorable, REBUILT_TABLES, SNAPSHOT_TABLES, type SnapshotColumnType, type SnapshotTableRows, type SnapshotTableSpec, type SnapshotValue, type StoreSnapshot } from '../snapshot-tables.js';
+import { checkRestorable, REBUILT_TABLES, SNAPSHOT_TABLES, type SnapshotColumnType, type SnapshotRow, type SnapshotTableRows, type SnapshotTableSpec, type SnapshotValue, type StoreSnapshot } from '../snapshot-tables.js';
 import { run } from './sqlite-run.js';
 
 /** Tables a restore rebuilds from others (snapshot-tables.ts); they must be empty too. */
 const DERIVED = ['clinical_tokens', ...REBUILT_TABLES];
 
-/** Rows read between two turns of the event loop. */
-const BATCH = 500;
+/** Rows per batch; the event loop turns between two batches. */
+const BATCH = 512;
 
 export function sqliteSnapshot(path: string): StoreSnapshot {
   const db = run(() => new Database(path, { readonly: true, fileMustExist: true }));
@@ -29,16 +29,23 @@ export function sqliteSnapshot(path: string): StoreSnapshot {
     db.close();
   };
   async function* tables(): AsyncIterable<SnapshotTableRows> {
-    for (const spec of SNAPSHOT_TABLES) yield { spec, rows: rowsOf(spec) };
+    for (const spec of SNAPSHOT_TABLES) yield { spec, batches: batchesOf(spec) };
   }
-  async function* rowsOf(spec: SnapshotTableSpec): AsyncIterable<readonly SnapshotValue[]> {
+  async function* batchesOf(spec: SnapshotTableSpec): AsyncIterable<readonly SnapshotRow[]> {
     const cols = spec.columns.map((c) => c.name);
+    const types = spec.columns.map((c) => c.type);
     const stmt = db.prepare(`SELECT ${cols.join(', ')} FROM ${spec.name} ORDER BY ${spec.order.join(', ')}`).raw();
-    let n = 0;
+    let batch: SnapshotRow[] = [];
     for (const raw of stmt.iterate() as Iterable<unknown[]>) {
-      yield spec.columns.map((c, i) => fromSqlite(raw[i], c.type));
-      if (++n % BATCH === 0) await new Promise((r) => setImmediate(r));
+      for (let i = 0; i < raw.length; i++) raw[i] = fromSqlite(raw[i], types[i]!);
+      batch.push(raw as SnapshotValue[]);
+      if (batch.length === BATCH) {
+        yield batch;
+        batch = [];
+        await new Promise((r) => setImmediate(r));
+      }
     }
+    if (batch.length > 0) yield batch;
   }
   return { tables: tables(), close };
 }
@@ -55,16 +62,16 @@ export async function sqliteRestore(db: Database.Database, source: AsyncIterable
   const counts: Record<string, number> = {};
   db.prepare('BEGIN IMMEDIATE').run();
   try {
-    for await (const { spec, rows } of source) {
+    for await (const { spec, batches } of source) {
       checkRestorable(spec);
       const cols = spec.columns.map((c) => c.name);
       const insert = spec.name === 'audit_head'
         ? db.prepare(`UPDATE audit_head SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE id = 1`)
         : db.prepare(`INSERT INTO ${spec.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
       let n = 0;
-      for await (const row of rows) {
-        insert.run(...spec.columns.map((c, i) => toSqlite(row[i] ?? null, c.type)));
-        n += 1;
+      for await (const batch of batches) {
+        for (const row of batch) insert.run(...spec.columns.map((c, i) => toSqlite(row[i] ?? null, c.type)));
+        n += batch.length;
       }
       counts[spec.name] = n;
     }
@@ -91,7 +98,7 @@ function fromSqlite(v: unknown, type: SnapshotColumnType): SnapshotValue {
     case 'text': return String(v);
     case 'int': return Number(v);
     case 'bool': return v === 1 || v === 1n;
-    case 'bytes': return Buffer.from(v as Uint8Array);
+    case 'bytes': return Buffer.isBuffer(v) ? v : Buffer.from(v as Uint8Array); // better-sqlite3 gives each row its own Buffers
     case 'texts': return (JSON.parse(String(v)) as unknown[]).map(String);
     case 'ints': return (JSON.parse(String(v)) as unknown[]).map(Number);
     case 'bytesList': return (JSON.parse(String(v)) as string[]).map((h) => Buffer.from(h, 'base64'));
