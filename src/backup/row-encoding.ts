@@ -50,9 +50,9 @@ export class RowEncoder {
   }
 
   #take(): Buffer {
-    // A copy the size of the piece: the working buffer is reused.
-    const piece = Buffer.allocUnsafe(this.#at);
-    this.#buf.copy(piece, 0, 0, this.#at);
+    // The piece keeps the working buffer; the next rows go to a fresh one (not copied, not reused).
+    const piece = this.#buf.subarray(0, this.#at);
+    this.#buf = Buffer.allocUnsafe(Math.max(2 * PIECE, this.#buf.length));
     this.#at = 0;
     return piece;
   }

@@ -12,12 +12,14 @@ import type { ChunkSizes } from './chunker.js';
 import { manifestHash, signManifest, type Manifest, type ManifestChunk, type ManifestObject, type OpenedManifest } from './manifest.js';
 import { ObjectSealer } from './objects.js';
 import { SnapshotPacker, type PackerOptions, type PackStep } from './packer.js';
+import { packInWorker } from './pack-worker.js';
 import type { RowEncoding } from './row-encoding.js';
 import { manifestName, type BackupTarget } from './targets/target.js';
 
 /** One table of the snapshot, as a byte stream (the store's export format) and its row count. */
 export interface SnapshotTable {
   readonly table: string;
+  /** Each piece is the writer's once yielded: it may move the piece's memory to another thread. */
   readonly data: AsyncIterable<Uint8Array>;
   /** Read once the stream has ended. */
   rows(): number;
@@ -59,7 +61,7 @@ export interface WriteOptions {
   readonly sizes?: ChunkSizes;
   /** Bytes of new chunks per pack (packer.ts). */
   readonly packSize?: number;
-  /** Where chunks are cut and packed (default: in this thread). */
+  /** Where chunks are cut and packed (default: a worker thread, packInWorker). */
   readonly packing?: (o: PackerOptions) => Packing;
   /** Called as the snapshot goes: bytes read so far, bytes written (new objects) so far. */
   readonly progress?: (read: number, written: number) => void;
@@ -103,7 +105,7 @@ export async function writeSnapshot(source: SnapshotSource, o: WriteOptions): Pr
   const counts: Record<string, number> = {};
   let [read, written, writtenObjects, chunks, reused] = [0, 0, 0, 0, 0];
 
-  const packing = (o.packing ?? packHere)({ recipients: o.recipients, macKey: o.macKey, sizes: o.sizes, packSize: o.packSize, known: located.keys() });
+  const packing = (o.packing ?? packInWorker)({ recipients: o.recipients, macKey: o.macKey, sizes: o.sizes, packSize: o.packSize, known: located.keys() });
   // Steps asked for and not yet taken, in order; packs being written (a target's writes wait on
   // fsync or the network). The packing works on the next pieces meanwhile.
   const ahead: { step: Promise<PackStep>; macs: string[] | null }[] = [];
