@@ -1,7 +1,9 @@
 /**
  * Cost centres of a backup (bench/lib/profile.ts folds a CPU profile into them): each sample
  * goes to the innermost frame on its stack that marks one, native work (hashing, OpenSSL,
- * SQLite) to the JavaScript that called it.
+ * SQLite) to the JavaScript that called it. The profile is of the main thread: a backup's
+ * chunking, MACs and sealing run in the packing thread (pack-worker.ts) and show here only as
+ * the messages to and from it; a restore's all show.
  */
 import type { CallFrame, Rule } from '../lib/profile.js';
 
@@ -15,7 +17,8 @@ export const BACKUP_RULES: readonly Rule[] = [
   ['age (X25519 per object, ChaCha20-Poly1305)', (f) => has(f, '/node_modules/age-encryption/') || has(f, '/node_modules/@noble/')
     || has(f, '/src/backup/age-x25519.ts') || (['seal', 'open', 'openObject'].includes(f.functionName) && has(f, '/src/backup/objects.ts'))],
   ['content-defined chunking (FastCDC)', (f) => has(f, '/src/backup/chunker.ts')],
-  ['row encoding / decoding (JSON lines, base64)', (f) => has(f, '/src/backup/snapshot-codec.ts')],
+  ['row encoding / decoding (rows/2)', (f) => has(f, '/src/backup/row-encoding.ts') || has(f, '/src/backup/snapshot-codec.ts')],
+  ['handing pieces to the packing thread and packs back', (f) => has(f, '/src/backup/pack-worker.ts') || f.url === 'node:internal/worker' || f.url.startsWith('node:internal/worker/')],
   ['the store: snapshot reads, restore inserts (SQLite)', (f) => has(f, '/src/store/sqlite/') || has(f, '/better-sqlite3/')],
   ['the store: restore (PostgreSQL)', (f) => has(f, '/src/store/postgres/') || has(f, '/node_modules/pg')],
   ['audit log check on restore (Merkle frontier)', (f) => has(f, '/src/audit/')],

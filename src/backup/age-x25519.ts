@@ -105,7 +105,7 @@ function streamNonce(counter: number, last: boolean): Buffer {
 }
 
 /** Encrypts to X25519 recipients, as age does. */
-export function sealX25519(plaintext: Uint8Array, recipients: readonly X25519Recipient[]): Buffer {
+export function sealX25519(plaintext: Uint8Array | readonly Uint8Array[], recipients: readonly X25519Recipient[]): Buffer {
   if (recipients.length === 0) throw new TypeError('age needs at least one recipient');
   const fileKey = randomBytes(16);
   let header = `${VERSION_LINE}\n`;
@@ -120,12 +120,26 @@ export function sealX25519(plaintext: Uint8Array, recipients: readonly X25519Rec
   const mac = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header')).update(header, 'latin1').digest();
   const nonce = randomBytes(16);
   const payloadKey = hkdf(fileKey, nonce, 'payload');
-  const parts: Buffer[] = [Buffer.from(`${header} ${b64(mac)}\n`, 'latin1'), nonce];
-  const chunks = Math.max(1, Math.ceil(plaintext.length / CHUNK));
-  for (let i = 0; i < chunks; i++) {
-    parts.push(seal(payloadKey, streamNonce(i, i === chunks - 1), plaintext.subarray(i * CHUNK, (i + 1) * CHUNK)));
+  const out: Uint8Array[] = [Buffer.from(`${header} ${b64(mac)}\n`, 'latin1'), nonce];
+  // The payload in STREAM segments of CHUNK bytes, each read from the parts where it lies (a
+  // pack's chunks are sealed as they are, not first copied into one buffer).
+  const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const segments = Math.max(1, Math.ceil(total / CHUNK));
+  let [part, at] = [0, 0];
+  for (let i = 0; i < segments; i++) {
+    const c = createCipheriv('chacha20-poly1305', payloadKey, streamNonce(i, i === segments - 1), { authTagLength: TAG });
+    for (let left = Math.min(CHUNK, total - i * CHUNK); left > 0;) {
+      const p = parts[part]!;
+      const n = Math.min(left, p.length - at);
+      out.push(c.update(p.subarray(at, at + n)));
+      [left, at] = [left - n, at + n];
+      if (at === p.length) [part, at] = [part + 1, 0];
+    }
+    c.final();
+    out.push(c.getAuthTag());
   }
-  return Buffer.concat(parts);
+  return Buffer.concat(out);
 }
 
 /**

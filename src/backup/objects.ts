@@ -64,14 +64,15 @@ export class ObjectSealer {
     return createHmac('sha256', this.#macKey).update(plaintext).digest('hex');
   }
 
-  async seal(plaintext: Uint8Array): Promise<SealedObject> {
+  /** Seals a plaintext, or the concatenation of parts (not joined first on the X25519 path). */
+  async seal(plaintext: Uint8Array | readonly Uint8Array[]): Promise<SealedObject> {
     let bytes: Buffer;
     if (this.#x25519 !== null) {
       bytes = sealX25519(plaintext, this.#x25519);
     } else {
       const e = new Encrypter();
       for (const r of this.#recipients) e.addRecipient(r);
-      bytes = Buffer.from(await e.encrypt(plaintext));
+      bytes = Buffer.from(await e.encrypt(plaintext instanceof Uint8Array ? plaintext : Buffer.concat(plaintext)));
     }
     return { id: objectId(bytes), bytes };
   }

@@ -2,6 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isLabkluisError } from '../kernel/index.js';
 import { SnapshotPacker } from './packer.js';
+import { movable } from './threads.js';
 import type { PackReply, PackRequest, PackWorkerData } from './pack-worker.js';
 
 const data = workerData as PackWorkerData;
@@ -13,7 +14,7 @@ port.on('message', (req: PackRequest) => {
   step.then(
     (s) => {
       // Each sealed pack's memory is moved to the writer (a pack owns its buffer unless it is small).
-      const move = s.packs.map((p) => p.bytes.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer && b.byteLength >= 64 * 1024);
+      const move = s.packs.map((p) => movable(p.bytes)).filter((b): b is ArrayBuffer => b !== null);
       port.postMessage({ id: req.id, step: s } satisfies PackReply, [...new Set(move)]);
     },
     (e: unknown) => port.postMessage({ id: req.id, error: { code: isLabkluisError(e) ? e.code : undefined, message: e instanceof Error ? e.message : String(e) } } satisfies PackReply),

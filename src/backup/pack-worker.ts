@@ -3,17 +3,10 @@
  * while the worker cuts, MACs and seals, so a backup uses two cores. Steps come back in the
  * order they were asked for. Pieces are moved to the worker, not copied, where they own their
  * memory (SnapshotTable.data hands each piece over to the writer).
- *
- * The worker runs pack-worker-thread.js beside this file; from the TypeScript sources (tests,
- * benchmarks) the .ts file, through tsx.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { LabkluisError } from '../kernel/index.js';
 import type { PackerOptions, PackStep } from './packer.js';
+import { movable, startThread } from './threads.js';
 import type { Packing } from './writer.js';
 
 /** What the thread is told at start (structured-cloned). */
@@ -28,23 +21,9 @@ export interface PackWorkerData {
 export type PackRequest = { readonly id: number; readonly op: 'push'; readonly piece: Uint8Array } | { readonly id: number; readonly op: 'endTable' | 'finish' };
 export type PackReply = { readonly id: number; readonly step: PackStep } | { readonly id: number; readonly error: { readonly code?: string; readonly message: string } };
 
-/** Smaller buffers may be slices of Node's shared Buffer pool: copied, never moved. */
-const MOVABLE = 64 * 1024;
-
-/** tsx's ESM API (its module.register hooks), for a thread started from the sources: tsx's loader does not reach workers by itself. */
-function tsxApi(): string {
-  const require = createRequire(import.meta.url);
-  const manifest = require.resolve('tsx/package.json');
-  const entry = (JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api']!.import.default;
-  return pathToFileURL(join(dirname(manifest), entry)).href;
-}
-
 export function packInWorker(o: PackerOptions): Packing {
   const workerData: PackWorkerData = { recipients: [...o.recipients], macKey: new Uint8Array(o.macKey), sizes: o.sizes, packSize: o.packSize, known: [...o.known] };
-  const worker = import.meta.url.endsWith('.ts')
-    // From the sources: the thread registers tsx's loader, then imports the TypeScript entry.
-    ? new Worker(`import(${JSON.stringify(tsxApi())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./pack-worker-thread.ts', import.meta.url).href)}); });`, { eval: true, workerData })
-    : new Worker(new URL('./pack-worker-thread.js', import.meta.url), { workerData });
+  const worker = startThread('pack-worker-thread', workerData);
   const waiting = new Map<number, { resolve: (s: PackStep) => void; reject: (e: unknown) => void }>();
   let next = 0;
   let broken: unknown = null;
@@ -72,9 +51,8 @@ export function packInWorker(o: PackerOptions): Packing {
     const id = next++;
     const done = new Promise<PackStep>((resolve, reject) => waiting.set(id, { resolve, reject }));
     if (op === 'push') {
-      const p = piece!;
-      const move = p.buffer instanceof ArrayBuffer && p.buffer.byteLength >= MOVABLE;
-      worker.postMessage({ id, op, piece: p } satisfies PackRequest, move ? [p.buffer as ArrayBuffer] : []);
+      const move = movable(piece!);
+      worker.postMessage({ id, op, piece: piece! } satisfies PackRequest, move !== null ? [move] : []);
     } else {
       worker.postMessage({ id, op } satisfies PackRequest);
     }

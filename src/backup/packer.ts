@@ -114,10 +114,9 @@ export class SnapshotPacker {
   }
 
   async #seal(): Promise<SealedPack> {
-    const plaintext = this.#open.length === 1 ? this.#open[0]! : Buffer.concat(this.#open, this.#openBytes);
-    const chunks = this.#openChunks;
+    const [parts, chunks] = [this.#open, this.#openChunks];
     [this.#open, this.#openChunks, this.#openBytes] = [[], [], 0];
-    const sealed = await this.#sealer.seal(plaintext);
+    const sealed = await this.#sealer.seal(parts);
     return { id: sealed.id, bytes: sealed.bytes, chunks };
   }
 }

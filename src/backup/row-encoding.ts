@@ -93,9 +93,22 @@ export class RowEncoder {
 
   #text(s: string): void {
     this.#room(4 + 3 * s.length); // UTF-8 takes at most 3 bytes per UTF-16 unit
-    const n = this.#buf.write(s, this.#at + 4, 'utf8');
-    this.#buf.writeUInt32LE(n, this.#at);
-    this.#at += 4 + n;
+    const buf = this.#buf;
+    const start = this.#at + 4;
+    let n = -1;
+    if (s.length < 64) {
+      // Most values are short ASCII (ids, dates, tokens): written byte by byte, no call into C++.
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + i] = c;
+      }
+      if (i === s.length) n = i;
+    }
+    if (n < 0) n = buf.write(s, start, 'utf8');
+    buf.writeUInt32LE(n, this.#at);
+    this.#at = start + n;
   }
 
   #int(n: number): void {

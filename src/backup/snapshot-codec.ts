@@ -5,7 +5,7 @@
  */
 import { frontierRoot } from '../audit/index.js';
 import { LabkluisError } from '../kernel/index.js';
-import type { SnapshotRow, SnapshotTableRows, SnapshotTableSpec, Store } from '../store/index.js';
+import type { SnapshotRow, SnapshotTableRows, SnapshotTableSpec, Store, StoreSnapshot } from '../store/index.js';
 import { decodeRows, ROW_ENCODING, RowEncoder } from './row-encoding.js';
 import type { SnapshotSource } from './writer.js';
 
@@ -21,11 +21,17 @@ async function* encodeTable(spec: SnapshotTableSpec, batches: AsyncIterable<read
 }
 
 /**
- * A backup source over a store snapshot: each table encoded as it is read, and the audit log's
- * size and root from the snapshot's head row. Close the snapshot when the backup is done.
+ * A backup source over a store snapshot, in this thread: each table encoded as it is read, and
+ * the audit log's size and root from the snapshot's head row. Close the snapshot when the
+ * backup is done. (storeSource in thread-source.ts reads in a thread of its own.)
  */
-export async function storeSource(store: Store): Promise<{ source: SnapshotSource; close: () => Promise<void> }> {
+export async function storeSourceHere(store: Store): Promise<{ source: SnapshotSource; close: () => Promise<void> }> {
   const snap = await store.snapshot();
+  return { source: snapshotSource(snap, store.backend), close: () => snap.close() };
+}
+
+/** An open store snapshot as a backup source. */
+export function snapshotSource(snap: StoreSnapshot, backend: SnapshotSource['backend']): SnapshotSource {
   let audit: { size: number; root: string } | null = null;
   async function* tables() {
     for await (const t of snap.tables) {
@@ -43,16 +49,13 @@ export async function storeSource(store: Store): Promise<{ source: SnapshotSourc
     }
   }
   return {
-    source: {
-      backend: store.backend,
-      encoding: ROW_ENCODING,
-      tables: tables(),
-      audit: () => {
-        if (audit === null) throw new LabkluisError('ERR_STORE', 'the snapshot had no audit head');
-        return audit;
-      },
+    backend,
+    encoding: ROW_ENCODING,
+    tables: tables(),
+    audit: () => {
+      if (audit === null) throw new LabkluisError('ERR_STORE', 'the snapshot had no audit head');
+      return audit;
     },
-    close: () => snap.close(),
   };
 }
 

@@ -37,4 +37,5 @@ export function createPostgresStore(options: { connectionString: string; poolSiz
   return new PostgresStore(Object.freeze({ ...options }));
 }
 export { REBUILT_TABLES, SNAPSHOT_TABLES, snapshotSpec } from './snapshot-tables.js';
-export type { SnapshotColumnType, SnapshotRow, SnapshotTableRows, SnapshotTableSpec, SnapshotValue, StoreSnapshot } from './snapshot-tables.js';
+export { openSnapshot } from './open-snapshot.js';
+export type { SnapshotAddress, SnapshotColumnType, SnapshotRow, SnapshotTableRows, SnapshotTableSpec, SnapshotValue, StoreSnapshot } from './snapshot-tables.js';

@@ -51,6 +51,13 @@ export interface SnapshotTableRows {
   readonly batches: AsyncIterable<readonly SnapshotRow[]>;
 }
 
+/**
+ * Where a snapshot of a store can be taken from another thread (openSnapshot): the SQLite
+ * file, or the PostgreSQL database. Held in memory only (a connection string may carry a
+ * password): never logged, never written.
+ */
+export type SnapshotAddress = { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly connectionString: string };
+
 /** A consistent read of the whole store; close() ends it (whether or not every table was read). */
 export interface StoreSnapshot {
   readonly tables: AsyncIterable<SnapshotTableRows>;

@@ -12,7 +12,7 @@ import type { ExportStore } from './export-types.js';
 import type { PasskeyStore } from './passkey-types.js';
 import type { SafeguardStore } from './safeguard-types.js';
 import type { SentinelStore } from './sentinel-types.js';
-import type { SnapshotTableRows, StoreSnapshot } from './snapshot-tables.js';
+import type { SnapshotAddress, SnapshotTableRows, StoreSnapshot } from './snapshot-tables.js';
 
 export type Role =
   | 'registrar'
@@ -242,6 +242,8 @@ export interface Store {
    * goes on serving: for backups. Close it when done.
    */
   snapshot(): Promise<StoreSnapshot>;
+  /** Where openSnapshot takes the same snapshot in another thread (a backup reads there while it packs here). */
+  snapshotAddress(): Promise<SnapshotAddress>;
   /**
    * Writes a snapshot (of either backend) into this store, which must be migrated and empty
    * (ERR_CONFLICT otherwise): all or nothing. A table this version does not know is

@@ -32,6 +32,19 @@ describe('age X25519 on node:crypto', () => {
     }
   });
 
+  it('seals a plaintext given in parts (a pack\'s chunks) as age-encryption opens it whole, parts split anywhere across segments', async () => {
+    const a = await pair();
+    for (const n of SIZES) {
+      const plain = randomBytes(n);
+      // Cuts at 0 (an empty part), inside the first segment, at a segment edge, and past it.
+      const cuts = [0, 0, Math.min(n, 7), Math.min(n, 65_536), Math.min(n, 65_536 + 3), n].sort((x, y) => x - y);
+      const parts = cuts.slice(1).map((end, i) => plain.subarray(cuts[i]!, end));
+      const d = new Decrypter();
+      d.addIdentity(a.identity);
+      expect(Buffer.from(await d.decrypt(sealX25519(parts, [a.pub]))).equals(plain), `size ${n}`).toBe(true);
+    }
+  });
+
   it('opens what age-encryption seals, at every chunking edge', async () => {
     const a = await pair();
     for (const n of SIZES) {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifierKeyString, verifyAuditLog } from '../../src/audit/index.js';
 import { DirTarget, verifyTarget, writeSnapshot, type OpenedManifest } from '../../src/backup/index.js';
 import { restoreFromTarget } from '../../src/backup/restore.js';
-import { storeSource } from '../../src/backup/snapshot-codec.js';
+import { storeSource } from '../../src/backup/thread-source.js';
 import { DataKeys } from '../../src/crypto/index.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
 import { snapshotTo } from '../support/backup.js';
@@ -93,6 +93,11 @@ describe.each(BACKENDS)('backup and restore of a %s vault', (from: Backend) => {
       await expect(restoreFromTarget(target, lying, [identity], env.store)).rejects.toMatchObject({ code: 'ERR_INTEGRITY', message: expect.stringMatching(/clinical_resources/) });
       const wrongRoot = { ...m, audit: { ...m.audit, root: 'ee'.repeat(32) } };
       await expect(restoreFromTarget(target, wrongRoot, [identity], env.store)).rejects.toMatchObject({ code: 'ERR_INTEGRITY', message: expect.stringMatching(/audit log/) });
+      // A chunk placed past the end of its pack, and one the manifest does not place at all.
+      const beyond = { ...m, chunks: m.chunks.map((c, i) => (i === 0 ? { ...c, offset: c.offset + 64 * 1024 * 1024 } : c)) };
+      await expect(restoreFromTarget(target, beyond, [identity], env.store)).rejects.toMatchObject({ code: 'ERR_INTEGRITY', message: expect.stringMatching(/shorter than its manifest says/) });
+      const unplaced = { ...m, chunks: m.chunks.slice(1) };
+      await expect(restoreFromTarget(target, unplaced, [identity], env.store)).rejects.toMatchObject({ code: 'ERR_INTEGRITY', message: expect.stringMatching(/does not place/) });
       expect((await dumpStore(env.store)).clinical_resources).toEqual([]);
       expect((await env.store.auditHead()).size).toBe(0);
     } finally {

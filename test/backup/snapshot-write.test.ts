@@ -15,7 +15,8 @@ import {
   DirTarget, manifestName, openManifest, openObject, type ChunkSizes, type OpenedManifest, type WriteSummary,
 } from '../../src/backup/index.js';
 import { verifyTarget } from '../../src/backup/verify.js';
-import { writeSnapshot, type SnapshotIndex, type SnapshotSource } from '../../src/backup/writer.js';
+import { packInWorker } from '../../src/backup/pack-worker.js';
+import { packHere, writeSnapshot, type SnapshotIndex, type SnapshotSource } from '../../src/backup/writer.js';
 import { ManualClock, systemRandom } from '../../src/kernel/index.js';
 import { createTempDir, type TempDir } from '../support/tmp.js';
 
@@ -148,6 +149,27 @@ describe('writing and verifying snapshots (dir: target)', () => {
     expect(rolled.badManifests.map((b) => b.name)).toEqual([forgedName]);
     expect(rolled.chain.some((p) => /rolled back/.test(p.problem))).toBe(true);
   });
+  it('packs in a worker thread (the default) exactly as in the writer\'s own: the same chunks in the same places', async () => {
+    const o = { recipients: [recipient], macKey, signer, previous: null, clock, random: systemRandom, sizes: SIZES, packSize: PACK };
+    const here = await writeSnapshot(tablesOf(data), { ...o, target: new DirTarget(join(tmp.path, 'packed-here')), packing: packHere });
+    const there = await writeSnapshot(tablesOf(data), { ...o, target: new DirTarget(join(tmp.path, 'packed-there')), packing: packInWorker });
+    const places = (s: WriteSummary) => {
+      const order = new Map(s.manifest.objects.map((x) => [x.id, x.size])); // packs differ only in their sealing (fresh age keys)
+      return s.manifest.chunks.map((c) => [c.mac, c.offset, c.length, order.get(c.object)! > 0]);
+    };
+    expect(places(there)).toEqual(places(here));
+    expect(there.manifest.chunks.length).toBeGreaterThan(100);
+    expect([there.objectsWritten, there.chunks, there.bytesRead]).toEqual([here.objectsWritten, here.chunks, here.bytesRead]);
+  });
+
+  it('fails whole when the packing thread fails: an error that says why, and no manifest', async () => {
+    const dir = new DirTarget(join(tmp.path, 'packing-fails'));
+    await expect(writeSnapshot(tablesOf(data), {
+      target: dir, recipients: [recipient], macKey, signer, previous: null, clock, random: systemRandom, sizes: SIZES, packSize: 0, packing: packInWorker,
+    })).rejects.toThrow(/pack size/);
+    expect(await dir.listManifests()).toEqual([]);
+  });
+
   it('seals every chunk again when the recipients change (a key lost or in other hands keeps nothing new)', async () => {
     const fresh = await generateX25519Identity();
     const s = await writeSnapshot(tablesOf(data), {

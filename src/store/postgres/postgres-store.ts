@@ -18,7 +18,7 @@ import { PostgresSafeguards } from './postgres-safeguards.js';
 import { PostgresSentinel, RELEASE_SESSION } from './postgres-sentinel.js';
 import { PostgresExports } from './postgres-exports.js';
 import { postgresRestore, postgresSnapshot } from './postgres-snapshot.js';
-import type { SnapshotTableRows, StoreSnapshot } from '../snapshot-tables.js';
+import type { SnapshotAddress, SnapshotTableRows, StoreSnapshot } from '../snapshot-tables.js';
 import {
   toApiToken, toAudit, toCheckpoint, toDataKey, toHead, toPerson, toPrincipal, toResource, toTenant,
 } from './postgres-rows.js';
@@ -164,6 +164,10 @@ export class PostgresStore implements Store {
   async snapshot(): Promise<StoreSnapshot> {
     await this.#run(); // migrated: the roles and tables exist
     return postgresSnapshot(this.#connectionString);
+  }
+  async snapshotAddress(): Promise<SnapshotAddress> {
+    await this.#run(); // migrated
+    return { kind: 'postgres', connectionString: this.#connectionString };
   }
   async restoreSnapshot(tables: AsyncIterable<SnapshotTableRows>): Promise<Record<string, number>> {
     await this.#run();

@@ -39,11 +39,13 @@ export function sqliteSnapshot(path: string): StoreSnapshot {
   }
   async function* batchesOf(spec: SnapshotTableSpec): AsyncIterable<readonly SnapshotRow[]> {
     const cols = spec.columns.map((c) => c.name);
-    const types = spec.columns.map((c) => c.type);
+    // Text, integers and blobs come from better-sqlite3 as they are snapshot values (the tables
+    // are STRICT); only booleans and JSON lists are converted.
+    const convert = spec.columns.flatMap((c, i) => (c.type === 'text' || c.type === 'int' || c.type === 'bytes' ? [] : [[i, c.type] as const]));
     const stmt = db.prepare(`SELECT ${cols.join(', ')} FROM ${spec.name} ORDER BY ${spec.order.join(', ')}`).raw();
     let batch: SnapshotRow[] = [];
     for (const raw of stmt.iterate() as Iterable<unknown[]>) {
-      for (let i = 0; i < raw.length; i++) raw[i] = fromSqlite(raw[i], types[i]!);
+      for (const [i, type] of convert) raw[i] = fromSqlite(raw[i], type);
       batch.push(raw as SnapshotValue[]);
       if (batch.length === BATCH) {
         yield batch;

@@ -26,7 +26,7 @@ import { applyPragmas, migrateSqlite } from './sqlite-schema.js';
 import { buildAuditSearch, buildResourceSearch, StatementCache } from './sqlite-search.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
 import { sqliteRestore, sqliteSnapshot } from './sqlite-snapshot.js';
-import type { SnapshotTableRows, StoreSnapshot } from '../snapshot-tables.js';
+import type { SnapshotAddress, SnapshotTableRows, StoreSnapshot } from '../snapshot-tables.js';
 
 export class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
@@ -75,6 +75,10 @@ export class SqliteStore implements Store {
   async snapshot(): Promise<StoreSnapshot> {
     this.#s; // migrated
     return sqliteSnapshot(this.#path);
+  }
+  async snapshotAddress(): Promise<SnapshotAddress> {
+    this.#s; // migrated
+    return { kind: 'sqlite', path: this.#path };
   }
   async restoreSnapshot(tables: AsyncIterable<SnapshotTableRows>): Promise<Record<string, number>> {
     this.#s;
