@@ -91,6 +91,8 @@ export function packHere(o: PackerOptions): Packing {
 }
 
 export async function writeSnapshot(source: SnapshotSource, o: WriteOptions): Promise<WriteSummary> {
+  // The recipients and the MAC key checked here, before any thread starts: a bad key is the caller's mistake, said plainly.
+  const sealer = new ObjectSealer(o.recipients, o.macKey);
   // By MAC: where the previous snapshot's chunks lie, while their packs are still at the target
   // (a chunk whose pack has gone is packed and stored afresh). Only while the recipients are the
   // same: after a key is replaced (lost, or in other hands) everything is sealed again, to the new keys only.
@@ -168,7 +170,7 @@ export async function writeSnapshot(source: SnapshotSource, o: WriteOptions): Pr
   const objects = new Map<string, ManifestObject>();
   for (const c of used.values()) if (!objects.has(c.object)) objects.set(c.object, { id: c.object, size: sizes.get(c.object)! });
   const toc: SnapshotIndex = { snapshot, encoding: source.encoding, tables: index };
-  const sealedIndex = await new ObjectSealer(o.recipients, o.macKey).seal(Buffer.from(JSON.stringify(toc), 'utf8'));
+  const sealedIndex = await sealer.seal(Buffer.from(JSON.stringify(toc), 'utf8'));
   if ((await o.target.putObject(sealedIndex.id, sealedIndex.bytes)) === 'written') [written, writtenObjects] = [written + sealedIndex.bytes.length, writtenObjects + 1];
   objects.set(sealedIndex.id, { id: sealedIndex.id, size: sealedIndex.bytes.length });
   const sequence = (previous?.sequence ?? 0) + 1;
