@@ -1,13 +1,12 @@
 /**
  * labkluis's own backups, through the library calls `labkluis backup`, `backup verify` and
- * `restore` make (src/cli/commands/backup.ts, restore.ts): storeSource(app.store) into
- * writeSnapshot with the backup MAC key, the keyring's backup signer and the previous manifest
+ * `restore` make (src/cli/commands/backup.ts, restore.ts): writeStoreSnapshot(app.store) with the backup MAC key, the keyring's backup signer and the previous manifest
  * opened with the backup key; verifyTarget; restoreFromTarget into an empty, migrated store.
  * Each is timed on its own, with this process's CPU time beside the wall time.
  */
 import { verifierKeyString } from '../../src/audit/index.js';
 import {
-  DirTarget, openManifest, openObject, restoreFromTarget, storeSource, verifyTarget, writeSnapshot,
+  DirTarget, openManifest, openObject, restoreFromTarget, verifyTarget, writeStoreSnapshot,
   type Manifest, type OpenedManifest, type SnapshotIndex, type VerifyReport, type WriteSummary,
 } from '../../src/backup/index.js';
 import type { App } from '../../src/app.js';
@@ -65,15 +64,9 @@ export async function ourBackup(app: App, kms: Kms, targetDir: string, recipient
   const previous = await newestManifest(target, key);
   const macKey = (await app.keys.current('*', 'backup-mac')).key;
   const stop = timer();
-  const { source, close } = await storeSource(app.store);
-  let summary: WriteSummary;
-  try {
-    summary = await writeSnapshot(source, {
-      target, recipients, macKey, signer: kms.backupSigner, previous, clock: systemClock, random: systemRandom,
-    });
-  } finally {
-    await close();
-  }
+  const summary = await writeStoreSnapshot(app.store, {
+    target, recipients, macKey, signer: kms.backupSigner, previous, clock: systemClock, random: systemRandom,
+  });
   const t = stop();
   return {
     summary,

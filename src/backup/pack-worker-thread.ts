@@ -1,22 +1,62 @@
-/** The packing thread (pack-worker.ts): a SnapshotPacker answering the writer's steps in order. */
-import { parentPort, workerData } from 'node:worker_threads';
+/**
+ * The packing thread (pack-worker.ts): a SnapshotPacker. It takes its pieces either from the
+ * writer (answering each request in order), or, when started with a port to a reading thread
+ * (store-threads.ts), straight from that thread, and then sends the writer the packed snapshot
+ * as events; the reader is told a piece was taken once the writer has taken its step.
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { isLabkluisError } from '../kernel/index.js';
-import { SnapshotPacker } from './packer.js';
+import { SnapshotPacker, type PackStep } from './packer.js';
 import { movable } from './threads.js';
 import type { PackReply, PackRequest, PackWorkerData } from './pack-worker.js';
+import type { SourceMessage } from './thread-source.js';
+import type { PackEvent } from './writer.js';
 
-const data = workerData as PackWorkerData;
+const data = workerData as PackWorkerData & { readonly from?: MessagePort };
 const packer = new SnapshotPacker({ ...data, macKey: Buffer.from(data.macKey) });
-const port = parentPort!;
+const writer = parentPort!;
+const said = (e: unknown) => ({ code: isLabkluisError(e) ? e.code : undefined, message: e instanceof Error ? e.message : String(e) });
+/** Each sealed pack's memory is moved to the writer (a pack owns its buffer unless it is small). */
+const moves = (s: PackStep): ArrayBuffer[] => [...new Set(s.packs.map((p) => movable(p.bytes)).filter((b): b is ArrayBuffer => b !== null))];
 
-port.on('message', (req: PackRequest) => {
-  const step = req.op === 'push' ? packer.push(req.piece) : req.op === 'endTable' ? packer.endTable() : packer.finish();
-  step.then(
-    (s) => {
-      // Each sealed pack's memory is moved to the writer (a pack owns its buffer unless it is small).
-      const move = s.packs.map((p) => movable(p.bytes)).filter((b): b is ArrayBuffer => b !== null);
-      port.postMessage({ id: req.id, step: s } satisfies PackReply, [...new Set(move)]);
-    },
-    (e: unknown) => port.postMessage({ id: req.id, error: { code: isLabkluisError(e) ? e.code : undefined, message: e instanceof Error ? e.message : String(e) } } satisfies PackReply),
-  );
-});
+if (data.from === undefined) {
+  writer.on('message', (req: PackRequest) => {
+    const step = req.op === 'push' ? packer.push(req.piece) : req.op === 'endTable' ? packer.endTable() : packer.finish();
+    step.then(
+      (s) => writer.postMessage({ id: req.id, step: s } satisfies PackReply, moves(s)),
+      (e: unknown) => writer.postMessage({ id: req.id, error: said(e) } satisfies PackReply),
+    );
+  });
+} else {
+  const reader = data.from;
+  // Steps sent and not yet taken by the writer, in order: true where a piece made it (the reader hears of it when taken).
+  const fromPiece: boolean[] = [];
+  writer.on('message', (m: 'taken') => {
+    if (m === 'taken' && fromPiece.shift() === true) reader.postMessage('taken');
+  });
+  const send = (e: PackEvent | { kind: 'error'; code?: string; message: string }, move: ArrayBuffer[] = []) => writer.postMessage(e, move);
+  const step = (s: PackStep, piece: boolean) => {
+    fromPiece.push(piece);
+    send({ kind: 'step', step: s }, moves(s));
+  };
+  // The reader's messages, handled one after another in the order they came.
+  let tail: Promise<void> = Promise.resolve();
+  reader.on('message', (m: SourceMessage) => {
+    tail = tail.then(async () => {
+      switch (m.kind) {
+        case 'table': send({ kind: 'table', table: m.table }); break;
+        case 'piece': step(await packer.push(m.piece), true); break;
+        case 'tableEnd':
+          step(await packer.endTable(), false);
+          send({ kind: 'tableEnd', rows: m.rows });
+          break;
+        case 'end':
+          step(await packer.finish(), false);
+          send({ kind: 'end', audit: m.audit });
+          reader.close();
+          break;
+        default: break; // ready and errors go from the reader to the writer itself
+      }
+    }).catch((e: unknown) => send({ kind: 'error', ...said(e) }));
+  });
+}

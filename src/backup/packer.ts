@@ -34,6 +34,8 @@ export interface PackStep {
   readonly packs: SealedPack[];
   /** Of `macs`, how many were stored before (by an earlier snapshot or earlier in this one). */
   readonly reused: number;
+  /** Bytes of table stream taken by this call (a push's piece). */
+  readonly bytes: number;
 }
 
 export interface PackerOptions {
@@ -70,7 +72,8 @@ export class SnapshotPacker {
   push(piece: Uint8Array): Promise<PackStep> {
     return this.#next(() => {
       this.#chunker ??= new Chunker(this.#sizes);
-      return this.#pack(this.#chunker.push(piece), false);
+      const bytes = piece.length;
+      return this.#pack(this.#chunker.push(piece), false).then((step) => ({ ...step, bytes }));
     });
   }
 
@@ -95,7 +98,7 @@ export class SnapshotPacker {
   }
 
   async #pack(chunks: readonly Buffer[], final: boolean): Promise<PackStep> {
-    const step: { macs: string[]; packs: SealedPack[]; reused: number } = { macs: [], packs: [], reused: 0 };
+    const step: { macs: string[]; packs: SealedPack[]; reused: number; bytes: number } = { macs: [], packs: [], reused: 0, bytes: 0 };
     for (const chunk of chunks) {
       const mac = this.#sealer.mac(chunk);
       step.macs.push(mac);

@@ -1,9 +1,9 @@
 /**
  * The reading thread (thread-source.ts): takes the store's snapshot at its address, encodes
- * each table and moves the pieces to the writer's thread, at most WINDOW ahead of what the
- * writer has taken.
+ * each table and moves the pieces to the writer's thread, or, when started with a port to a
+ * packing thread (store-threads.ts), to that thread; at most WINDOW ahead of what was taken.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { isLabkluisError } from '../kernel/index.js';
 import { openSnapshot, type SnapshotAddress } from '../store/index.js';
 import { snapshotSource } from './snapshot-codec.js';
@@ -14,16 +14,18 @@ import type { SourceMessage, SourceThreadData } from './thread-source.js';
 const WINDOW = 8;
 
 const port = parentPort!;
-const { address, backend } = workerData as SourceThreadData;
+const { address, backend, to } = workerData as SourceThreadData & { readonly to?: MessagePort };
+/** Where the tables go: the writer, or the packing thread. Ready and errors always go to the writer. */
+const out = to ?? port;
 let outstanding = 0;
 let wake: (() => void) | null = null;
-port.on('message', (m: 'taken') => {
+out.on('message', (m: 'taken') => {
   if (m !== 'taken') return;
   outstanding -= 1;
   wake?.();
   wake = null;
 });
-const send = (m: SourceMessage, move: ArrayBuffer[] = []) => port.postMessage(m, move);
+const send = (m: SourceMessage, move: ArrayBuffer[] = []) => (m.kind === 'ready' || m.kind === 'error' ? port : out).postMessage(m, move);
 
 async function main(a: SnapshotAddress): Promise<void> {
   const snap = await openSnapshot(a);
@@ -47,9 +49,13 @@ async function main(a: SnapshotAddress): Promise<void> {
 }
 
 main(address).then(
-  () => port.close(),
+  () => {
+    port.close();
+    to?.close();
+  },
   (e: unknown) => {
     send({ kind: 'error', code: isLabkluisError(e) ? e.code : undefined, message: e instanceof Error ? e.message : String(e) });
     port.close();
+    to?.close();
   },
 );

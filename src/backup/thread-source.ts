@@ -4,11 +4,10 @@
  * the packing thread (pack-worker.ts). Reading and packing then run on two cores and the
  * writer's thread only passes bytes along and writes packs.
  */
-import type { Worker } from 'node:worker_threads';
 import { LabkluisError } from '../kernel/index.js';
 import type { SnapshotAddress, Store } from '../store/index.js';
 import { storeSourceHere } from './snapshot-codec.js';
-import { startThread } from './threads.js';
+import { Mailbox, startThread } from './threads.js';
 import type { SnapshotSource, SnapshotTable } from './writer.js';
 
 export interface SourceThreadData {
@@ -32,7 +31,7 @@ export async function storeSource(store: Store, o: { here?: boolean } = {}): Pro
   if (o.here === true) return storeSourceHere(store);
   const data: SourceThreadData = { address: await store.snapshotAddress(), backend: store.backend };
   const worker = startThread('source-thread', data);
-  const inbox = new Inbox(worker);
+  const inbox = new Mailbox<SourceMessage>().listen(worker, (message) => ({ kind: 'error', message }));
   const first = await inbox.next();
   if (first.kind !== 'ready') {
     await worker.terminate();
@@ -85,39 +84,7 @@ export async function storeSource(store: Store, o: { here?: boolean } = {}): Pro
   };
 }
 
-function failure(m: SourceMessage): Error {
-  if (m.kind === 'error') return m.code !== undefined ? new LabkluisError(m.code as never, m.message) : new Error(m.message);
+export function failure(m: { kind: string; code?: string; message?: string }): Error {
+  if (m.kind === 'error') return m.code !== undefined ? new LabkluisError(m.code as never, m.message ?? '') : new Error(m.message);
   return new Error(`the reading thread said ${m.kind} out of turn`);
-}
-
-/** The thread's messages in order, and its failure or exit as a last one. */
-class Inbox {
-  readonly #items: SourceMessage[] = [];
-  #waiting: ((m: SourceMessage) => void) | null = null;
-  ended = false;
-
-  constructor(worker: Worker) {
-    worker.on('message', (m: SourceMessage) => this.#put(m));
-    worker.on('error', (e: Error) => this.#put({ kind: 'error', message: e.message }));
-    worker.on('exit', (code) => {
-      this.ended = true;
-      this.#put({ kind: 'error', message: `the reading thread stopped (exit ${code})` });
-    });
-  }
-
-  #put(m: SourceMessage): void {
-    if (this.#waiting !== null) {
-      const w = this.#waiting;
-      this.#waiting = null;
-      w(m);
-    } else {
-      this.#items.push(m);
-    }
-  }
-
-  next(): Promise<SourceMessage> {
-    const m = this.#items.shift();
-    if (m !== undefined) return Promise.resolve(m);
-    return new Promise((resolve) => (this.#waiting = resolve));
-  }
 }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type Transferable } from 'node:worker_threads';
 
 /** Buffers smaller than this may be slices of Node's shared Buffer pool: copied, never moved between threads. */
 export const MOVABLE_BYTES = 64 * 1024;
@@ -18,10 +18,46 @@ export function movable(piece: Uint8Array): ArrayBuffer | null {
   return piece.buffer instanceof ArrayBuffer && piece.buffer.byteLength >= MOVABLE_BYTES ? piece.buffer : null;
 }
 
-export function startThread(entry: 'pack-worker-thread' | 'source-thread', workerData: unknown): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(`./${entry}.js`, import.meta.url), { workerData });
+export function startThread(entry: 'pack-worker-thread' | 'source-thread', workerData: unknown, transferList: Transferable[] = []): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(`./${entry}.js`, import.meta.url), { workerData, transferList });
   const code = `import(${JSON.stringify(tsxApi())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL(`./${entry}.ts`, import.meta.url).href)}); });`;
-  return new Worker(code, { eval: true, workerData });
+  return new Worker(code, { eval: true, workerData, transferList });
+}
+
+/** A thread's messages in order, with its failure or exit as a last one (`ended` once it has exited). */
+export class Mailbox<T> {
+  readonly #items: T[] = [];
+  #waiting: ((m: T) => void) | null = null;
+  ended = false;
+
+  /**
+   * Listens to `worker`; `failed` turns a thread's failure or exit into a message. With
+   * `doneAtZero`, a thread that ends by itself (exit 0) has just finished its work: not a failure.
+   */
+  listen(worker: Worker, failed: (message: string) => T, o: { doneAtZero?: boolean } = {}): this {
+    worker.on('message', (m: T) => this.put(m));
+    worker.on('error', (e: Error) => this.put(failed(e.message)));
+    worker.on('exit', (code) => {
+      this.ended = true;
+      if (code !== 0 || o.doneAtZero !== true) this.put(failed(`a backup thread stopped (exit ${code})`));
+    });
+    return this;
+  }
+
+  put(m: T): void {
+    if (this.#waiting !== null) {
+      const w = this.#waiting;
+      this.#waiting = null;
+      w(m);
+    } else {
+      this.#items.push(m);
+    }
+  }
+
+  next(): Promise<T> {
+    if (this.#items.length > 0) return Promise.resolve(this.#items.shift()!);
+    return new Promise((resolve) => (this.#waiting = resolve));
+  }
 }
 
 /** tsx's ESM API (its module.register hooks), as its package exports it. */

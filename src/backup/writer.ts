@@ -90,73 +90,134 @@ export function packHere(o: PackerOptions): Packing {
   return { push: (x) => p.push(x), endTable: () => p.endTable(), finish: () => p.finish(), close: async () => {} };
 }
 
-export async function writeSnapshot(source: SnapshotSource, o: WriteOptions): Promise<WriteSummary> {
-  // The recipients and the MAC key checked here, before any thread starts: a bad key is the caller's mistake, said plainly.
-  const sealer = new ObjectSealer(o.recipients, o.macKey);
-  // By MAC: where the previous snapshot's chunks lie, while their packs are still at the target
-  // (a chunk whose pack has gone is packed and stored afresh). Only while the recipients are the
-  // same: after a key is replaced (lost, or in other hands) everything is sealed again, to the new keys only.
+/**
+ * A snapshot as it comes out of packing, in order: each table's name, the steps its stream
+ * gave (chunk MACs, sealed packs), its end with its rows; then the audit log's head.
+ */
+export type PackEvent =
+  | { readonly kind: 'table'; readonly table: string }
+  | { readonly kind: 'step'; readonly step: PackStep }
+  | { readonly kind: 'tableEnd'; readonly rows: number }
+  | { readonly kind: 'end'; readonly audit: { size: number; root: string } };
+
+/** Packed snapshot events, with a call the writer makes after taking each step (its packs queued for writing), and a close. */
+export interface PackedSnapshot {
+  readonly backend: SnapshotSource['backend'];
+  readonly encoding: RowEncoding;
+  readonly events: AsyncIterable<PackEvent>;
+  taken?(): void;
+  close(): Promise<void>;
+}
+
+/** A source's tables through a packing, up to AHEAD pieces ahead of what the writer has taken. */
+export function packSource(source: SnapshotSource, packing: Packing): PackedSnapshot {
+  async function* events(): AsyncIterable<PackEvent> {
+    const ahead: Promise<PackStep>[] = [];
+    try {
+      for await (const t of source.tables) {
+        yield { kind: 'table', table: t.table };
+        for await (const piece of t.data) {
+          const step = packing.push(piece);
+          step.catch(() => {}); // taken in order below; not unhandled meanwhile
+          ahead.push(step);
+          while (ahead.length > AHEAD) yield { kind: 'step', step: await ahead.shift()! };
+        }
+        while (ahead.length > 0) yield { kind: 'step', step: await ahead.shift()! };
+        yield { kind: 'step', step: await packing.endTable() };
+        yield { kind: 'tableEnd', rows: t.rows() };
+      }
+      yield { kind: 'step', step: await packing.finish() };
+      yield { kind: 'end', audit: source.audit() };
+    } finally {
+      await Promise.allSettled(ahead);
+    }
+  }
+  return { backend: source.backend, encoding: source.encoding, events: events(), close: () => packing.close() };
+}
+
+/** What the previous snapshot stored that the next may point at instead of storing again. */
+export interface Reuse {
+  /** By MAC: where each chunk lies. */
+  readonly located: Map<string, ManifestChunk>;
+  /** Stored size by object id. */
+  readonly sizes: Map<string, number>;
+}
+
+/**
+ * By MAC: where the previous snapshot's chunks lie, while their packs are still at the target
+ * (a chunk whose pack has gone is packed and stored afresh). Only while the recipients are the
+ * same: after a key is replaced (lost, or in other hands) everything is sealed again, to the new keys only.
+ */
+export async function reusable(o: Pick<WriteOptions, 'previous' | 'recipients' | 'target'>): Promise<Reuse> {
   const previous = o.previous?.manifest;
   const sameRecipients = previous !== undefined && [...previous.recipients].sort().join() === [...o.recipients].sort().join();
   const present = sameRecipients ? new Set(await o.target.listObjects()) : new Set<string>();
   const located = new Map<string, ManifestChunk>();
   for (const c of sameRecipients ? previous.chunks : []) if (present.has(c.object)) located.set(c.mac, c);
-  const sizes = new Map<string, number>(previous?.objects.map((x) => [x.id, x.size]));
+  return { located, sizes: new Map<string, number>(previous?.objects.map((x) => [x.id, x.size])) };
+}
+
+/** Writes a snapshot of `source`, packed where `o.packing` says (default: a worker thread). */
+export async function writeSnapshot(source: SnapshotSource, o: WriteOptions): Promise<WriteSummary> {
+  // The recipients and the MAC key checked here, before any thread starts: a bad key is the caller's mistake, said plainly.
+  new ObjectSealer(o.recipients, o.macKey);
+  const reuse = await reusable(o);
+  const packing = (o.packing ?? packInWorker)({ recipients: o.recipients, macKey: o.macKey, sizes: o.sizes, packSize: o.packSize, known: reuse.located.keys() });
+  return writePacked(packSource(source, packing), reuse, o);
+}
+
+/** Writes packed snapshot events to the target: packs as they come, then the table of contents and the manifest. */
+export async function writePacked(packed: PackedSnapshot, reuse: Reuse, o: WriteOptions): Promise<WriteSummary> {
+  const sealer = new ObjectSealer(o.recipients, o.macKey);
+  const { located, sizes } = reuse;
+  const previous = o.previous?.manifest;
   const snapshot = randomId(o.random);
   const index: { table: string; rows: number; chunks: string[] }[] = [];
   const counts: Record<string, number> = {};
   let [read, written, writtenObjects, chunks, reused] = [0, 0, 0, 0, 0];
-
-  const packing = (o.packing ?? packInWorker)({ recipients: o.recipients, macKey: o.macKey, sizes: o.sizes, packSize: o.packSize, known: located.keys() });
-  // Steps asked for and not yet taken, in order; packs being written (a target's writes wait on
-  // fsync or the network). The packing works on the next pieces meanwhile.
-  const ahead: { step: Promise<PackStep>; macs: string[] | null }[] = [];
+  let audit: { size: number; root: string } | null = null;
   const writing = new Set<Promise<void>>();
   let failed: unknown = null;
-  const take = async ({ step, macs }: { step: Promise<PackStep>; macs: string[] | null }): Promise<void> => {
-    const s = await step;
-    for (const pack of s.packs) {
-      for (const c of pack.chunks) located.set(c.mac, { mac: c.mac, object: pack.id, offset: c.offset, length: c.length });
-      sizes.set(pack.id, pack.bytes.length);
-      const w = o.target.putObject(pack.id, pack.bytes).then((r) => {
-        if (r === 'written') [written, writtenObjects] = [written + pack.bytes.length, writtenObjects + 1];
-        o.progress?.(read, written);
-      }, (e: unknown) => void (failed ??= e));
-      writing.add(w);
-      void w.finally(() => writing.delete(w));
-      while (writing.size >= WRITING) await Promise.race(writing);
-      if (failed !== null) throw failed;
-    }
-    macs?.push(...s.macs);
-    chunks += s.macs.length;
-    reused += s.reused;
-    o.progress?.(read, written);
-  };
-  const ask = async (step: Promise<PackStep>, macs: string[] | null): Promise<void> => {
-    step.catch(() => {}); // taken in order below; not unhandled meanwhile
-    ahead.push({ step, macs });
-    while (ahead.length > AHEAD) await take(ahead.shift()!);
-  };
-
   try {
-    for await (const t of source.tables) {
-      const macs: string[] = [];
-      for await (const piece of t.data) {
-        read += piece.length;
-        await ask(packing.push(piece), macs);
+    let table: { table: string; macs: string[] } | null = null;
+    for await (const e of packed.events) {
+      if (e.kind === 'table') {
+        table = { table: e.table, macs: [] };
+      } else if (e.kind === 'step') {
+        for (const pack of e.step.packs) {
+          for (const c of pack.chunks) located.set(c.mac, { mac: c.mac, object: pack.id, offset: c.offset, length: c.length });
+          sizes.set(pack.id, pack.bytes.length);
+          // Packs are written a few at once (a target's writes wait on fsync or the network).
+          const w = o.target.putObject(pack.id, pack.bytes).then((r) => {
+            if (r === 'written') [written, writtenObjects] = [written + pack.bytes.length, writtenObjects + 1];
+            o.progress?.(read, written);
+          }, (err: unknown) => void (failed ??= err));
+          writing.add(w);
+          void w.finally(() => writing.delete(w));
+          while (writing.size >= WRITING) await Promise.race(writing);
+          if (failed !== null) throw failed;
+        }
+        table?.macs.push(...e.step.macs);
+        [read, chunks, reused] = [read + e.step.bytes, chunks + e.step.macs.length, reused + e.step.reused];
+        packed.taken?.();
+        o.progress?.(read, written);
+      } else if (e.kind === 'tableEnd') {
+        if (table === null) throw new Error('a table ended that did not begin');
+        index.push({ table: table.table, rows: e.rows, chunks: table.macs });
+        counts[table.table] = e.rows;
+        table = null;
+      } else {
+        audit = e.audit;
       }
-      await ask(packing.endTable(), macs);
-      index.push({ table: t.table, rows: t.rows(), chunks: macs });
-      counts[t.table] = t.rows();
     }
-    await ask(packing.finish(), null);
-    while (ahead.length > 0) await take(ahead.shift()!);
+    await Promise.all(writing);
   } finally {
     // Nothing left running behind a failure: every write started has ended before this returns or throws.
-    await Promise.allSettled([...ahead.map((a) => a.step), ...writing]);
-    await packing.close();
+    await Promise.allSettled(writing);
+    await packed.close();
   }
   if (failed !== null) throw failed;
+  if (audit === null) throw new Error('the snapshot ended without its audit head');
 
   // The manifest: every chunk the tables use, where it lies, and every object holding one.
   const used = new Map<string, ManifestChunk>();
@@ -169,17 +230,17 @@ export async function writeSnapshot(source: SnapshotSource, o: WriteOptions): Pr
   }
   const objects = new Map<string, ManifestObject>();
   for (const c of used.values()) if (!objects.has(c.object)) objects.set(c.object, { id: c.object, size: sizes.get(c.object)! });
-  const toc: SnapshotIndex = { snapshot, encoding: source.encoding, tables: index };
+  const toc: SnapshotIndex = { snapshot, encoding: packed.encoding, tables: index };
   const sealedIndex = await sealer.seal(Buffer.from(JSON.stringify(toc), 'utf8'));
   if ((await o.target.putObject(sealedIndex.id, sealedIndex.bytes)) === 'written') [written, writtenObjects] = [written + sealedIndex.bytes.length, writtenObjects + 1];
   objects.set(sealedIndex.id, { id: sealedIndex.id, size: sealedIndex.bytes.length });
   const sequence = (previous?.sequence ?? 0) + 1;
   const manifest: Manifest = {
     format: 'labkluis-backup/2', snapshot, sequence, previous: o.previous?.hash ?? null, createdAt: o.clock.now().toISOString(),
-    backend: source.backend, recipients: [...o.recipients], index: sealedIndex.id,
+    backend: packed.backend, recipients: [...o.recipients], index: sealedIndex.id,
     objects: [...objects.values()].sort((a, b) => a.id.localeCompare(b.id)),
     chunks: [...used.values()].sort((a, b) => a.mac.localeCompare(b.mac)),
-    audit: source.audit(), counts,
+    audit, counts,
   };
   const name = manifestName(sequence, snapshot);
   await o.target.putManifest(name, await signManifest(manifest, o.signer));

@@ -2,7 +2,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifierKeyString } from '../../audit/index.js';
 import {
-  DirTarget, HttpTarget, openManifest, storeSource, verifyTarget, writeSnapshot, type BackupTarget, type OpenedManifest, type VerifyReport,
+  DirTarget, HttpTarget, openManifest, verifyTarget, writeStoreSnapshot, type BackupTarget, type OpenedManifest, type VerifyReport,
 } from '../../backup/index.js';
 import type { App } from '../../app.js';
 import type { Kms } from '../../crypto/index.js';
@@ -68,13 +68,12 @@ export async function backup(
   // The MAC key first: made now on a first backup, it is then in the snapshot it keys (a restored
   // vault goes on with the same key, so its next backup still finds the chunks it shares).
   const macKey = (await app.keys.current('*', 'backup-mac')).key;
-  const { source, close } = await storeSource(app.store);
   // The bar's total: the last snapshot's size (the first backup shows no bar; the summary says it all).
-  const bar = progress('backup', (previous?.manifest.objects ?? []).reduce((s, x) => s + x.size, 0));
+  const bar = progress('backup', (previous?.manifest.chunks ?? []).reduce((s, x) => s + x.length, 0));
   let shown = 0;
   let summary;
   try {
-    summary = await writeSnapshot(source, {
+    summary = await writeStoreSnapshot(app.store, {
       target, recipients: o.recipients, macKey, signer: kms.backupSigner,
       previous, clock: systemClock, random: systemRandom,
       progress: (read) => {
@@ -84,7 +83,6 @@ export async function backup(
     });
   } finally {
     bar.stop();
-    await close();
   }
   const state = await readState(dataDir);
   state[target.name] = { sequence: summary.manifest.sequence, hash: summary.hash, snapshot: summary.manifest.snapshot };

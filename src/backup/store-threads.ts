@@ -1,0 +1,74 @@
+/**
+ * A store's backup on three threads: one reads the store's snapshot and encodes its tables
+ * (source-thread.ts), one cuts, MACs and seals (pack-worker-thread.ts), and the writer's thread
+ * writes the packs and the manifest. The pieces go from the reader to the packer over a channel
+ * of their own, never through the writer's thread: it sees only sealed packs. At most a few
+ * pieces are between the reader and the writer's last taken step.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import { LabkluisError } from '../kernel/index.js';
+import type { Store } from '../store/index.js';
+import { ObjectSealer } from './objects.js';
+import type { PackerOptions } from './packer.js';
+import type { PackWorkerData } from './pack-worker.js';
+import { ROW_ENCODING } from './row-encoding.js';
+import { failure, type SourceMessage, type SourceThreadData } from './thread-source.js';
+import { Mailbox, startThread } from './threads.js';
+import { reusable, writePacked, type PackedSnapshot, type PackEvent, type WriteOptions, type WriteSummary } from './writer.js';
+
+type Message = PackEvent | SourceMessage;
+
+/** Writes a snapshot of `store`, taken now, to `o.target` (what `labkluis backup` runs). */
+export async function writeStoreSnapshot(store: Store, o: WriteOptions): Promise<WriteSummary> {
+  new ObjectSealer(o.recipients, o.macKey); // the recipients and the MAC key checked before any thread starts
+  const reuse = await reusable(o);
+  const packed = await packStore(store, { recipients: o.recipients, macKey: o.macKey, sizes: o.sizes, packSize: o.packSize, known: reuse.located.keys() });
+  return writePacked(packed, reuse, o);
+}
+
+/** The store's snapshot (taken before this returns) read and packed in two threads. */
+export async function packStore(store: Store, o: PackerOptions): Promise<PackedSnapshot> {
+  const address = await store.snapshotAddress();
+  const { port1, port2 } = new MessageChannel();
+  const mail = new Mailbox<Message>();
+  const packerData: PackWorkerData & { from: typeof port2 } = {
+    recipients: [...o.recipients], macKey: new Uint8Array(o.macKey), sizes: o.sizes, packSize: o.packSize, known: [...o.known], from: port2,
+  };
+  const packer = startThread('pack-worker-thread', packerData, [port2]);
+  const reader = startThread('source-thread', { address, backend: store.backend, to: port1 } satisfies SourceThreadData & { to: typeof port1 }, [port1]);
+  let ended = false;
+  mail.listen(packer, (message) => ({ kind: 'error', message: ended ? 'ended' : message }));
+  mail.listen(reader, (message) => ({ kind: 'error', message: ended ? 'ended' : message }), { doneAtZero: true }); // its last pieces went to the packer
+  const close = async (): Promise<void> => {
+    ended = true;
+    await Promise.all([packer.terminate(), reader.terminate()]);
+  };
+  // The reader says ready once its snapshot is taken: from then on the store may change.
+  const first = await mail.next();
+  if (first.kind !== 'ready') {
+    await close();
+    throw failure(first);
+  }
+  async function* events(): AsyncIterable<PackEvent> {
+    for (;;) {
+      const m = await mail.next();
+      switch (m.kind) {
+        case 'table':
+        case 'tableEnd':
+          yield m;
+          break;
+        case 'step':
+          // Buffers arrive as plain Uint8Arrays.
+          yield { kind: 'step', step: { ...m.step, packs: m.step.packs.map((p) => ({ ...p, bytes: Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.length) })) } };
+          break;
+        case 'end':
+          ended = true;
+          yield m;
+          return;
+        default:
+          throw m.kind === 'error' ? failure(m) : new LabkluisError('ERR_STORE', `a backup thread said ${m.kind} out of turn`);
+      }
+    }
+  }
+  return { backend: store.backend, encoding: ROW_ENCODING, events: events(), taken: () => packer.postMessage('taken'), close };
+}
