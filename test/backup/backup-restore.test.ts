@@ -6,11 +6,12 @@
  * that matches the manifest's checkpoint and verifies. A wrong identity restores nothing.
  * The vault holds the tests' synthetic data only.
  */
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifierKeyString, verifyAuditLog } from '../../src/audit/index.js';
-import { DirTarget, verifyTarget, writeSnapshot, type OpenedManifest } from '../../src/backup/index.js';
+import { frontierRoot, verifierKeyString, verifyAuditLog } from '../../src/audit/index.js';
+import { DirTarget, packStore, reusable, verifyTarget, writePacked, writeSnapshot, writeStoreSnapshot, type OpenedManifest } from '../../src/backup/index.js';
 import { restoreFromTarget } from '../../src/backup/restore.js';
 import { storeSource } from '../../src/backup/thread-source.js';
 import { DataKeys } from '../../src/crypto/index.js';
@@ -149,4 +150,38 @@ describe.each(BACKENDS)('backup and restore of a %s vault', (from: Backend) => {
       await env.cleanup();
     }
   });
+
+  it('takes the snapshot when the backup starts: what is written while it runs is not in it', async () => {
+    const dir = new DirTarget(join(tmp.path, 'while-running'));
+    const o = { target: dir, recipients: [recipient], macKey, signer: f.kms.auditSigner, previous: null, clock: systemClock, random: systemRandom, packSize: 32 * 1024 };
+    const reuse = await reusable(o);
+    const packed = await packStore(f.app.store, { ...o, known: [] });
+    const [head, rows] = [await f.app.store.auditHead(), (await dumpStore(f.app.store)).clinical_resources!.length];
+    await episode(f, f.tenants.b); // records and audit entries after the snapshot was taken
+    const s = await writePacked(packed, reuse, o);
+    expect(s.manifest.counts.clinical_resources).toBe(rows);
+    expect((await dumpStore(f.app.store)).clinical_resources!.length).toBeGreaterThan(rows);
+    expect(s.manifest.audit.size).toBe(head.size);
+    expect(s.manifest.audit.root).toBe(frontierRoot([...head.frontier], head.size).toString('hex'));
+  });
+
+  it('fails whole when a backup thread fails (the reading thread cannot open the store; the packing thread cannot start): nothing written', async () => {
+    const dir = new DirTarget(join(tmp.path, 'threads-fail'));
+    const o = { target: dir, recipients: [recipient], macKey, signer: f.kms.auditSigner, previous: null, clock: systemClock, random: systemRandom };
+    await expect(writeStoreSnapshot(f.app.store, { ...o, packSize: 0 })).rejects.toThrow(/pack size/);
+    // A SQLite store whose file was moved away after it opened: the reading thread opens the file by its path.
+    const env: StoreEnv = await createStoreEnv('sqlite', systemClock);
+    const address = await env.store.snapshotAddress();
+    if (address.kind !== 'sqlite') throw new Error('a SQLite store has a file');
+    renameSync(address.path, `${address.path}.moved`);
+    try {
+      await expect(writeStoreSnapshot(env.store, o)).rejects.toMatchObject({ code: 'ERR_STORE' });
+    } finally {
+      renameSync(`${address.path}.moved`, address.path);
+      await env.cleanup();
+    }
+    expect(await dir.listManifests()).toEqual([]);
+    expect(await dir.listObjects()).toEqual([]);
+  });
+
 });
