@@ -16,11 +16,12 @@
  *   6. when our full backup is slower than restic's, a CPU profile of one more full backup.
  *
  * Flags: --size-mib <n> (1024), --quick (48 MiB, one round, writes nothing), --no-reuse (build
- * the vault again), --rounds <n> (2), --no-restic, --no-install (never apt-get restic),
+ * the vault again), --rounds <n> (3), --no-restic, --no-install (never apt-get restic),
  * --no-postgres, --no-corrections, --profile / --no-profile, --no-write, --cache-dir <path>.
  * Writes bench/results/<date>-backup.json and the block between the backup-bench markers in
  * bench/README.md.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -64,7 +65,7 @@ interface Options {
 
 function parseArgs(argv: readonly string[]): Options {
   const o: Options = {
-    sizeMiB: 1024, quick: false, reuse: true, rounds: 2, restic: true, install: true, postgres: true, corrections: true,
+    sizeMiB: 1024, quick: false, reuse: true, rounds: 3, restic: true, install: true, postgres: true, corrections: true,
     profile: 'on-miss', write: true, cacheDir: join(tmpdir(), 'labkluis-bench-backup-vault'), deltaShare: 0.01, correctionShare: 0.001,
   };
   let size: number | null = null;
@@ -177,6 +178,15 @@ process.once('SIGINT', () => {
   void cleanup.runAll().finally(() => process.exit(130));
 });
 
+/**
+ * Before each timed backup: what the last step wrote (the vault's copy, the other tool's
+ * repository) is flushed to disk first, so neither tool's time includes the kernel writing
+ * back the other's gigabyte while it fsyncs its own.
+ */
+function settle(): void {
+  execFileSync('sync');
+}
+
 /** Other processes' CPU, in cores, over a stretch (from /proc/stat; 0 where there is none), less this process's and the CPU seconds of its children given. */
 function otherLoad(): (childCpuSeconds: number) => number {
   const read = () => {
@@ -270,9 +280,11 @@ async function run(o: Options, r: BackupResults): Promise<void> {
       if (who === 'restic' && restic.available) {
         const repoNote = await repo.init();
         r.restic.repository ??= repoNote;
+        settle();
         theirs = await repo.backup(dataDir);
         log(`full ${round_}: restic ${theirs.seconds} s, ${mib(theirs.repoGrowth)} MiB written`);
       } else if (who === 'ours') {
+        settle();
         const b = await ours(target);
         mine = b.result;
         if (round_ === 1) fullManifest = b.summary.manifest;
@@ -334,7 +346,11 @@ async function run(o: Options, r: BackupResults): Promise<void> {
     log(`${c.label}: ${change.resources.toLocaleString('en')} resources in ${change.seconds.toFixed(1)} s`);
     const previous = (await newestManifest(new DirTarget(chain.target), key))!.manifest;
     let theirs: ResticBackup | undefined;
-    if (restic.available) theirs = await chain.restic.backup(dataDir);
+    if (restic.available) {
+      settle();
+      theirs = await chain.restic.backup(dataDir);
+    }
+    settle();
     const mine = await ours(chain.target);
     const tables = await chunksPerTable(chain.target, mine.summary.manifest, previous, identity);
     const inc: Incremental = {
