@@ -1,6 +1,6 @@
 /**
  * Backups that ransomware cannot erase or read (issue 5). Built so far: content-defined
- * chunking, chunks sealed to offline age recipients, signed and chained manifests, the dir:
+ * chunking, chunks packed and sealed to offline age recipients (in threads of their own), signed and chained manifests, the dir:
  * target, the append-only receiver and its HTTP target, a store's snapshot written as a backup
  * and restored into an empty store of either backend, verify without the decryption key, and
  * keyring escrow, and restore drills (drill/: the drill on the backup host, its signed report,
@@ -20,12 +20,11 @@ export { manifestName, MANIFEST_NAME, OBJECT_NAME } from './targets/target.js';
 export type { BackupTarget } from './targets/target.js';
 export { verifyTarget } from './verify.js';
 export type { ObjectProblem, VerifyOptions, VerifyReport } from './verify.js';
-export { packHere, packSource, reusable, writePacked, writeSnapshot } from './writer.js';
+export { packHere, reusable, writePacked, writeSnapshot } from './writer.js';
 export { packInWorker } from './pack-worker.js';
 export { restoreFromTarget } from './restore.js';
 export type { RestoreSummary, RestoreWatch } from './restore.js';
-export { decodeTables, storeSourceHere } from './snapshot-codec.js';
-export { storeSource } from './thread-source.js';
+export { decodeTables, storeSource } from './snapshot-codec.js';
 export { packStore, writeStoreSnapshot } from './store-threads.js';
 export { escrowKeyring, openEscrow } from './escrow.js';
 export { DRILL_CHECKS, DRILL_FORMAT, DRILL_KEY_NAME, DRILL_REQUEST_HEADER, openDrillReport, signDrillReport, signDrillRequest } from './drill/drill-report.js';
@@ -36,4 +35,4 @@ export { httpProductionLog } from './drill/production-log.js';
 export type { ProductionLog } from './drill/production-log.js';
 export { runRestoreDrill } from './drill/restore-drill.js';
 export type { DrillOptions, DrillResult } from './drill/restore-drill.js';
-export type { PackedSnapshot, PackEvent, Packing, Reuse, SnapshotIndex, SnapshotSource, SnapshotTable, WriteOptions, WriteSummary } from './writer.js';
+export type { Packing, SnapshotIndex, SnapshotSource, SnapshotTable, WriteOptions, WriteSummary } from './writer.js';

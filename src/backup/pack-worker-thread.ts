@@ -2,14 +2,15 @@
  * The packing thread (pack-worker.ts): a SnapshotPacker. It takes its pieces either from the
  * writer (answering each request in order), or, when started with a port to a reading thread
  * (store-threads.ts), straight from that thread, and then sends the writer the packed snapshot
- * as events; the reader is told a piece was taken once the writer has taken its step.
+ * as events, in order (the reader's ready first); the reader is told a piece was taken once the
+ * writer has taken its step.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { isLabkluisError } from '../kernel/index.js';
 import { SnapshotPacker, type PackStep } from './packer.js';
 import { movable } from './threads.js';
 import type { PackReply, PackRequest, PackWorkerData } from './pack-worker.js';
-import type { SourceMessage } from './thread-source.js';
+import type { SourceMessage, ThreadFailure } from './store-threads.js';
 import type { PackEvent } from './writer.js';
 
 const data = workerData as PackWorkerData & { readonly from?: MessagePort };
@@ -34,7 +35,7 @@ if (data.from === undefined) {
   writer.on('message', (m: 'taken') => {
     if (m === 'taken' && fromPiece.shift() === true) reader.postMessage('taken');
   });
-  const send = (e: PackEvent | { kind: 'error'; code?: string; message: string }, move: ArrayBuffer[] = []) => writer.postMessage(e, move);
+  const send = (e: PackEvent | { kind: 'ready' } | ThreadFailure, move: ArrayBuffer[] = []) => writer.postMessage(e, move);
   const step = (s: PackStep, piece: boolean) => {
     fromPiece.push(piece);
     send({ kind: 'step', step: s }, moves(s));
@@ -44,6 +45,7 @@ if (data.from === undefined) {
   reader.on('message', (m: SourceMessage) => {
     tail = tail.then(async () => {
       switch (m.kind) {
+        case 'ready': send({ kind: 'ready' }); break; // the reader's snapshot is taken: before its first table
         case 'table': send({ kind: 'table', table: m.table }); break;
         case 'piece': step(await packer.push(m.piece), true); break;
         case 'tableEnd':
@@ -55,7 +57,6 @@ if (data.from === undefined) {
           send({ kind: 'end', audit: m.audit });
           reader.close();
           break;
-        default: break; // ready and errors go from the reader to the writer itself
       }
     }).catch((e: unknown) => send({ kind: 'error', ...said(e) }));
   });

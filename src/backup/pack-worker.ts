@@ -1,8 +1,9 @@
 /**
- * Packing (packer.ts) in a worker thread: the writer's thread reads the store and encodes rows
- * while the worker cuts, MACs and seals, so a backup uses two cores. Steps come back in the
- * order they were asked for. Pieces are moved to the worker, not copied, where they own their
- * memory (SnapshotTable.data hands each piece over to the writer).
+ * Packing (packer.ts) in a worker thread, for a source read in the writer's thread (writeSnapshot):
+ * the worker cuts, MACs and seals while the source is read. Steps come back in the order they
+ * were asked for. Pieces are moved to the worker, not copied, where they own their memory
+ * (SnapshotTable.data hands each piece over to the writer). A store's backup (store-threads.ts)
+ * reads in a thread too, and sends its pieces to the packing thread directly.
  */
 import { LabkluisError } from '../kernel/index.js';
 import type { PackerOptions, PackStep } from './packer.js';

@@ -4,6 +4,7 @@
  * decoded and written in one all-or-nothing restore, which fails (keeping nothing) unless the
  * row counts match the manifest's and the audit log's Merkle root the one it vouches for.
  */
+import { z } from 'zod';
 import { frontierAppend, frontierRoot, leafHash } from '../audit/index.js';
 import { LabkluisError } from '../kernel/index.js';
 import { REBUILT_TABLES, snapshotSpec, type SnapshotValue, type Store } from '../store/index.js';
@@ -12,7 +13,6 @@ import { ObjectOpener } from './objects.js';
 import { ROW_ENCODING } from './row-encoding.js';
 import { decodeTables } from './snapshot-codec.js';
 import type { BackupTarget } from './targets/target.js';
-import type { SnapshotIndex } from './writer.js';
 
 export interface RestoreSummary {
   readonly snapshot: string;
@@ -26,6 +26,13 @@ export interface RestoreWatch {
   readonly progress?: (bytes: number) => void;
   readonly row?: (table: string, row: readonly SnapshotValue[]) => void;
 }
+
+/** The index as the writer seals it (writer.ts SnapshotIndex); any other shape is refused. */
+const IndexSchema = z.object({
+  snapshot: z.string(),
+  encoding: z.string().optional(),
+  tables: z.array(z.object({ table: z.string(), rows: z.number().int().nonnegative(), chunks: z.array(z.string()) })),
+});
 
 /** Packs fetched and opened ahead of the one being read, and packs kept opened. */
 const AHEAD = 2;
@@ -42,40 +49,42 @@ export async function restoreFromTarget(
     if (bytes === null) throw new LabkluisError('ERR_INTEGRITY', `backup object ${id.slice(0, 16)}… is missing at ${target.name}`);
     return opener.open(id, bytes);
   };
-  let index: SnapshotIndex;
+  let index: z.infer<typeof IndexSchema>;
   try {
-    index = JSON.parse((await open(manifest.index)).toString('utf8')) as SnapshotIndex;
+    index = IndexSchema.parse(JSON.parse((await open(manifest.index)).toString('utf8')));
   } catch (e) {
     if (e instanceof LabkluisError) throw e;
     throw new LabkluisError('ERR_INTEGRITY', 'the snapshot index is not readable');
   }
-  if (index.snapshot !== manifest.snapshot || !Array.isArray(index.tables)) throw new LabkluisError('ERR_INTEGRITY', 'the snapshot index belongs to another snapshot');
+  if (index.snapshot !== manifest.snapshot) throw new LabkluisError('ERR_INTEGRITY', 'the snapshot index belongs to another snapshot');
   if (index.encoding !== ROW_ENCODING) throw new LabkluisError('ERR_INVALID_INPUT', `the snapshot's rows are in an encoding this version does not read: ${String(index.encoding)}`);
   // Each chunk's place (from the signed manifest), and the packs in the order the tables first
   // need them: a pack is fetched and opened ahead while the rows before it are written, and the
-  // last few opened are kept (a later snapshot's table goes back and forth between packs).
+  // last few used are kept (a later snapshot's table goes back and forth between packs).
   const place = new Map(manifest.chunks.map((c) => [c.mac, c]));
   const order: string[] = [];
   const position = new Map<string, number>();
   for (const t of index.tables) {
-    if (REBUILT_TABLES.includes(t.table) || !Array.isArray(t.chunks)) continue;
+    if (REBUILT_TABLES.includes(t.table)) continue;
     for (const mac of t.chunks) {
       const c = place.get(mac);
       if (c !== undefined && !position.has(c.object)) position.set(c.object, order.push(c.object) - 1);
     }
   }
-  const packs = new Map<string, Promise<Buffer>>();
+  const packs = new Map<string, Promise<Buffer>>(); // in order of use, the last used at the end
+  const opening = (id: string): Promise<Buffer> => {
+    const p = open(id);
+    p.catch(() => {}); // awaited when needed; a failure there fails the restore
+    return p;
+  };
   const pack = (id: string): Promise<Buffer> => {
+    const p = packs.get(id) ?? opening(id);
+    packs.delete(id);
+    packs.set(id, p);
     const at = position.get(id)!;
-    for (let k = at; k < Math.min(order.length, at + 1 + AHEAD); k++) {
-      const next = order[k]!;
-      if (packs.has(next)) continue;
-      const opening = open(next);
-      opening.catch(() => {}); // awaited when needed; a failure there fails the restore
-      packs.set(next, opening);
-      if (packs.size > KEPT) packs.delete(packs.keys().next().value!);
-    }
-    return packs.get(id) ?? open(id);
+    for (let k = at + 1; k < Math.min(order.length, at + 1 + AHEAD); k++) if (!packs.has(order[k]!)) packs.set(order[k]!, opening(order[k]!));
+    while (packs.size > KEPT) packs.delete(packs.keys().next().value!); // never the one asked for: KEPT > AHEAD
+    return p;
   };
   let bytes = 0;
   const tables = (async function* () {

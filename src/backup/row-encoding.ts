@@ -31,11 +31,13 @@ const damaged = (spec: SnapshotTableSpec, what: string): LabkluisError => new La
 /** Writes rows into pieces of about PIECE bytes. */
 export class RowEncoder {
   readonly #types: readonly SnapshotColumnType[];
+  readonly #table: string;
   #buf = Buffer.allocUnsafe(2 * PIECE);
   #at = 0;
 
   constructor(spec: SnapshotTableSpec) {
     this.#types = spec.columns.map((c) => c.type);
+    this.#table = spec.name;
   }
 
   /** Adds rows; returns a piece when one is full (else null). */
@@ -88,7 +90,10 @@ export class RowEncoder {
         case 'bytesList': this.#list(v as readonly Buffer[], (x) => this.#bytes(x)); break;
       }
     }
-    this.#buf.writeUInt32LE(this.#at - start - 4, start);
+    const length = this.#at - start - 4;
+    // What a restore would refuse is refused now: the backup fails, not the restore years later.
+    if (length > MAX_ROW) throw new LabkluisError('ERR_STORE', `a row of ${this.#table} is larger than a snapshot row may be`);
+    this.#buf.writeUInt32LE(length, start);
   }
 
   #text(s: string): void {
@@ -112,6 +117,7 @@ export class RowEncoder {
   }
 
   #int(n: number): void {
+    if (!Number.isSafeInteger(n)) throw new LabkluisError('ERR_STORE', `an int value of ${this.#table} is not a whole number a restore can read`);
     this.#room(8);
     this.#buf.writeDoubleLE(n, this.#at);
     this.#at += 8;

@@ -23,9 +23,9 @@ async function* encodeTable(spec: SnapshotTableSpec, batches: AsyncIterable<read
 /**
  * A backup source over a store snapshot, in this thread: each table encoded as it is read, and
  * the audit log's size and root from the snapshot's head row. Close the snapshot when the
- * backup is done. (storeSource in thread-source.ts reads in a thread of its own.)
+ * backup is done. (`labkluis backup` reads in a thread of its own: store-threads.ts.)
  */
-export async function storeSourceHere(store: Store): Promise<{ source: SnapshotSource; close: () => Promise<void> }> {
+export async function storeSource(store: Store): Promise<{ source: SnapshotSource; close: () => Promise<void> }> {
   const snap = await store.snapshot();
   return { source: snapshotSource(snap, store.backend), close: () => snap.close() };
 }

@@ -1,22 +1,20 @@
 /**
- * The reading thread (thread-source.ts): takes the store's snapshot at its address, encodes
- * each table and moves the pieces to the writer's thread, or, when started with a port to a
- * packing thread (store-threads.ts), to that thread; at most WINDOW ahead of what was taken.
+ * The reading thread (store-threads.ts): takes the store's snapshot at its address, encodes
+ * each table and moves the pieces to the packing thread, at most WINDOW ahead of what the
+ * writer has taken. Its failure goes to the writer's thread.
  */
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { isLabkluisError } from '../kernel/index.js';
 import { openSnapshot, type SnapshotAddress } from '../store/index.js';
 import { snapshotSource } from './snapshot-codec.js';
 import { movable } from './threads.js';
-import type { SourceMessage, SourceThreadData } from './thread-source.js';
+import type { SourceMessage, SourceThreadData, ThreadFailure } from './store-threads.js';
 
 /** Pieces (about 1 MiB each) sent and not yet taken. */
 const WINDOW = 8;
 
-const port = parentPort!;
-const { address, backend, to } = workerData as SourceThreadData & { readonly to?: MessagePort };
-/** Where the tables go: the writer, or the packing thread. Ready and errors always go to the writer. */
-const out = to ?? port;
+const writer = parentPort!;
+const { address, backend, to: out } = workerData as SourceThreadData;
 let outstanding = 0;
 let wake: (() => void) | null = null;
 out.on('message', (m: 'taken') => {
@@ -25,7 +23,7 @@ out.on('message', (m: 'taken') => {
   wake?.();
   wake = null;
 });
-const send = (m: SourceMessage, move: ArrayBuffer[] = []) => (m.kind === 'ready' || m.kind === 'error' ? port : out).postMessage(m, move);
+const send = (m: SourceMessage, move: ArrayBuffer[] = []) => out.postMessage(m, move);
 
 async function main(a: SnapshotAddress): Promise<void> {
   const snap = await openSnapshot(a);
@@ -49,13 +47,9 @@ async function main(a: SnapshotAddress): Promise<void> {
 }
 
 main(address).then(
-  () => {
-    port.close();
-    to?.close();
-  },
+  () => out.close(),
   (e: unknown) => {
-    send({ kind: 'error', code: isLabkluisError(e) ? e.code : undefined, message: e instanceof Error ? e.message : String(e) });
-    port.close();
-    to?.close();
+    writer.postMessage({ kind: 'error', code: isLabkluisError(e) ? e.code : undefined, message: e instanceof Error ? e.message : String(e) } satisfies ThreadFailure);
+    out.close();
   },
 );

@@ -5,18 +5,44 @@
  * of their own, never through the writer's thread: it sees only sealed packs. At most a few
  * pieces are between the reader and the writer's last taken step.
  */
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { LabkluisError } from '../kernel/index.js';
-import type { Store } from '../store/index.js';
+import type { SnapshotAddress, Store } from '../store/index.js';
 import { ObjectSealer } from './objects.js';
 import type { PackerOptions } from './packer.js';
 import type { PackWorkerData } from './pack-worker.js';
 import { ROW_ENCODING } from './row-encoding.js';
-import { failure, type SourceMessage, type SourceThreadData } from './thread-source.js';
 import { Mailbox, startThread } from './threads.js';
 import { reusable, writePacked, type PackedSnapshot, type PackEvent, type WriteOptions, type WriteSummary } from './writer.js';
 
-type Message = PackEvent | SourceMessage;
+/** What the reading thread is told at start (with a port to the packing thread). */
+export interface SourceThreadData {
+  readonly address: SnapshotAddress;
+  readonly backend: PackedSnapshot['backend'];
+  readonly to: MessagePort;
+}
+
+/** What the reading thread sends the packing thread: ready (its snapshot is taken), each table's pieces, the end. */
+export type SourceMessage =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'table'; readonly table: string }
+  | { readonly kind: 'piece'; readonly piece: Uint8Array }
+  | { readonly kind: 'tableEnd'; readonly rows: number }
+  | { readonly kind: 'end'; readonly audit: { size: number; root: string } };
+
+/** A thread's failure, as it tells the writer. */
+export interface ThreadFailure {
+  readonly kind: 'error';
+  readonly code?: string;
+  readonly message: string;
+}
+
+type Message = PackEvent | { readonly kind: 'ready' } | ThreadFailure;
+
+function failure(m: Message): Error {
+  if (m.kind === 'error') return m.code !== undefined ? new LabkluisError(m.code as never, m.message) : new Error(m.message);
+  return new LabkluisError('ERR_STORE', `a backup thread said ${m.kind} out of turn`);
+}
 
 /** Writes a snapshot of `store`, taken now, to `o.target` (what `labkluis backup` runs). */
 export async function writeStoreSnapshot(store: Store, o: WriteOptions): Promise<WriteSummary> {
@@ -35,15 +61,21 @@ export async function packStore(store: Store, o: PackerOptions): Promise<PackedS
     recipients: [...o.recipients], macKey: new Uint8Array(o.macKey), sizes: o.sizes, packSize: o.packSize, known: [...o.known], from: port2,
   };
   const packer = startThread('pack-worker-thread', packerData, [port2]);
-  const reader = startThread('source-thread', { address, backend: store.backend, to: port1 } satisfies SourceThreadData & { to: typeof port1 }, [port1]);
-  let ended = false;
-  mail.listen(packer, (message) => ({ kind: 'error', message: ended ? 'ended' : message }));
-  mail.listen(reader, (message) => ({ kind: 'error', message: ended ? 'ended' : message }), { doneAtZero: true }); // its last pieces went to the packer
+  let reader: Worker;
+  try {
+    reader = startThread('source-thread', { address, backend: store.backend, to: port1 } satisfies SourceThreadData, [port1]);
+  } catch (e) {
+    await packer.terminate();
+    throw e;
+  }
+  const fails = (message: string): ThreadFailure => ({ kind: 'error', message });
+  mail.listen(packer, fails);
+  mail.listen(reader, fails, { doneAtZero: true }); // its last pieces went to the packer
   const close = async (): Promise<void> => {
-    ended = true;
     await Promise.all([packer.terminate(), reader.terminate()]);
   };
-  // The reader says ready once its snapshot is taken: from then on the store may change.
+  // The reader says ready once its snapshot is taken (from then on the store may change), through
+  // the packer, so that it comes before the first table; only failures come to the writer directly.
   const first = await mail.next();
   if (first.kind !== 'ready') {
     await close();
@@ -62,11 +94,10 @@ export async function packStore(store: Store, o: PackerOptions): Promise<PackedS
           yield { kind: 'step', step: { ...m.step, packs: m.step.packs.map((p) => ({ ...p, bytes: Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.length) })) } };
           break;
         case 'end':
-          ended = true;
           yield m;
           return;
         default:
-          throw m.kind === 'error' ? failure(m) : new LabkluisError('ERR_STORE', `a backup thread said ${m.kind} out of turn`);
+          throw failure(m);
       }
     }
   }

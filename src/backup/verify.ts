@@ -68,7 +68,7 @@ export async function verifyTarget(target: BackupTarget, key: string | VerifierK
       badManifests.push({ name: `pruned/${name}`, problem: e instanceof Error ? e.message : 'unreadable' });
     }
   }
-  // Every object a manifest names (its chunks and its table of contents), with who needs it.
+  // Every object a manifest names (its packs and its table of contents), with who needs it.
   const needed = new Map<string, number[]>();
   for (const { manifest: m } of opened) {
     for (const id of [m.index, ...m.objects.map((x) => x.id)]) needed.set(id, [...(needed.get(id) ?? []), m.sequence]);

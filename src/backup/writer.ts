@@ -190,13 +190,13 @@ export async function writePacked(packed: PackedSnapshot, reuse: Reuse, o: Write
           // Packs are written a few at once (a target's writes wait on fsync or the network).
           const w = o.target.putObject(pack.id, pack.bytes).then((r) => {
             if (r === 'written') [written, writtenObjects] = [written + pack.bytes.length, writtenObjects + 1];
-            o.progress?.(read, written);
-          }, (err: unknown) => void (failed ??= err));
+          }).catch((err: unknown) => void (failed ??= err));
           writing.add(w);
           void w.finally(() => writing.delete(w));
           while (writing.size >= WRITING) await Promise.race(writing);
           if (failed !== null) throw failed;
         }
+        if (failed !== null) throw failed; // a pack's write failed: stop now, not after reading everything
         table?.macs.push(...e.step.macs);
         [read, chunks, reused] = [read + e.step.bytes, chunks + e.step.macs.length, reused + e.step.reused];
         packed.taken?.();

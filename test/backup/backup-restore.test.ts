@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frontierRoot, verifierKeyString, verifyAuditLog } from '../../src/audit/index.js';
-import { DirTarget, packStore, reusable, verifyTarget, writePacked, writeSnapshot, writeStoreSnapshot, type OpenedManifest } from '../../src/backup/index.js';
+import { DirTarget, ObjectSealer, packStore, reusable, verifyTarget, writePacked, writeSnapshot, writeStoreSnapshot, type OpenedManifest } from '../../src/backup/index.js';
 import { restoreFromTarget } from '../../src/backup/restore.js';
-import { storeSource } from '../../src/backup/thread-source.js';
+import { storeSource } from '../../src/backup/snapshot-codec.js';
 import { DataKeys } from '../../src/crypto/index.js';
 import { systemClock, systemRandom } from '../../src/kernel/index.js';
 import { snapshotTo } from '../support/backup.js';
@@ -97,6 +97,11 @@ describe.each(BACKENDS)('backup and restore of a %s vault', (from: Backend) => {
       // A chunk placed past the end of its pack, and one the manifest does not place at all.
       const beyond = { ...m, chunks: m.chunks.map((c, i) => (i === 0 ? { ...c, offset: c.offset + 64 * 1024 * 1024 } : c)) };
       await expect(restoreFromTarget(target, beyond, [identity], env.store)).rejects.toMatchObject({ code: 'ERR_INTEGRITY', message: expect.stringMatching(/shorter than its manifest says/) });
+      // An index that is not what the writer seals (sealed to the right recipient, named by a manifest).
+      const bogus = await new ObjectSealer([recipient], macKey).seal(Buffer.from(JSON.stringify({ snapshot: m.snapshot, encoding: 'rows/2', tables: null })));
+      await target.putObject(bogus.id, bogus.bytes);
+      const badIndex = { ...m, index: bogus.id, objects: [...m.objects, { id: bogus.id, size: bogus.bytes.length }] };
+      await expect(restoreFromTarget(target, badIndex, [identity], env.store)).rejects.toMatchObject({ code: 'ERR_INTEGRITY', message: expect.stringMatching(/index is not readable/) });
       const unplaced = { ...m, chunks: m.chunks.slice(1) };
       await expect(restoreFromTarget(target, unplaced, [identity], env.store)).rejects.toMatchObject({ code: 'ERR_INTEGRITY', message: expect.stringMatching(/does not place/) });
       expect((await dumpStore(env.store)).clinical_resources).toEqual([]);

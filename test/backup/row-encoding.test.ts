@@ -64,6 +64,12 @@ describe('snapshot row encoding', () => {
     for (const p of pieces) expect(p.length).toBeGreaterThanOrEqual(1024 * 1024);
   });
 
+  it('refuses to write what a restore would refuse: an int that is not a safe whole number', () => {
+    for (const n of [1.5, 2 ** 53, Number.NaN]) {
+      expect(() => new RowEncoder(SPEC).push([[n, null, null, null, null, null, null]])).toThrow(expect.objectContaining({ code: 'ERR_STORE' }));
+    }
+  });
+
   it('refuses a stream cut inside a row, a bad tag or bool, a fraction where an int belongs, extra bytes and impossible lengths', async () => {
     const one = encode([ROWS[0]!]);
     const refuse = async (b: Buffer, why: RegExp) => {
