@@ -6,9 +6,8 @@
  * writer has taken its step.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { isLabkluisError } from '../kernel/index.js';
 import { SnapshotPacker, type PackStep } from './packer.js';
-import { movable } from './threads.js';
+import { movable, toThreadError } from './threads.js';
 import type { PackReply, PackRequest, PackWorkerData } from './pack-worker.js';
 import type { SourceMessage, ThreadFailure } from './store-threads.js';
 import type { PackEvent } from './writer.js';
@@ -16,7 +15,6 @@ import type { PackEvent } from './writer.js';
 const data = workerData as PackWorkerData & { readonly from?: MessagePort };
 const packer = new SnapshotPacker({ ...data, macKey: Buffer.from(data.macKey) });
 const writer = parentPort!;
-const said = (e: unknown) => ({ code: isLabkluisError(e) ? e.code : undefined, message: e instanceof Error ? e.message : String(e) });
 /** Each sealed pack's memory is moved to the writer (a pack owns its buffer unless it is small). */
 const moves = (s: PackStep): ArrayBuffer[] => [...new Set(s.packs.map((p) => movable(p.bytes)).filter((b): b is ArrayBuffer => b !== null))];
 
@@ -25,7 +23,7 @@ if (data.from === undefined) {
     const step = req.op === 'push' ? packer.push(req.piece) : req.op === 'endTable' ? packer.endTable() : packer.finish();
     step.then(
       (s) => writer.postMessage({ id: req.id, step: s } satisfies PackReply, moves(s)),
-      (e: unknown) => writer.postMessage({ id: req.id, error: said(e) } satisfies PackReply),
+      (e: unknown) => writer.postMessage({ id: req.id, error: toThreadError(e) } satisfies PackReply),
     );
   });
 } else {
@@ -58,6 +56,6 @@ if (data.from === undefined) {
           reader.close();
           break;
       }
-    }).catch((e: unknown) => send({ kind: 'error', ...said(e) }));
+    }).catch((e: unknown) => send({ kind: 'error', ...toThreadError(e) }));
   });
 }

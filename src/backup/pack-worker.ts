@@ -5,9 +5,8 @@
  * (SnapshotTable.data hands each piece over to the writer). A store's backup (store-threads.ts)
  * reads in a thread too, and sends its pieces to the packing thread directly.
  */
-import { LabkluisError } from '../kernel/index.js';
 import type { PackerOptions, PackStep } from './packer.js';
-import { movable, startThread } from './threads.js';
+import { fromThreadError, movable, startThread, type ThreadError } from './threads.js';
 import type { Packing } from './writer.js';
 
 /** What the thread is told at start (structured-cloned). */
@@ -20,11 +19,20 @@ export interface PackWorkerData {
 }
 
 export type PackRequest = { readonly id: number; readonly op: 'push'; readonly piece: Uint8Array } | { readonly id: number; readonly op: 'endTable' | 'finish' };
-export type PackReply = { readonly id: number; readonly step: PackStep } | { readonly id: number; readonly error: { readonly code?: string; readonly message: string } };
+export type PackReply = { readonly id: number; readonly step: PackStep } | { readonly id: number; readonly error: ThreadError };
+
+/** What a packing thread is started with, for these options. */
+export function packWorkerData(o: PackerOptions): PackWorkerData {
+  return { recipients: [...o.recipients], macKey: new Uint8Array(o.macKey), sizes: o.sizes, packSize: o.packSize, known: [...o.known] };
+}
+
+/** A step as it arrives from a packing thread: its packs' bytes as Buffers again (they arrive as plain Uint8Arrays). */
+export function stepFromThread(step: PackStep): PackStep {
+  return { ...step, packs: step.packs.map((p) => ({ ...p, bytes: Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.length) })) };
+}
 
 export function packInWorker(o: PackerOptions): Packing {
-  const workerData: PackWorkerData = { recipients: [...o.recipients], macKey: new Uint8Array(o.macKey), sizes: o.sizes, packSize: o.packSize, known: [...o.known] };
-  const worker = startThread('pack-worker-thread', workerData);
+  const worker = startThread('pack-worker-thread', packWorkerData(o));
   const waiting = new Map<number, { resolve: (s: PackStep) => void; reject: (e: unknown) => void }>();
   let next = 0;
   let broken: unknown = null;
@@ -37,13 +45,8 @@ export function packInWorker(o: PackerOptions): Packing {
     const w = waiting.get(reply.id);
     if (w === undefined) return;
     waiting.delete(reply.id);
-    if ('error' in reply) {
-      w.reject(reply.error.code !== undefined ? new LabkluisError(reply.error.code as never, reply.error.message) : new Error(reply.error.message));
-      return;
-    }
-    // Buffers arrive as plain Uint8Arrays.
-    const packs = reply.step.packs.map((p) => ({ ...p, bytes: Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.length) }));
-    w.resolve({ ...reply.step, packs });
+    if ('error' in reply) w.reject(fromThreadError(reply.error));
+    else w.resolve(stepFromThread(reply.step));
   });
   worker.on('error', fail);
   worker.on('exit', (code) => fail(new Error(`the packing thread stopped (exit ${code})`)));

@@ -4,10 +4,9 @@
  * writer has taken. Its failure goes to the writer's thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { isLabkluisError } from '../kernel/index.js';
 import { openSnapshot, type SnapshotAddress } from '../store/index.js';
 import { snapshotSource } from './snapshot-codec.js';
-import { movable } from './threads.js';
+import { movable, toThreadError } from './threads.js';
 import type { SourceMessage, SourceThreadData, ThreadFailure } from './store-threads.js';
 
 /** Pieces (about 1 MiB each) sent and not yet taken. */
@@ -49,7 +48,7 @@ async function main(a: SnapshotAddress): Promise<void> {
 main(address).then(
   () => out.close(),
   (e: unknown) => {
-    writer.postMessage({ kind: 'error', code: isLabkluisError(e) ? e.code : undefined, message: e instanceof Error ? e.message : String(e) } satisfies ThreadFailure);
+    writer.postMessage({ kind: 'error', ...toThreadError(e) } satisfies ThreadFailure);
     out.close();
   },
 );

@@ -8,11 +8,10 @@
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { LabkluisError } from '../kernel/index.js';
 import type { SnapshotAddress, Store } from '../store/index.js';
-import { ObjectSealer } from './objects.js';
 import type { PackerOptions } from './packer.js';
-import type { PackWorkerData } from './pack-worker.js';
+import { packWorkerData, stepFromThread, type PackWorkerData } from './pack-worker.js';
 import { ROW_ENCODING } from './row-encoding.js';
-import { Mailbox, startThread } from './threads.js';
+import { fromThreadError, Mailbox, startThread, type ThreadError } from './threads.js';
 import { reusable, writePacked, type PackedSnapshot, type PackEvent, type WriteOptions, type WriteSummary } from './writer.js';
 
 /** What the reading thread is told at start (with a port to the packing thread). */
@@ -31,22 +30,16 @@ export type SourceMessage =
   | { readonly kind: 'end'; readonly audit: { size: number; root: string } };
 
 /** A thread's failure, as it tells the writer. */
-export interface ThreadFailure {
-  readonly kind: 'error';
-  readonly code?: string;
-  readonly message: string;
-}
+export type ThreadFailure = { readonly kind: 'error' } & ThreadError;
 
 type Message = PackEvent | { readonly kind: 'ready' } | ThreadFailure;
 
 function failure(m: Message): Error {
-  if (m.kind === 'error') return m.code !== undefined ? new LabkluisError(m.code as never, m.message) : new Error(m.message);
-  return new LabkluisError('ERR_STORE', `a backup thread said ${m.kind} out of turn`);
+  return m.kind === 'error' ? fromThreadError(m) : new LabkluisError('ERR_STORE', `a backup thread said ${m.kind} out of turn`);
 }
 
 /** Writes a snapshot of `store`, taken now, to `o.target` (what `labkluis backup` runs). */
 export async function writeStoreSnapshot(store: Store, o: WriteOptions): Promise<WriteSummary> {
-  new ObjectSealer(o.recipients, o.macKey); // the recipients and the MAC key checked before any thread starts
   const reuse = await reusable(o);
   const packed = await packStore(store, { recipients: o.recipients, macKey: o.macKey, sizes: o.sizes, packSize: o.packSize, known: reuse.located.keys() });
   return writePacked(packed, reuse, o);
@@ -57,10 +50,7 @@ export async function packStore(store: Store, o: PackerOptions): Promise<PackedS
   const address = await store.snapshotAddress();
   const { port1, port2 } = new MessageChannel();
   const mail = new Mailbox<Message>();
-  const packerData: PackWorkerData & { from: typeof port2 } = {
-    recipients: [...o.recipients], macKey: new Uint8Array(o.macKey), sizes: o.sizes, packSize: o.packSize, known: [...o.known], from: port2,
-  };
-  const packer = startThread('pack-worker-thread', packerData, [port2]);
+  const packer = startThread('pack-worker-thread', { ...packWorkerData(o), from: port2 } satisfies PackWorkerData & { from: MessagePort }, [port2]);
   let reader: Worker;
   try {
     reader = startThread('source-thread', { address, backend: store.backend, to: port1 } satisfies SourceThreadData, [port1]);
@@ -90,8 +80,7 @@ export async function packStore(store: Store, o: PackerOptions): Promise<PackedS
           yield m;
           break;
         case 'step':
-          // Buffers arrive as plain Uint8Arrays.
-          yield { kind: 'step', step: { ...m.step, packs: m.step.packs.map((p) => ({ ...p, bytes: Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.length) })) } };
+          yield { kind: 'step', step: stepFromThread(m.step) };
           break;
         case 'end':
           yield m;

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker, type Transferable } from 'node:worker_threads';
+import { isLabkluisError, LabkluisError, type ErrorCode } from '../kernel/index.js';
 
 /** Buffers smaller than this may be slices of Node's shared Buffer pool: copied, never moved between threads. */
 export const MOVABLE_BYTES = 64 * 1024;
@@ -24,11 +25,24 @@ export function startThread(entry: 'pack-worker-thread' | 'source-thread', worke
   return new Worker(code, { eval: true, workerData, transferList });
 }
 
-/** A thread's messages in order, with its failure or exit as a last one (`ended` once it has exited). */
+/** An error as one thread tells another: its stable code when it has one, and its message. */
+export interface ThreadError {
+  readonly code?: string;
+  readonly message: string;
+}
+
+export function toThreadError(e: unknown): ThreadError {
+  return { code: isLabkluisError(e) ? e.code : undefined, message: e instanceof Error ? e.message : String(e) };
+}
+
+export function fromThreadError(e: ThreadError): Error {
+  return e.code !== undefined ? new LabkluisError(e.code as ErrorCode, e.message) : new Error(e.message);
+}
+
+/** A thread's messages in order, with its failure or exit as a last one. */
 export class Mailbox<T> {
   readonly #items: T[] = [];
   #waiting: ((m: T) => void) | null = null;
-  ended = false;
 
   /**
    * Listens to `worker`; `failed` turns a thread's failure or exit into a message. With
@@ -38,7 +52,6 @@ export class Mailbox<T> {
     worker.on('message', (m: T) => this.put(m));
     worker.on('error', (e: Error) => this.put(failed(e.message)));
     worker.on('exit', (code) => {
-      this.ended = true;
       if (code !== 0 || o.doneAtZero !== true) this.put(failed(`a backup thread stopped (exit ${code})`));
     });
     return this;

@@ -9,7 +9,7 @@
 import type { NoteSigner } from '../audit/index.js';
 import { LabkluisError, randomId, type Clock, type Random } from '../kernel/index.js';
 import type { ChunkSizes } from './chunker.js';
-import { manifestHash, signManifest, type Manifest, type ManifestChunk, type ManifestObject, type OpenedManifest } from './manifest.js';
+import { MANIFEST_FORMAT, manifestHash, signManifest, type Manifest, type ManifestChunk, type ManifestObject, type OpenedManifest } from './manifest.js';
 import { ObjectSealer } from './objects.js';
 import { SnapshotPacker, type PackerOptions, type PackStep } from './packer.js';
 import { packInWorker } from './pack-worker.js';
@@ -144,11 +144,14 @@ export interface Reuse {
 }
 
 /**
- * By MAC: where the previous snapshot's chunks lie, while their packs are still at the target
- * (a chunk whose pack has gone is packed and stored afresh). Only while the recipients are the
- * same: after a key is replaced (lost, or in other hands) everything is sealed again, to the new keys only.
+ * The first step of every write: the recipients and the MAC key checked (before any thread
+ * starts: a bad key is the caller's mistake, said plainly), then, by MAC, where the previous
+ * snapshot's chunks lie, while their packs are still at the target (a chunk whose pack has gone
+ * is packed and stored afresh). Only while the recipients are the same: after a key is replaced
+ * (lost, or in other hands) everything is sealed again, to the new keys only.
  */
-export async function reusable(o: Pick<WriteOptions, 'previous' | 'recipients' | 'target'>): Promise<Reuse> {
+export async function reusable(o: Pick<WriteOptions, 'previous' | 'recipients' | 'macKey' | 'target'>): Promise<Reuse> {
+  new ObjectSealer(o.recipients, o.macKey); // throws for a bad recipient (ERR_CONFIG) or a MAC key of the wrong size
   const previous = o.previous?.manifest;
   const sameRecipients = previous !== undefined && [...previous.recipients].sort().join() === [...o.recipients].sort().join();
   const present = sameRecipients ? new Set(await o.target.listObjects()) : new Set<string>();
@@ -159,8 +162,6 @@ export async function reusable(o: Pick<WriteOptions, 'previous' | 'recipients' |
 
 /** Writes a snapshot of `source`, packed where `o.packing` says (default: a worker thread). */
 export async function writeSnapshot(source: SnapshotSource, o: WriteOptions): Promise<WriteSummary> {
-  // The recipients and the MAC key checked here, before any thread starts: a bad key is the caller's mistake, said plainly.
-  new ObjectSealer(o.recipients, o.macKey);
   const reuse = await reusable(o);
   const packing = (o.packing ?? packInWorker)({ recipients: o.recipients, macKey: o.macKey, sizes: o.sizes, packSize: o.packSize, known: reuse.located.keys() });
   return writePacked(packSource(source, packing), reuse, o);
@@ -194,7 +195,6 @@ export async function writePacked(packed: PackedSnapshot, reuse: Reuse, o: Write
           writing.add(w);
           void w.finally(() => writing.delete(w));
           while (writing.size >= WRITING) await Promise.race(writing);
-          if (failed !== null) throw failed;
         }
         if (failed !== null) throw failed; // a pack's write failed: stop now, not after reading everything
         table?.macs.push(...e.step.macs);
@@ -236,7 +236,7 @@ export async function writePacked(packed: PackedSnapshot, reuse: Reuse, o: Write
   objects.set(sealedIndex.id, { id: sealedIndex.id, size: sealedIndex.bytes.length });
   const sequence = (previous?.sequence ?? 0) + 1;
   const manifest: Manifest = {
-    format: 'labkluis-backup/2', snapshot, sequence, previous: o.previous?.hash ?? null, createdAt: o.clock.now().toISOString(),
+    format: MANIFEST_FORMAT, snapshot, sequence, previous: o.previous?.hash ?? null, createdAt: o.clock.now().toISOString(),
     backend: packed.backend, recipients: [...o.recipients], index: sealedIndex.id,
     objects: [...objects.values()].sort((a, b) => a.id.localeCompare(b.id)),
     chunks: [...used.values()].sort((a, b) => a.mac.localeCompare(b.mac)),

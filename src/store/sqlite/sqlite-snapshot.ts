@@ -46,7 +46,7 @@ export function sqliteSnapshot(path: string): StoreSnapshot {
     const cols = spec.columns.map((c) => c.name);
     // Text, integers and blobs come from better-sqlite3 as they are snapshot values (the tables
     // are STRICT); only booleans and JSON lists are converted.
-    const convert = spec.columns.flatMap((c, i) => (c.type === 'text' || c.type === 'int' || c.type === 'bytes' ? [] : [[i, c.type] as const]));
+    const convert = spec.columns.flatMap((c, i) => (converted(c.type) ? [[i, c.type] as const] : []));
     const stmt = db.prepare(`SELECT ${cols.join(', ')} FROM ${spec.name} ORDER BY ${spec.order.join(', ')}`).raw();
     let batch: SnapshotRow[] = [];
     for (const raw of stmt.iterate() as Iterable<unknown[]>) {
@@ -105,13 +105,14 @@ export async function sqliteRestore(db: Database.Database, source: AsyncIterable
   return counts;
 }
 
-function fromSqlite(v: unknown, type: SnapshotColumnType): SnapshotValue {
+/** The column types whose SQLite value is not already the snapshot value. */
+type Converted = Exclude<SnapshotColumnType, 'text' | 'int' | 'bytes'>;
+const converted = (t: SnapshotColumnType): t is Converted => t !== 'text' && t !== 'int' && t !== 'bytes';
+
+function fromSqlite(v: unknown, type: Converted): SnapshotValue {
   if (v === null || v === undefined) return null;
   switch (type) {
-    case 'text': return String(v);
-    case 'int': return Number(v);
     case 'bool': return v === 1 || v === 1n;
-    case 'bytes': return Buffer.isBuffer(v) ? v : Buffer.from(v as Uint8Array); // better-sqlite3 gives each row its own Buffers
     case 'texts': return JSON.parse(String(v)) as string[]; // written as JSON lists of strings (toSqlite), read as such
     case 'ints': return (JSON.parse(String(v)) as unknown[]).map(Number);
     case 'bytesList': return (JSON.parse(String(v)) as string[]).map((h) => Buffer.from(h, 'base64'));
